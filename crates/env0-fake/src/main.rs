@@ -1,0 +1,3 @@
+//! The `env0-fake` binary.
+
+fn main() {}

@@ -1,0 +1,54 @@
+//! Maintainer commands, run as `cargo xtask <command>`.
+//!
+//! Commands: `codegen [--check]`, `check-layers`, `demo`, `bench`, `release <version> [--dry-run]`.
+//! Each command lives in its own module; this file only dispatches.
+
+mod bench;
+mod codegen;
+mod demo;
+mod layers;
+mod release;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen [--check]              regenerate checked-in generated files (--check: fail on drift)
+  check-layers                   fail when a crate depends on something its layer forbids
+  demo                           sync the bundled demo organization from env0-fake into demo.c1z
+  bench                          benchmark syncs of generated organizations; writes bench/results.json
+  release <version> [--dry-run]  bump the version, build and package baton-env0 into dist/
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "codegen" => codegen::run(rest),
+        "check-layers" => layers::run(rest),
+        "demo" => demo::run(rest),
+        "bench" => bench::run(rest),
+        "release" => release::run(rest),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprint!("unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
