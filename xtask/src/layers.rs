@@ -201,8 +201,9 @@ mod tests {
         assert_eq!(
             check(&fixture("forbidden.json")),
             vec![
-                "c1-model -> reqwest -> tokio (banned below c1-model)".to_owned(),
                 "c1-model -> reqwest (banned below c1-model)".to_owned(),
+                "c1-model -> reqwest -> tokio (banned below c1-model)".to_owned(),
+                "c1-sync -> c1-model -> reqwest (banned below c1-sync)".to_owned(),
                 "c1-sync -> env0-api".to_owned(),
                 "env0-api -> c1-model (dev-dependency)".to_owned(),
                 "mystery-crate is a workspace crate with no layer rule; add it to xtask/src/layers.rs"
