@@ -1,5 +1,5 @@
-//! The `baton-env0` binary.
+//! The `baton-env0` binary; everything lives in the library (see `baton_env0::main`).
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    baton_env0::main()
 }

@@ -5,3 +5,41 @@
 //!
 //! Architecture invariant: this crate knows nothing of ConductorOne. It must never depend on a
 //! `c1-*` crate or on any other crate of this workspace.
+//!
+//! # Overview
+//!
+//! - [`ClientConfig`] → [`Env0Client::new`] → one method per endpoint, each returning wire models
+//!   from [`models`](crate::Organization) with newtype ids ([`OrgId`], [`UserId`], ...).
+//! - Every request waits for a rate limiter shared by all clones of the client, then is retried
+//!   on 429, 5xx and network failures (including bodies cut short) with exponential backoff and
+//!   full jitter, honouring `Retry-After`. 400, 401, 402, 403 and 404 are never retried.
+//! - Failures are one [`Error`] enum. No error, log line or `Debug` output contains the secret
+//!   or the `Authorization` header.
+//! - Each attempt runs in a `tracing` span `env0_request` (method, path, query, attempt, status,
+//!   duration_ms); retries are logged at debug level with the wait, and can be observed with
+//!   [`ClientConfig::on_retry`].
+
+mod auth;
+mod config;
+mod de;
+mod endpoints;
+mod error;
+mod ids;
+mod models;
+mod ratelimit;
+mod transport;
+
+pub use config::{
+    ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_DELAY, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RETRY_BASE_DELAY,
+    DEFAULT_TIMEOUT, RetryEvent, RetryHook, default_user_agent,
+};
+pub use endpoints::{Env0Client, TEAMS_PAGE_LIMIT};
+pub use error::{BoxError, Error};
+pub use ids::{ApiKeyId, EnvironmentId, OrgId, ProjectId, RoleId, TeamId, UserId};
+pub use models::{
+    ApiKey, AssignmentScope, CustomRole, Organization, OrganizationUser, Project, ProjectRole,
+    ProjectUserPermission, Role, Team, TeamRoleAssignment, TeamsPage, Timestamp, User,
+};
+/// Re-exported so callers build the secret with the same type the client takes.
+pub use secrecy::SecretString;

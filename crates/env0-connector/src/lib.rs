@@ -3,3 +3,30 @@
 //!
 //! Architecture invariant: it depends on `env0-api`, `c1-sync` and `c1-model` only; it must never
 //! depend on the CLI (`baton-env0`) or on the fake server (`env0-fake`).
+//!
+//! # Layers
+//!
+//! - [`domain`]: [`Principal`] (a person or an API key), built from env0 wire types and
+//!   independent of them.
+//! - [`sources`]: members + API keys + custom role names merged into one sorted [`Directory`].
+//! - [`mapping`]: a principal as a ConductorOne `user` resource, per issue 6's mapping table.
+//! - [`Env0Connector`]: the [`c1_sync::Connector`] for one organization, plus
+//!   [`Env0Connector::summary`] and [`Env0Connector::check_access`] for the CLI.
+//!
+//! # Errors
+//!
+//! Connector errors wrap [`env0_api::Error`] (transient exactly when
+//! [`env0_api::Error::is_transient`]) or, when this crate has more to say (foreign organization,
+//! missing permission), an [`Error`] that still carries the env0 error. [`api_error`] reaches the
+//! env0 error either way.
+
+mod connector;
+pub mod domain;
+mod error;
+pub mod mapping;
+pub mod sources;
+
+pub use connector::{AccessReport, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};
+pub use domain::{Membership, OrgRole, Principal, PrincipalKind, Warning};
+pub use error::{Error, api_error};
+pub use sources::{Directory, PrincipalSummary};

@@ -1,0 +1,105 @@
+//! The progress bar of a sync, driven by the engine's [`ProgressEvent`]s.
+//!
+//! It is drawn only on an interactive stderr, with console logs, and without `--no-progress`.
+//! Phase changes are also logged (info), pages at debug, whether or not a bar is drawn.
+
+use std::time::Duration;
+
+use c1_sync::{Phase, ProgressEvent};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::logging::ProgressSlot;
+
+/// Reacts to progress events; cheap to clone (the bar is shared).
+#[derive(Debug, Clone)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    slot: ProgressSlot,
+}
+
+impl Progress {
+    /// A progress reporter; draws a bar on stderr when `draw` is true.
+    pub fn new(draw: bool, slot: &ProgressSlot) -> Progress {
+        let bar = draw.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.set_message("starting");
+            bar.enable_steady_tick(Duration::from_millis(120));
+            slot.set(bar.clone());
+            bar
+        });
+        Progress { bar, slot: slot.clone() }
+    }
+
+    /// Whether a bar is drawn.
+    pub fn is_drawn(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    fn message(&self, text: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(text);
+        }
+    }
+
+    /// Handles one engine event.
+    pub fn handle(&self, event: &ProgressEvent) {
+        match event {
+            ProgressEvent::PhaseStarted { phase, resource_type: None } => {
+                tracing::info!(phase = %phase, "sync phase started");
+                self.message(format!("{}", phase_label(*phase)));
+            }
+            ProgressEvent::PhaseStarted { phase, resource_type: Some(rt) } => {
+                tracing::debug!(phase = %phase, resource_type = %rt, "listing resource type");
+                self.message(format!("{}: {rt}", phase_label(*phase)));
+            }
+            ProgressEvent::PageDone { phase, resource_type, items, skipped, totals, .. } => {
+                tracing::debug!(phase = %phase, resource_type = %resource_type, items, skipped, "page written");
+                self.message(format!(
+                    "{}: {resource_type} — {} resources, {} entitlements, {} grants, {} warnings",
+                    phase_label(*phase),
+                    totals.resources,
+                    totals.entitlements,
+                    totals.grants,
+                    totals.warnings
+                ));
+                if let Some(bar) = &self.bar {
+                    bar.set_position(totals.resources + totals.entitlements + totals.grants);
+                }
+            }
+            ProgressEvent::Retry { phase, resource_type, attempt, wait, .. } => {
+                let rt = resource_type.as_deref().unwrap_or("-");
+                self.message(format!(
+                    "{}: {rt} — retrying (attempt {attempt} failed, waiting {:.1}s)",
+                    phase_label(*phase),
+                    wait.as_secs_f64()
+                ));
+            }
+            ProgressEvent::Finished { .. } => self.finish(),
+            // Warnings are logged by the engine itself.
+            _ => {}
+        }
+    }
+
+    /// Removes the bar (idempotent).
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.slot.clear();
+    }
+}
+
+fn phase_label(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Validate => "checking credentials",
+        Phase::ResourceTypes => "resource types",
+        Phase::Resources => "listing users",
+        Phase::Entitlements => "entitlements",
+        Phase::Grants => "grants",
+        Phase::Save => "saving",
+        _ => "syncing",
+    }
+}

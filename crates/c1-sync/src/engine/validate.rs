@@ -1,0 +1,160 @@
+//! Checks every item before it is written. Each check returns the one-line warning that explains
+//! why an item is skipped.
+
+use c1_model::pb;
+
+/// baton's limit on every id (`ResourceId` fields, entitlement and grant ids).
+pub(crate) const MAX_ID_BYTES: usize = 1024;
+
+/// Longest id shown in a warning before it is shortened.
+const SHOWN_ID_CHARS: usize = 80;
+
+/// What the engine knows about a resource type, derived once from its syncer.
+#[derive(Debug, Clone)]
+pub(crate) struct TypeRules {
+    pub(crate) id: String,
+    pub(crate) requires_user_trait: bool,
+}
+
+impl TypeRules {
+    pub(crate) fn new(resource_type: &pb::ResourceType) -> Self {
+        Self {
+            id: resource_type.id.clone(),
+            requires_user_trait: resource_type.traits.contains(&(pb::resource_type::Trait::User as i32)),
+        }
+    }
+}
+
+/// A key that identifies a resource id unambiguously whatever characters the ids contain.
+pub(crate) fn resource_key(id: &pb::ResourceId) -> String {
+    format!("{}:{}{}", id.resource_type.len(), id.resource_type, id.resource)
+}
+
+/// `rt:id` for messages, shortened if very long.
+pub(crate) fn show_resource(id: &pb::ResourceId) -> String {
+    format!("`{}:{}`", shorten(&id.resource_type), shorten(&id.resource))
+}
+
+/// An id for messages, shortened if very long.
+pub(crate) fn show(id: &str) -> String {
+    format!("`{}`", shorten(id))
+}
+
+fn shorten(id: &str) -> String {
+    if id.chars().count() <= SHOWN_ID_CHARS {
+        id.to_owned()
+    } else {
+        let mut short: String = id.chars().take(SHOWN_ID_CHARS).collect();
+        short.push('…');
+        short
+    }
+}
+
+fn check_id(what: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        Err(format!("{what} is empty"))
+    } else if value.len() > MAX_ID_BYTES {
+        Err(format!("{what} {} is longer than {MAX_ID_BYTES} bytes", show(value)))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_resource_id(what: &str, id: Option<&pb::ResourceId>) -> Result<(), String> {
+    let Some(id) = id else {
+        return Err(format!("{what} is missing"));
+    };
+    check_id(&format!("{what}'s resource type"), &id.resource_type)?;
+    check_id(&format!("{what}'s resource"), &id.resource)
+}
+
+/// A resource type returned by a syncer.
+pub(crate) fn resource_type(resource_type: &pb::ResourceType) -> Result<(), String> {
+    check_id("resource type id", &resource_type.id)
+}
+
+/// A resource returned by the syncer of `rules`.
+pub(crate) fn resource(resource: &pb::Resource, rules: &TypeRules) -> Result<(), String> {
+    check_resource_id("resource id", resource.id.as_ref())
+        .map_err(|problem| format!("resource {}: {problem}", show(&resource.display_name)))?;
+    let Some(id) = resource.id.as_ref() else {
+        return Err("resource without an id".to_owned());
+    };
+    if id.resource_type != rules.id {
+        return Err(format!(
+            "resource {} has resource type {} but was listed by the syncer of {}",
+            show_resource(id),
+            show(&id.resource_type),
+            show(&rules.id)
+        ));
+    }
+    if let Some(parent) = resource.parent_resource_id.as_ref() {
+        check_resource_id("parent resource id", Some(parent))
+            .map_err(|problem| format!("resource {}: {problem}", show_resource(id)))?;
+    }
+    if rules.requires_user_trait && !c1_model::annotations::has::<pb::UserTrait>(&resource.annotations) {
+        return Err(format!(
+            "resource {} lacks the UserTrait annotation that its type's TRAIT_USER requires",
+            show_resource(id)
+        ));
+    }
+    Ok(())
+}
+
+/// An entitlement; `resource_exists` tells whether a resource id was listed in this sync.
+pub(crate) fn entitlement(
+    entitlement: &pb::Entitlement,
+    resource_exists: impl Fn(&pb::ResourceId) -> bool,
+) -> Result<(), String> {
+    check_id("entitlement id", &entitlement.id)?;
+    let resource_id = entitlement.resource.as_ref().and_then(|resource| resource.id.as_ref());
+    check_resource_id("resource id", resource_id)
+        .map_err(|problem| format!("entitlement {}: {problem}", show(&entitlement.id)))?;
+    if let Some(id) = resource_id
+        && !resource_exists(id)
+    {
+        return Err(format!(
+            "entitlement {} belongs to resource {}, which was not listed in this sync",
+            show(&entitlement.id),
+            show_resource(id)
+        ));
+    }
+    Ok(())
+}
+
+/// A grant; the closures tell whether an entitlement id and a principal were written in this
+/// sync.
+pub(crate) fn grant(
+    grant: &pb::Grant,
+    entitlement_exists: impl Fn(&str) -> bool,
+    principal_exists: impl Fn(&pb::ResourceId) -> bool,
+) -> Result<(), String> {
+    check_id("grant id", &grant.id)?;
+    let in_grant = |problem: String| format!("grant {}: {problem}", show(&grant.id));
+    let Some(entitlement) = grant.entitlement.as_ref() else {
+        return Err(in_grant("entitlement is missing".to_owned()));
+    };
+    check_id("entitlement id", &entitlement.id).map_err(in_grant)?;
+    check_resource_id(
+        "entitlement's resource id",
+        entitlement.resource.as_ref().and_then(|resource| resource.id.as_ref()),
+    )
+    .map_err(in_grant)?;
+    let principal = grant.principal.as_ref().and_then(|principal| principal.id.as_ref());
+    check_resource_id("principal id", principal).map_err(in_grant)?;
+    if !entitlement_exists(&entitlement.id) {
+        return Err(in_grant(format!(
+            "entitlement {} was not listed in this sync",
+            show(&entitlement.id)
+        )));
+    }
+    if let Some(principal) = principal
+        && !principal_exists(principal)
+    {
+        return Err(in_grant(format!(
+            "principal {} was not listed in this sync",
+            show_resource(principal)
+        )));
+    }
+    Ok(())
+}

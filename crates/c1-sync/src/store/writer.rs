@@ -1,0 +1,586 @@
+//! [`C1zWriter`]: records one full sync into a c1z v1 file, atomically.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use c1_model::pb;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use svix_ksuid::{Ksuid, KsuidLike};
+use tempfile::TempDir;
+
+use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind};
+use super::schema::{self, ENTITLEMENTS, GRANTS, RESOURCE_TYPES, RESOURCES, SYNC_RUNS, TABLES};
+use super::time::now_text;
+use super::{StoreError, SyncStats};
+
+const INSERT_RESOURCE_TYPE: &str = "insert into v1_resource_types \
+     (external_id, data, sync_id, discovered_at) values (?1, ?2, ?3, ?4) \
+     on conflict (external_id, sync_id) do update set data = excluded.data";
+const INSERT_RESOURCE: &str = "insert into v1_resources \
+     (resource_type_id, external_id, parent_resource_type_id, parent_resource_id, data, sync_id, discovered_at) \
+     values (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+     on conflict (external_id, sync_id) do update set data = excluded.data";
+const INSERT_ENTITLEMENT: &str = "insert into v1_entitlements \
+     (resource_type_id, resource_id, external_id, data, sync_id, discovered_at) \
+     values (?1, ?2, ?3, ?4, ?5, ?6) \
+     on conflict (external_id, sync_id) do update set data = excluded.data";
+const INSERT_GRANT: &str = "insert into v1_grants \
+     (resource_type_id, resource_id, entitlement_id, principal_resource_type_id, principal_resource_id, \
+      external_id, expansion, needs_expansion, data, sync_id, discovered_at) \
+     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+     on conflict (external_id, sync_id) do update set data = excluded.data";
+
+/// Writes one full sync into a c1z file.
+///
+/// [`open`](Self::open) prepares a scratch SQLite database in a temporary directory beside the
+/// target; the `put_*` methods add rows to it (each call is one transaction of one prepared
+/// statement); [`finish`](Self::finish) ends the sync and atomically replaces the target.
+/// Nothing touches the target before `finish`, and dropping an unfinished writer removes its
+/// temporary files.
+#[derive(Debug)]
+pub struct C1zWriter {
+    // Declared before `work` so the connection closes before the directory is removed.
+    conn: Connection,
+    target: PathBuf,
+    work: TempDir,
+    db_path: PathBuf,
+    sync_id: String,
+    started_at: String,
+    previous_sync_id: Option<String>,
+    fail_before_rename: bool,
+}
+
+/// What [`C1zWriter::finish`] produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FinishedSync {
+    /// KSUID of the sync just written.
+    pub sync_id: String,
+    /// The c1z file written.
+    pub path: PathBuf,
+    /// Size of the c1z file in bytes.
+    pub bytes: u64,
+    /// `started_at` as stored.
+    pub started_at: String,
+    /// `ended_at` as stored.
+    pub ended_at: String,
+    /// The counts stored in `v1_sync_runs.stats`.
+    pub stats: SyncStats,
+    /// The finished full sync carried over from the previous file, if there was one.
+    pub previous_sync_id: Option<String>,
+}
+
+impl C1zWriter {
+    /// Prepares a new full sync for `target`.
+    ///
+    /// If `target` exists it must be a c1z v1 file (an empty file counts as no file, as in the
+    /// SDK); otherwise this fails with [`StoreError::NotC1z`] or [`StoreError::UnsupportedV3`]
+    /// naming the path. Its latest finished full sync is carried over so the saved file holds
+    /// previous + current; other syncs (older, partial or unfinished) are dropped. Nothing
+    /// touches `target` until [`finish`](Self::finish).
+    pub fn open(target: &Path) -> Result<Self, StoreError> {
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let work = tempfile::Builder::new()
+            .prefix(".c1z-work-")
+            .tempdir_in(parent)
+            .map_err(|e| StoreError::io(target, "create a temporary directory beside it", e))?;
+        let db_path = work.path().join("sync.db");
+        let conn = Connection::open(&db_path)
+            .map_err(|e| StoreError::sqlite(target, "create the scratch database", e))?;
+        // The scratch database is thrown away on any failure, so durability inside it buys nothing.
+        conn.execute_batch(
+            "pragma journal_mode = memory; pragma synchronous = off; \
+             pragma temp_store = memory; pragma cache_size = -65536;",
+        )
+        .and_then(|()| schema::create(&conn))
+        .map_err(|e| StoreError::sqlite(target, "create the c1z schema", e))?;
+
+        let previous_sync_id = carry_over_previous(&conn, target, work.path())?;
+
+        let sync_id = Ksuid::new(Some(chrono::Utc::now()), None).to_string();
+        let started_at = now_text();
+        conn.execute(
+            "insert into v1_sync_runs \
+             (sync_id, started_at, sync_token, sync_type, parent_sync_id, linked_sync_id, grants_backfilled) \
+             values (?1, ?2, '', 'full', '', '', 1)",
+            params![sync_id, started_at],
+        )
+        .map_err(|e| StoreError::sqlite(target, "start the sync run", e))?;
+
+        tracing::debug!(target = %target.display(), %sync_id, ?previous_sync_id, "c1z sync started");
+        Ok(Self {
+            conn,
+            target: target.to_path_buf(),
+            work,
+            db_path,
+            sync_id,
+            started_at,
+            previous_sync_id,
+            fail_before_rename: false,
+        })
+    }
+
+    /// KSUID of the sync being written.
+    pub fn sync_id(&self) -> &str {
+        &self.sync_id
+    }
+
+    /// The file `finish` will write.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The finished full sync carried over from the existing target, if any.
+    pub fn previous_sync_id(&self) -> Option<&str> {
+        self.previous_sync_id.as_deref()
+    }
+
+    /// Adds resource types (`external_id` = the type id). Re-adding an id replaces its data.
+    pub fn put_resource_types(&mut self, items: &[pb::ResourceType]) -> Result<(), StoreError> {
+        let now = now_text();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| sqlite(&self.target, e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(INSERT_RESOURCE_TYPE)
+                .map_err(|e| sqlite(&self.target, e))?;
+            for (index, item) in items.iter().enumerate() {
+                if item.id.is_empty() {
+                    return Err(invalid(&self.target, "resource type", index, "empty id"));
+                }
+                let data = c1_model::encode(item);
+                stmt.execute(params![item.id, data, self.sync_id, now])
+                    .map_err(|e| sqlite(&self.target, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&self.target, e))
+    }
+
+    /// Adds resources (`external_id` = `"<resource type>:<resource>"`; parent columns from
+    /// `parent_resource_id`, NULL without a parent). Re-adding an id replaces its data.
+    pub fn put_resources(&mut self, items: &[pb::Resource]) -> Result<(), StoreError> {
+        let now = now_text();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| sqlite(&self.target, e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(INSERT_RESOURCE)
+                .map_err(|e| sqlite(&self.target, e))?;
+            for (index, item) in items.iter().enumerate() {
+                let id = resource_id(item.id.as_ref()).ok_or_else(|| {
+                    invalid(&self.target, "resource", index, "missing or empty id")
+                })?;
+                let external_id = format!("{}:{}", id.resource_type, id.resource);
+                let (parent_type, parent_id) = item
+                    .parent_resource_id
+                    .as_ref()
+                    .map(|p| (p.resource_type.as_str(), p.resource.as_str()))
+                    .unzip();
+                let data = c1_model::encode(item);
+                stmt.execute(params![
+                    id.resource_type,
+                    external_id,
+                    parent_type,
+                    parent_id,
+                    data,
+                    self.sync_id,
+                    now
+                ])
+                .map_err(|e| sqlite(&self.target, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&self.target, e))
+    }
+
+    /// Adds entitlements (`external_id` = the entitlement id; resource columns from
+    /// `entitlement.resource.id`). Re-adding an id replaces its data.
+    pub fn put_entitlements(&mut self, items: &[pb::Entitlement]) -> Result<(), StoreError> {
+        let now = now_text();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| sqlite(&self.target, e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(INSERT_ENTITLEMENT)
+                .map_err(|e| sqlite(&self.target, e))?;
+            for (index, item) in items.iter().enumerate() {
+                if item.id.is_empty() {
+                    return Err(invalid(&self.target, "entitlement", index, "empty id"));
+                }
+                let resource = resource_id(item.resource.as_ref().and_then(|r| r.id.as_ref()))
+                    .ok_or_else(|| {
+                        invalid(&self.target, "entitlement", index, "missing resource id")
+                    })?;
+                let data = c1_model::encode(item);
+                stmt.execute(params![
+                    resource.resource_type,
+                    resource.resource,
+                    item.id,
+                    data,
+                    self.sync_id,
+                    now
+                ])
+                .map_err(|e| sqlite(&self.target, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&self.target, e))
+    }
+
+    /// Adds grants (`external_id` = the grant id; resource, entitlement and principal columns
+    /// from the embedded entitlement and principal). A `GrantExpandable` annotation is removed
+    /// from the stored blob and kept in `expansion` with `needs_expansion = 1`, as the SDK does.
+    /// Re-adding an id replaces its data.
+    pub fn put_grants(&mut self, items: &[pb::Grant]) -> Result<(), StoreError> {
+        let now = now_text();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| sqlite(&self.target, e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(INSERT_GRANT)
+                .map_err(|e| sqlite(&self.target, e))?;
+            for (index, item) in items.iter().enumerate() {
+                if item.id.is_empty() {
+                    return Err(invalid(&self.target, "grant", index, "empty id"));
+                }
+                let entitlement = item
+                    .entitlement
+                    .as_ref()
+                    .filter(|e| !e.id.is_empty())
+                    .ok_or_else(|| {
+                        invalid(&self.target, "grant", index, "missing entitlement id")
+                    })?;
+                let resource =
+                    resource_id(entitlement.resource.as_ref().and_then(|r| r.id.as_ref()))
+                        .ok_or_else(|| {
+                            invalid(
+                                &self.target,
+                                "grant",
+                                index,
+                                "missing entitlement resource id",
+                            )
+                        })?;
+                let principal = resource_id(item.principal.as_ref().and_then(|p| p.id.as_ref()))
+                    .ok_or_else(|| invalid(&self.target, "grant", index, "missing principal id"))?;
+                let (expansion, data) = split_expansion(item);
+                stmt.execute(params![
+                    resource.resource_type,
+                    resource.resource,
+                    entitlement.id,
+                    principal.resource_type,
+                    principal.resource,
+                    item.id,
+                    expansion,
+                    i64::from(expansion.is_some()),
+                    data,
+                    self.sync_id,
+                    now
+                ])
+                .map_err(|e| sqlite(&self.target, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&self.target, e))
+    }
+
+    #[doc(hidden)]
+    /// Test hook: make [`finish`](Self::finish) fail after writing and syncing `<target>.tmp`,
+    /// right before the rename, to prove the target survives and the `.tmp` is removed.
+    pub fn fail_before_rename(&mut self) {
+        self.fail_before_rename = true;
+    }
+
+    /// Ends the sync (sets `ended_at` and the `stats` JSON), writes `<target>.tmp` (`C1ZF\0` +
+    /// one zstd frame with content size and checksum), fsyncs it, renames it over the target and
+    /// fsyncs the directory.
+    ///
+    /// On any failure before the rename the target is untouched and no `.tmp` remains; the
+    /// temporary directory is removed in every case.
+    pub fn finish(self) -> Result<FinishedSync, StoreError> {
+        let Self {
+            conn,
+            target,
+            work,
+            db_path,
+            sync_id,
+            started_at,
+            previous_sync_id,
+            fail_before_rename,
+        } = self;
+
+        let stats = compute_stats(&conn, &sync_id).map_err(|e| sqlite(&target, e))?;
+        let stats_json = serde_json::to_string(&stats).unwrap_or_default();
+        let ended_at = now_text();
+        conn.execute(
+            "update v1_sync_runs set ended_at = ?1, stats = ?2 where sync_id = ?3",
+            params![ended_at, stats_json, sync_id],
+        )
+        .map_err(|e| StoreError::sqlite(&target, "end the sync run", e))?;
+        conn.close()
+            .map_err(|(_, e)| StoreError::sqlite(&target, "close the scratch database", e))?;
+
+        let tmp = tmp_path(&target);
+        let guard = RemoveOnDrop(Some(tmp.clone()));
+        let out = File::create(&tmp)
+            .map_err(|e| StoreError::io(&target, "create the temporary .tmp file", e))?;
+        let bytes = envelope::encode_into(&db_path, out)
+            .map_err(|e| StoreError::io(&target, "write the temporary .tmp file", e))?;
+        if fail_before_rename {
+            return Err(StoreError::InjectedFault { path: target });
+        }
+        fs::rename(&tmp, &target)
+            .map_err(|e| StoreError::io(&target, "rename the .tmp file over it", e))?;
+        guard.disarm();
+        sync_parent_dir(&target);
+        drop(work);
+
+        tracing::debug!(target = %target.display(), %sync_id, bytes, "c1z saved");
+        Ok(FinishedSync {
+            sync_id,
+            path: target,
+            bytes,
+            started_at,
+            ended_at,
+            stats,
+            previous_sync_id,
+        })
+    }
+}
+
+/// `Some(id)` when `id` is present with both parts non-empty.
+fn resource_id(id: Option<&pb::ResourceId>) -> Option<&pb::ResourceId> {
+    id.filter(|id| !id.resource_type.is_empty() && !id.resource.is_empty())
+}
+
+/// Splits a grant into (`expansion` bytes, blob without the `GrantExpandable` annotation).
+fn split_expansion(grant: &pb::Grant) -> (Option<Vec<u8>>, Vec<u8>) {
+    if !c1_model::annotations::has::<pb::GrantExpandable>(&grant.annotations) {
+        return (None, c1_model::encode(grant));
+    }
+    let mut stripped = grant.clone();
+    let mut expansion = None;
+    stripped.annotations.retain(|any| {
+        if c1_model::annotations::is::<pb::GrantExpandable>(any) {
+            expansion.get_or_insert_with(|| any.value.clone());
+            false
+        } else {
+            true
+        }
+    });
+    (expansion, c1_model::encode(&stripped))
+}
+
+/// Counts the objects of `sync_id` for the `stats` column.
+fn compute_stats(conn: &Connection, sync_id: &str) -> rusqlite::Result<SyncStats> {
+    let count = |table: &str| -> rusqlite::Result<u64> {
+        conn.query_row(
+            &format!("select count(*) from {table} where sync_id = ?1"),
+            [sync_id],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n.max(0) as u64)
+    };
+    let mut stats = SyncStats {
+        resource_types: count(RESOURCE_TYPES)?,
+        resources: count(RESOURCES)?,
+        entitlements: count(ENTITLEMENTS)?,
+        grants: count(GRANTS)?,
+        ..SyncStats::default()
+    };
+    let mut types = conn.prepare("select external_id from v1_resource_types where sync_id = ?1")?;
+    for id in types.query_map([sync_id], |r| r.get::<_, String>(0))? {
+        stats.resources_by_resource_type.insert(id?, 0);
+    }
+    let mut per_type = conn.prepare(
+        "select resource_type_id, count(*) from v1_resources where sync_id = ?1 group by resource_type_id",
+    )?;
+    for row in per_type.query_map([sync_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (rt, n) = row?;
+        stats.resources_by_resource_type.insert(rt, n.max(0) as u64);
+    }
+    Ok(stats)
+}
+
+/// Decompresses an existing target into `work` and copies its latest finished full sync into
+/// `conn`. Returns that sync's id, or `None` when there is no file or no such sync.
+fn carry_over_previous(
+    conn: &Connection,
+    target: &Path,
+    work: &Path,
+) -> Result<Option<String>, StoreError> {
+    let exists = target
+        .try_exists()
+        .map_err(|e| StoreError::io(target, "check whether it exists", e))?;
+    if !exists {
+        return Ok(None);
+    }
+    let (file, kind) = envelope::open(target)?;
+    match kind {
+        Kind::Empty => return Ok(None),
+        Kind::V3 => {
+            return Err(StoreError::UnsupportedV3 {
+                path: target.to_path_buf(),
+            });
+        }
+        Kind::Other => {
+            return Err(StoreError::NotC1z {
+                path: target.to_path_buf(),
+            });
+        }
+        Kind::V1 => {}
+    }
+    let prev_path = work.join("previous.db");
+    envelope::decode_to(target, file, &prev_path, DEFAULT_MAX_DECODED_BYTES)?;
+    let prev_str = prev_path.to_string_lossy().into_owned();
+    conn.execute("attach database ?1 as prev", [&prev_str])
+        .map_err(|e| not_sqlite_or(target, "attach the existing database", e))?;
+    let copied = copy_latest_finished(conn, target);
+    let detached = conn
+        .execute_batch("detach database prev")
+        .map_err(|e| StoreError::sqlite(target, "detach the existing database", e));
+    let kept = copied?;
+    detached?;
+    fs::remove_file(&prev_path)
+        .map_err(|e| StoreError::io(target, "remove the decompressed copy of it", e))?;
+    Ok(kept)
+}
+
+/// With the old database attached as `prev`, copies the rows of its latest finished full sync.
+fn copy_latest_finished(conn: &Connection, target: &Path) -> Result<Option<String>, StoreError> {
+    conn.query_row("select count(*) from prev.sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| not_sqlite_or(target, "read the existing database", e))?;
+    let run_columns = schema::columns(conn, "prev", SYNC_RUNS)
+        .map_err(|e| StoreError::sqlite(target, "read the existing schema", e))?;
+    if run_columns.is_empty() {
+        return Ok(None);
+    }
+    let has = |c: &str| run_columns.iter().any(|x| x == c);
+    let mut filter = String::from("ended_at is not null");
+    if has("sync_type") {
+        filter.push_str(" and sync_type = 'full'");
+    }
+    if has("is_partial") {
+        filter.push_str(" and not is_partial");
+    }
+    let keep: Option<String> = conn
+        .query_row(
+            &format!(
+                "select sync_id from prev.v1_sync_runs where {filter} \
+                 order by ended_at desc, sync_id desc limit 1"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| StoreError::sqlite(target, "find the latest finished sync", e))?;
+    let Some(keep) = keep else {
+        return Ok(None);
+    };
+    for table in TABLES {
+        let ours = schema::columns(conn, "main", table.name)
+            .and_then(|ours| Ok((ours, schema::columns(conn, "prev", table.name)?)))
+            .map_err(|e| StoreError::sqlite(target, "read the existing schema", e))?;
+        let (ours, theirs) = ours;
+        let shared: Vec<&str> = ours
+            .iter()
+            .filter(|c| c.as_str() != "id" && theirs.contains(c))
+            .map(String::as_str)
+            .collect();
+        if shared.is_empty() || !theirs.iter().any(|c| c == "sync_id") {
+            continue;
+        }
+        let cols = shared.join(", ");
+        conn.execute(
+            &format!(
+                "insert into main.{t} ({cols}) select {cols} from prev.{t} where sync_id = ?1 order by id",
+                t = table.name
+            ),
+            [&keep],
+        )
+        .map_err(|e| StoreError::sqlite(target, "copy the previous sync", e))?;
+    }
+    Ok(Some(keep))
+}
+
+/// `<target>.tmp`, beside the target.
+fn tmp_path(target: &Path) -> PathBuf {
+    let mut name = OsString::from(target.as_os_str());
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// Flushes the directory entry of a rename to disk. Best effort: by the time this runs the new
+/// file is in place, so a failure is logged rather than reported as a failed save.
+fn sync_parent_dir(target: &Path) {
+    #[cfg(unix)]
+    {
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let Err(e) = File::open(parent).and_then(|d| d.sync_all()) {
+            tracing::warn!(dir = %parent.display(), error = %e, "could not fsync the directory after saving the c1z");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = target;
+}
+
+/// Removes a file when dropped, unless disarmed.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl RemoveOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take()
+            && let Err(e) = fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove the temporary c1z file");
+        }
+    }
+}
+
+/// [`StoreError::NotSqlite`] when SQLite says the file is not a database, else a plain SQLite error.
+fn not_sqlite_or(target: &Path, action: &'static str, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+        StoreError::NotSqlite {
+            path: target.to_path_buf(),
+            source: e,
+        }
+    } else {
+        StoreError::sqlite(target, action, e)
+    }
+}
+
+fn sqlite(target: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::sqlite(target, "write rows to the scratch database", e)
+}
+
+fn invalid(target: &Path, kind: &'static str, index: usize, reason: &'static str) -> StoreError {
+    StoreError::InvalidRecord {
+        path: target.to_path_buf(),
+        kind,
+        index,
+        reason,
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of c1-sync: one binary, one module per area.
+
+mod store;

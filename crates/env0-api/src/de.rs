@@ -1,0 +1,252 @@
+//! Lenient serde helpers for env0's wire format.
+//!
+//! env0 (through Go structs with plain `string` fields) sends missing, `null` and `""` for "no
+//! value"; these helpers turn all three into `None` (or an empty list) and never fail on them.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+use crate::models::{ProjectRole, Role, Timestamp, User, UserWire};
+
+/// Optional text: missing, `null`, `""` and whitespace-only become `None`; numbers and booleans
+/// are kept as their text; objects and arrays are a decode error.
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(OptStringVisitor)
+}
+
+struct OptStringVisitor;
+
+impl<'de> Visitor<'de> for OptStringVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((!v.trim().is_empty()).then(|| v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok((!v.trim().is_empty()).then_some(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Optional id newtype, with the same rules as [`opt_string`].
+pub(crate) fn opt_id<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    Ok(opt_string(d)?.map(T::from))
+}
+
+/// Optional organization role: `"Admin"`, `"User"`, or a custom role id.
+pub(crate) fn opt_role<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Role>, D::Error> {
+    Ok(opt_string(d)?.map(Role::from_wire))
+}
+
+/// Optional project or environment role.
+pub(crate) fn opt_project_role<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ProjectRole>, D::Error> {
+    Ok(opt_string(d)?.map(ProjectRole::from_wire))
+}
+
+/// Optional timestamp. Unparseable text is kept as [`Timestamp::Raw`] (with a warning), never an
+/// error. Integers are read as Unix epoch milliseconds (or seconds when small enough).
+pub(crate) fn opt_timestamp<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Timestamp>, D::Error> {
+    d.deserialize_any(OptTimestampVisitor)
+}
+
+struct OptTimestampVisitor;
+
+impl<'de> Visitor<'de> for OptTimestampVisitor {
+    type Value = Option<Timestamp>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a timestamp string, an epoch number or null")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Timestamp::from_wire(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Timestamp::from_epoch(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        match i64::try_from(v) {
+            Ok(v) => Ok(Some(Timestamp::from_epoch(v))),
+            Err(_) => Ok(Timestamp::from_wire(&v.to_string())),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Timestamp::from_wire(&v.to_string()))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Optional boolean: accepts `true`/`false`, `"true"`/`"false"`, `0`/`1`; missing, `null` and
+/// `""` become `None`.
+pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    d.deserialize_any(OptBoolVisitor)
+}
+
+struct OptBoolVisitor;
+
+impl<'de> Visitor<'de> for OptBoolVisitor {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean or null")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        match v.trim() {
+            "" => Ok(None),
+            t if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            t if t.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        match v {
+            0 => Ok(Some(false)),
+            1 => Ok(Some(true)),
+            _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        match v {
+            0 => Ok(Some(false)),
+            1 => Ok(Some(true)),
+            _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+        }
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// A list of strings: `null` or missing is empty; `null` and `""` items are dropped.
+pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let items: Option<Vec<OptString>> = Option::deserialize(d)?;
+    Ok(items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| i.0)
+        .collect())
+}
+
+/// A list where `null` is empty.
+pub(crate) fn nullable_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list of embedded users (team members). Entries without a `user_id` cannot be identified and
+/// are skipped with a warning instead of failing the whole response.
+pub(crate) fn user_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<User>, D::Error> {
+    let items: Option<Vec<UserWire>> = Option::deserialize(d)?;
+    let items = items.unwrap_or_default();
+    let total = items.len();
+    let users: Vec<User> = items
+        .into_iter()
+        .filter_map(|w| User::try_from(w).ok())
+        .collect();
+    if users.len() < total {
+        tracing::warn!(
+            skipped = total - users.len(),
+            "skipped embedded user entries without a user_id"
+        );
+    }
+    Ok(users)
+}
+
+/// An optional embedded user (`createdByUser`): `null`, `{}` or an object without `user_id`
+/// become `None`.
+pub(crate) fn opt_user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<User>, D::Error> {
+    let wire: Option<UserWire> = Option::deserialize(d)?;
+    Ok(wire.and_then(|w| User::try_from(w).ok()))
+}
+
+/// A JSON list body where `null` means empty.
+pub(crate) struct ListBody<T>(pub(crate) Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        nullable_list(d).map(ListBody)
+    }
+}
+
+/// A value with [`opt_string`] semantics, for hand-written visitors.
+pub(crate) struct OptString(pub(crate) Option<String>);
+
+impl<'de> Deserialize<'de> for OptString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opt_string(d).map(OptString)
+    }
+}

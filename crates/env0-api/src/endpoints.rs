@@ -1,0 +1,183 @@
+//! The env0 endpoints this client reads.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use futures::{Stream, TryStreamExt, stream};
+use url::Url;
+
+use crate::config::ClientConfig;
+use crate::de::ListBody;
+use crate::error::Error;
+use crate::ids::{OrgId, ProjectId};
+use crate::models::{
+    ApiKey, AssignmentScope, CustomRole, Organization, OrganizationUser, Project,
+    ProjectUserPermission, Team, TeamRoleAssignment, TeamsPage,
+};
+use crate::transport::{Endpoint, Transport};
+
+/// Page size asked of `GET /teams/organizations/{org}`.
+pub const TEAMS_PAGE_LIMIT: u32 = 100;
+
+/// A typed, retrying, rate-limited env0 API client.
+///
+/// Cheap to clone: clones share one connection pool and one rate limiter. `Debug` never shows
+/// the secret.
+#[derive(Clone)]
+pub struct Env0Client {
+    transport: Arc<Transport>,
+}
+
+impl Env0Client {
+    /// Checks the configuration and builds the client. No request is made.
+    pub fn new(config: ClientConfig) -> Result<Env0Client, Error> {
+        Ok(Env0Client {
+            transport: Arc::new(Transport::new(config)?),
+        })
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &Url {
+        self.transport.base_url()
+    }
+
+    async fn get_list<T: serde::de::DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, Error> {
+        let endpoint = self.transport.endpoint(segments, query)?;
+        let ListBody(items) = self.transport.get_json::<ListBody<T>>(&endpoint).await?;
+        tracing::debug!(endpoint = endpoint.name(), count = items.len(), "env0 list received");
+        Ok(items)
+    }
+
+    /// `GET /organizations`: the organizations the key can access.
+    pub async fn organizations(&self) -> Result<Vec<Organization>, Error> {
+        self.get_list(&["organizations"], &[]).await
+    }
+
+    /// `GET /organizations/{org}/users`: every member of the organization, in one response.
+    pub async fn organization_users(&self, org: &OrgId) -> Result<Vec<OrganizationUser>, Error> {
+        self.get_list(&["organizations", org.as_str(), "users"], &[])
+            .await
+    }
+
+    /// `GET /api-keys?organizationId={org}`.
+    pub async fn api_keys(&self, org: &OrgId) -> Result<Vec<ApiKey>, Error> {
+        self.get_list(&["api-keys"], &[("organizationId", org.as_str())])
+            .await
+    }
+
+    /// `GET /roles?organizationId={org}`: custom roles (an Enterprise feature; lower plans may
+    /// answer [`Error::NotInPlan`] or [`Error::Forbidden`]).
+    pub async fn custom_roles(&self, org: &OrgId) -> Result<Vec<CustomRole>, Error> {
+        self.get_list(&["roles"], &[("organizationId", org.as_str())])
+            .await
+    }
+
+    /// One page of `GET /teams/organizations/{org}?limit=100[&offset={page_key}]`.
+    ///
+    /// Pass `None` for the first page and the previous page's
+    /// [`next_page_key`](TeamsPage::next_page_key) after that.
+    pub async fn teams_page(&self, org: &OrgId, page_key: Option<&str>) -> Result<TeamsPage, Error> {
+        let endpoint = self.teams_endpoint(org, page_key)?;
+        let page: TeamsPage = self.transport.get_json(&endpoint).await?;
+        tracing::debug!(
+            endpoint = endpoint.name(),
+            count = page.teams.len(),
+            more = page.next_page_key.is_some(),
+            "env0 teams page received"
+        );
+        Ok(page)
+    }
+
+    fn teams_endpoint(&self, org: &OrgId, page_key: Option<&str>) -> Result<Endpoint, Error> {
+        let limit = TEAMS_PAGE_LIMIT.to_string();
+        let mut query = vec![("limit", limit.as_str())];
+        if let Some(key) = page_key {
+            query.push(("offset", key));
+        }
+        self.transport
+            .endpoint(&["teams", "organizations", org.as_str()], &query)
+    }
+
+    /// The organization's teams, one item per page, following `nextPageKey` until it is empty.
+    /// A bare-array answer is one (last) page. A page key that comes back twice ends the stream
+    /// with [`Error::UnexpectedResponse`] instead of looping.
+    pub fn teams(&self, org: &OrgId) -> impl Stream<Item = Result<Vec<Team>, Error>> + '_ {
+        let state = TeamsCursor {
+            org: org.clone(),
+            next: Some(None),
+            seen: HashSet::new(),
+        };
+        stream::try_unfold(state, move |mut cursor| async move {
+            let Some(page_key) = cursor.next.take() else {
+                return Ok(None);
+            };
+            let page = self.teams_page(&cursor.org, page_key.as_deref()).await?;
+            if let Some(key) = &page.next_page_key {
+                if !cursor.seen.insert(key.clone()) {
+                    let endpoint = self.teams_endpoint(&cursor.org, page_key.as_deref())?;
+                    return Err(Error::UnexpectedResponse {
+                        endpoint: endpoint.name().to_owned(),
+                        message: format!("nextPageKey `{key}` was already returned; stopping to avoid a loop"),
+                    });
+                }
+            }
+            cursor.next = page.next_page_key.map(Some);
+            Ok(Some((page.teams, cursor)))
+        })
+    }
+
+    /// Every team of the organization (all pages).
+    pub async fn all_teams(&self, org: &OrgId) -> Result<Vec<Team>, Error> {
+        self.teams(org)
+            .try_fold(Vec::new(), |mut all, page| async move {
+                all.extend(page);
+                Ok(all)
+            })
+            .await
+    }
+
+    /// `GET /projects?organizationId={org}`: all projects, sub-projects and archived projects.
+    pub async fn projects(&self, org: &OrgId) -> Result<Vec<Project>, Error> {
+        self.get_list(&["projects"], &[("organizationId", org.as_str())])
+            .await
+    }
+
+    /// `GET /permissions/projects/{project}`: users' direct roles on one project.
+    pub async fn project_user_permissions(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<ProjectUserPermission>, Error> {
+        self.get_list(&["permissions", "projects", project.as_str()], &[])
+            .await
+    }
+
+    /// `GET /roles/assignments/teams?organizationId=|projectId=|environmentId=`: team roles at
+    /// one scope.
+    pub async fn team_role_assignments(
+        &self,
+        scope: &AssignmentScope,
+    ) -> Result<Vec<TeamRoleAssignment>, Error> {
+        let (param, value) = scope.query();
+        self.get_list(&["roles", "assignments", "teams"], &[(param, value)])
+            .await
+    }
+}
+
+impl fmt::Debug for Env0Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.transport, f)
+    }
+}
+
+/// Where the teams stream is: `next` is `Some(page key)` while pages remain (`Some(None)` for
+/// the first page) and `None` when done.
+struct TeamsCursor {
+    org: OrgId,
+    next: Option<Option<String>>,
+    seen: HashSet<String>,
+}

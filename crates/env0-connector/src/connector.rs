@@ -1,0 +1,333 @@
+//! [`Env0Connector`]: the `c1-sync` connector for one env0 organization.
+//!
+//! Call order and caching:
+//! - [`Connector::validate`] checks that `GET /organizations` lists the organization and that
+//!   its users can be listed. The members it fetched for that check are converted at once and kept
+//!   for the listing, so a sync downloads the member list once.
+//! - The user syncer's first [`ResourceSyncer::list`] call fetches the members (unless validate
+//!   already did), the API keys and, when any principal holds a custom role, the custom roles;
+//!   every later call pages through that one snapshot. Wire values are converted to
+//!   [`Principal`]s and dropped; resources are built one page at a time.
+//! - One connector serves one sync: the snapshot is kept for the connector's lifetime.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use c1_model::pb;
+use c1_sync::{Connector, ConnectorError, ConnectorMetadata, Page, ResourceSyncer};
+use env0_api::{Env0Client, OrgId};
+use serde::Serialize;
+
+use crate::domain::Principal;
+use crate::error::{Error, from_api, permanent};
+use crate::mapping::{user_resource, user_resource_type};
+use crate::sources::{Directory, Members, PrincipalSummary};
+
+/// Resources per page of the user listing.
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// The env0 connector for one organization.
+///
+/// ```no_run
+/// # async fn demo(client: env0_api::Env0Client) -> Result<(), c1_sync::ConnectorError> {
+/// use env0_connector::Env0Connector;
+/// let connector = Env0Connector::new(client, env0_api::OrgId::new("3f2a..."));
+/// let access = connector.check_access().await?;
+/// println!("{} users visible", access.users_visible);
+/// # Ok(()) }
+/// ```
+pub struct Env0Connector {
+    shared: Arc<Shared>,
+    syncer: Arc<UserSyncer>,
+}
+
+struct Shared {
+    client: Env0Client,
+    org: OrgId,
+    page_size: usize,
+    /// Members fetched by `validate`, waiting for the first listing call.
+    prefetched: Mutex<Option<Members>>,
+    /// The snapshot the listing pages through, once fetched.
+    listing: tokio::sync::Mutex<Option<Arc<Vec<Principal>>>>,
+    summary: Mutex<PrincipalSummary>,
+}
+
+impl Env0Connector {
+    /// A connector for organization `org`, talking to env0 through `client`.
+    pub fn new(client: Env0Client, org: OrgId) -> Env0Connector {
+        Env0Connector::with_page_size(client, org, DEFAULT_PAGE_SIZE)
+    }
+
+    /// Like [`new`](Self::new) with `page_size` resources per listing page (at least 1).
+    pub fn with_page_size(client: Env0Client, org: OrgId, page_size: usize) -> Env0Connector {
+        let shared = Arc::new(Shared {
+            client,
+            org,
+            page_size: page_size.max(1),
+            prefetched: Mutex::new(None),
+            listing: tokio::sync::Mutex::new(None),
+            summary: Mutex::new(PrincipalSummary::default()),
+        });
+        Env0Connector { syncer: Arc::new(UserSyncer { shared: Arc::clone(&shared) }), shared }
+    }
+
+    /// The organization this connector syncs.
+    pub fn org(&self) -> &OrgId {
+        &self.shared.org
+    }
+
+    /// Counts from the last listing (all zero before the first user listing call).
+    pub fn summary(&self) -> PrincipalSummary {
+        lock(&self.shared.summary).clone()
+    }
+
+    /// What the API key can see, for the CLI's `validate` command.
+    ///
+    /// Fails like [`Connector::validate`] when the organization is not visible or its users cannot
+    /// be listed. API keys and custom roles answering 402/403 are reported, not failed: see
+    /// [`AccessReport::can_sync`]. Other env0 errors fail (transient ones as transient).
+    pub async fn check_access(&self) -> Result<AccessReport, ConnectorError> {
+        let shared = &self.shared;
+        let (organization_name, organizations_visible) = shared.check_organization().await?;
+        let users_visible = shared.fetch_members().await?.len();
+        let api_keys = match shared.client.api_keys(&shared.org).await {
+            Ok(keys) => Visibility::Visible { count: keys.len() },
+            Err(e) => Visibility::denied(e)?,
+        };
+        let custom_roles = match shared.client.custom_roles(&shared.org).await {
+            Ok(roles) => Visibility::Visible { count: roles.len() },
+            Err(e) => Visibility::denied(e)?,
+        };
+        Ok(AccessReport {
+            organization_id: shared.org.to_string(),
+            organization_name,
+            organizations_visible,
+            users_visible,
+            api_keys,
+            custom_roles,
+        })
+    }
+}
+
+impl fmt::Debug for Env0Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env0Connector")
+            .field("org", &self.shared.org)
+            .field("page_size", &self.shared.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Connector for Env0Connector {
+    fn metadata(&self) -> ConnectorMetadata {
+        ConnectorMetadata::new("env0", "env0", env!("CARGO_PKG_VERSION"))
+            .with_description("People and API keys of one env0 organization")
+    }
+
+    async fn validate(&self) -> Result<(), ConnectorError> {
+        self.shared.check_organization().await?;
+        let members = self.shared.fetch_members().await?;
+        *lock(&self.shared.prefetched) = Some(members);
+        Ok(())
+    }
+
+    fn resource_syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
+        vec![Arc::clone(&self.syncer) as Arc<dyn ResourceSyncer>]
+    }
+}
+
+impl Shared {
+    /// The organization's name and how many organizations the key sees; an error when the
+    /// configured one is not among them.
+    async fn check_organization(&self) -> Result<(Option<String>, usize), ConnectorError> {
+        let orgs = self.client.organizations().await.map_err(from_api)?;
+        let visible = orgs.len();
+        match orgs.into_iter().find(|o| o.id == self.org) {
+            Some(org) => Ok((org.name, visible)),
+            None => Err(permanent(Error::OrganizationNotVisible { org: self.org.clone(), visible })),
+        }
+    }
+
+    async fn fetch_members(&self) -> Result<Members, ConnectorError> {
+        match self.client.organization_users(&self.org).await {
+            Ok(wire) => Ok(Members::from_wire(wire)),
+            Err(e) if e.is_access_denied() => Err(permanent(Error::CannotListUsers {
+                org: self.org.clone(),
+                status: e.status().unwrap_or(403),
+                source: e,
+            })),
+            Err(e) => Err(from_api(e)),
+        }
+    }
+
+    /// Members, keys and custom role names, as one directory.
+    async fn fetch_directory(&self) -> Result<Directory, ConnectorError> {
+        let prefetched = lock(&self.prefetched).take();
+        let keys = async {
+            match self.client.api_keys(&self.org).await {
+                Ok(keys) => Ok(keys),
+                Err(e) if e.is_access_denied() => Err(permanent(Error::CannotListApiKeys {
+                    org: self.org.clone(),
+                    status: e.status().unwrap_or(403),
+                    source: e,
+                })),
+                Err(e) => Err(from_api(e)),
+            }
+        };
+        let (members, keys) = match prefetched {
+            Some(members) => (members, keys.await?),
+            None => futures::try_join!(self.fetch_members(), keys)?,
+        };
+        let mut directory = Directory::assemble(members, keys);
+        if !directory.custom_role_holders().is_empty() {
+            match self.client.custom_roles(&self.org).await {
+                Ok(roles) => directory.resolve_custom_roles(roles),
+                Err(e) if e.is_access_denied() => {
+                    directory.custom_roles_unavailable(e.status().unwrap_or(403));
+                }
+                Err(e) => return Err(from_api(e)),
+            }
+        }
+        Ok(directory)
+    }
+
+    /// The snapshot, fetching it on first use; the warnings are returned only by the call that
+    /// fetched.
+    async fn listing(&self) -> Result<(Arc<Vec<Principal>>, Vec<String>), ConnectorError> {
+        let mut listing = self.listing.lock().await;
+        if let Some(principals) = listing.as_ref() {
+            return Ok((Arc::clone(principals), Vec::new()));
+        }
+        let directory = self.fetch_directory().await?;
+        let summary = directory.summary();
+        let messages = directory.warning_messages();
+        tracing::info!(
+            org = %self.org,
+            humans = summary.humans,
+            api_keys = summary.api_keys,
+            pending_invites = summary.pending_invites,
+            warnings = messages.len(),
+            "listed env0 principals"
+        );
+        *lock(&self.summary) = summary;
+        let (principals, _) = directory.into_parts();
+        let principals = Arc::new(principals);
+        *listing = Some(Arc::clone(&principals));
+        Ok((principals, messages))
+    }
+}
+
+/// Lists every principal of the organization as a `user` resource.
+struct UserSyncer {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for UserSyncer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserSyncer").field("org", &self.shared.org).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for UserSyncer {
+    fn resource_type(&self) -> pb::ResourceType {
+        user_resource_type()
+    }
+
+    /// Page token: the offset of the page's first principal in id order (empty for 0).
+    async fn list(
+        &self,
+        parent: Option<&pb::ResourceId>,
+        page_token: &str,
+    ) -> Result<Page<pb::Resource>, ConnectorError> {
+        if parent.is_some() {
+            // Users are top-level; nothing lives under a parent.
+            return Ok(Page::last(Vec::new()));
+        }
+        let (principals, warnings) = self.shared.listing().await?;
+        let total = principals.len();
+        let offset = if page_token.is_empty() {
+            0
+        } else {
+            match page_token.parse::<usize>() {
+                Ok(offset) if offset <= total => offset,
+                _ => {
+                    return Err(permanent(Error::InvalidPageToken {
+                        token: page_token.to_owned(),
+                        total,
+                    }));
+                }
+            }
+        };
+        let end = offset.saturating_add(self.shared.page_size).min(total);
+        let items: Vec<pb::Resource> =
+            principals.get(offset..end).unwrap_or_default().iter().map(user_resource).collect();
+        let mut page = if end < total { Page::next(items, end.to_string()) } else { Page::last(items) };
+        for warning in warnings {
+            page = page.with_warning(warning);
+        }
+        Ok(page)
+    }
+}
+
+/// What the API key can see in the organization (the CLI's `validate` command).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AccessReport {
+    /// The configured organization.
+    pub organization_id: String,
+    /// Its name, when env0 sent one.
+    pub organization_name: Option<String>,
+    /// How many organizations the key sees.
+    pub organizations_visible: usize,
+    /// How many members `GET /organizations/{org}/users` lists.
+    pub users_visible: usize,
+    /// Whether `GET /api-keys` answers, and how many keys.
+    pub api_keys: Visibility,
+    /// Whether `GET /roles` answers, and how many custom roles.
+    pub custom_roles: Visibility,
+}
+
+impl AccessReport {
+    /// Whether a sync can run: it needs the API key list (custom role names are optional).
+    pub fn can_sync(&self) -> bool {
+        matches!(self.api_keys, Visibility::Visible { .. })
+    }
+}
+
+/// Whether an endpoint answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Visibility {
+    /// It answered with `count` items.
+    Visible {
+        /// Items listed.
+        count: usize,
+    },
+    /// It answered 402 (not in plan) or 403 (permission missing).
+    Denied {
+        /// 402 or 403.
+        status: u16,
+        /// env0's error, as one line.
+        message: String,
+    },
+}
+
+impl Visibility {
+    /// `Denied` for 402/403, the error otherwise.
+    fn denied(error: env0_api::Error) -> Result<Visibility, ConnectorError> {
+        if error.is_access_denied() {
+            Ok(Visibility::Denied { status: error.status().unwrap_or(403), message: error.to_string() })
+        } else {
+            Err(from_api(error))
+        }
+    }
+}
+
+/// Locks a std mutex; a poisoned lock still holds consistent data here (plain values).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,424 @@
+//! The env0 domain model: who has access to an organization, independent of the wire format.
+//!
+//! A [`Principal`] is a person (an organization member) or an API key. It is built from the
+//! `env0-api` wire types by [`Principal::from_member`] and [`Principal::from_api_key`], which take
+//! the wire value by value and move its strings instead of copying them (a sync converts and drops
+//! 100k members at a time). Problems that do not stop the conversion (an unparseable timestamp)
+//! are reported as [`Warning`]s.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use env0_api::{ApiKey, OrganizationUser, Role, Timestamp};
+
+/// What kind of principal this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum PrincipalKind {
+    /// A person: an organization member that is not an API key.
+    Human,
+    /// A User- or Admin-role API key (including one that env0 also lists as a member).
+    ApiKey,
+}
+
+/// An organization role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OrgRole {
+    /// Organization Admin (wire `"Admin"`).
+    Admin,
+    /// Organization User (wire `"User"`).
+    User,
+    /// A custom role: its id as it appears in `role` fields, and its name once resolved with
+    /// `GET /roles` (`None` when the role is unknown there, has no name, or `/roles` is not
+    /// available to the key or the plan).
+    Custom {
+        /// The custom role id.
+        id: String,
+        /// The custom role name, when known.
+        name: Option<String>,
+    },
+}
+
+impl OrgRole {
+    /// The role as env0 writes it in `role` fields: `Admin`, `User` or the custom role id.
+    pub fn id(&self) -> &str {
+        match self {
+            OrgRole::Admin => "Admin",
+            OrgRole::User => "User",
+            OrgRole::Custom { id, .. } => id,
+        }
+    }
+
+    /// The role's name: `Admin`, `User`, or the custom role's name when known.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            OrgRole::Admin => Some("Admin"),
+            OrgRole::User => Some("User"),
+            OrgRole::Custom { name, .. } => name.as_deref(),
+        }
+    }
+
+    fn from_wire(role: Role) -> OrgRole {
+        match role {
+            Role::Admin => OrgRole::Admin,
+            Role::User => OrgRole::User,
+            Role::Custom(id) => OrgRole::Custom { id: id.into_inner(), name: None },
+        }
+    }
+}
+
+/// The state of a membership, read from the member's `status`.
+///
+/// Each variant keeps the value exactly as env0 sent it, so profiles can show it unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Membership {
+    /// `status` is exactly `Active`.
+    Active,
+    /// `status` is `Invited` or `Pending` in any letter case; holds the raw value.
+    InvitePending(String),
+    /// Any other non-empty `status` (for example `Suspended`, or `active` in lower case); holds the
+    /// raw value.
+    Other(String),
+}
+
+impl Membership {
+    /// Classifies a raw `status`; `None` for empty or whitespace-only text.
+    ///
+    /// Only the exact text `Active` is active: env0 documents no other spelling, and reading an
+    /// unknown value as active would hide a disabled account.
+    pub fn parse(raw: String) -> Option<Membership> {
+        if raw.trim().is_empty() {
+            None
+        } else if raw == "Active" {
+            Some(Membership::Active)
+        } else if raw.eq_ignore_ascii_case("invited") || raw.eq_ignore_ascii_case("pending") {
+            Some(Membership::InvitePending(raw))
+        } else {
+            Some(Membership::Other(raw))
+        }
+    }
+
+    /// The status as env0 sent it.
+    pub fn raw(&self) -> &str {
+        match self {
+            Membership::Active => "Active",
+            Membership::InvitePending(raw) | Membership::Other(raw) => raw,
+        }
+    }
+}
+
+/// A person or API key with access to the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Principal {
+    /// The principal id: a member's `user.user_id`, an API key's entity `id`.
+    pub id: String,
+    /// Person or API key.
+    pub kind: PrincipalKind,
+    /// The member's email as given (never for API keys).
+    pub email: Option<String>,
+    /// The name to show, after the fallbacks of the mapping table: for a member `name`, else
+    /// `given_name family_name`, else email, else id; for an API key `name`, else `apiKeyId`, else
+    /// id. Never empty.
+    pub display_name: String,
+    /// Given name (members only).
+    pub given_name: Option<String>,
+    /// Family name (members only).
+    pub family_name: Option<String>,
+    /// Organization role; `None` when env0 sent none.
+    pub role: Option<OrgRole>,
+    /// Membership state (members only); `None` when `status` is missing.
+    pub membership: Option<Membership>,
+    /// When the account or key was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last sign-in of a member, last use of an API key.
+    pub last_sign_in: Option<DateTime<Utc>>,
+    /// The key's Basic-auth user name `apiKeyId` (API keys only; not a secret).
+    pub api_key_id: Option<String>,
+    /// Who created the API key: `createdBy`, else the embedded `createdByUser.user_id`.
+    pub created_by: Option<String>,
+}
+
+impl Principal {
+    /// A member of `GET /organizations/{org}/users`, as a [`PrincipalKind::Human`].
+    pub fn from_member(member: OrganizationUser, warnings: &mut Vec<Warning>) -> Principal {
+        let OrganizationUser { role, status, user, .. } = member;
+        let id = user.user_id.into_inner();
+        let email = non_blank(user.email);
+        let given_name = non_blank(user.given_name);
+        let family_name = non_blank(user.family_name);
+        let display_name = non_blank(user.name)
+            .map(trimmed)
+            .or_else(|| joined_name(given_name.as_deref(), family_name.as_deref()))
+            .or_else(|| email.as_deref().map(|e| e.trim().to_owned()))
+            .unwrap_or_else(|| id.clone());
+        let created_at = datetime(user.created_at, &id, "created_at", warnings);
+        let last_sign_in = datetime(user.last_login, &id, "last_login", warnings);
+        Principal {
+            kind: PrincipalKind::Human,
+            email,
+            display_name,
+            given_name,
+            family_name,
+            role: role.map(OrgRole::from_wire),
+            membership: status.and_then(Membership::parse),
+            created_at,
+            last_sign_in,
+            api_key_id: None,
+            created_by: None,
+            id,
+        }
+    }
+
+    /// An item of `GET /api-keys`, as a [`PrincipalKind::ApiKey`].
+    pub fn from_api_key(key: ApiKey, warnings: &mut Vec<Warning>) -> Principal {
+        let ApiKey {
+            id,
+            name,
+            api_key_id,
+            organization_role,
+            last_used_at,
+            created_at,
+            created_by,
+            created_by_user,
+            ..
+        } = key;
+        let id = id.into_inner();
+        let api_key_id = non_blank(api_key_id);
+        let display_name = non_blank(name)
+            .map(trimmed)
+            .or_else(|| api_key_id.clone().map(trimmed))
+            .unwrap_or_else(|| id.clone());
+        let created_by =
+            non_blank(created_by).or_else(|| created_by_user.map(|u| u.user_id.into_inner()));
+        let created_at = datetime(created_at, &id, "createdAt", warnings);
+        let last_sign_in = datetime(last_used_at, &id, "lastUsedAt", warnings);
+        Principal {
+            kind: PrincipalKind::ApiKey,
+            email: None,
+            display_name,
+            given_name: None,
+            family_name: None,
+            role: organization_role.map(OrgRole::from_wire),
+            membership: None,
+            created_at,
+            last_sign_in,
+            api_key_id,
+            created_by,
+            id,
+        }
+    }
+
+    /// Folds the member record of the same id into this API key principal.
+    ///
+    /// env0 may list a User-role API key among the members. It is then one principal, an API key:
+    /// everything the API key mapping shows comes from the key, and only what the key lacks is
+    /// taken from the member record, namely the role, the creation time and the last sign-in.
+    /// Email, names and membership status of the member record are not used (the API key row of
+    /// the mapping has no such fields).
+    pub fn absorb_member(&mut self, member: Principal) {
+        if self.role.is_none() {
+            self.role = member.role;
+        }
+        if self.created_at.is_none() {
+            self.created_at = member.created_at;
+        }
+        if self.last_sign_in.is_none() {
+            self.last_sign_in = member.last_sign_in;
+        }
+    }
+
+    /// Whether this is a member whose invitation is still pending.
+    pub fn is_invite_pending(&self) -> bool {
+        matches!(self.membership, Some(Membership::InvitePending(_)))
+    }
+}
+
+/// Something odd in env0's data that did not stop the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A timestamp did not parse; the field was left empty.
+    UnparseableTimestamp {
+        /// The principal.
+        principal: String,
+        /// The wire field (`created_at`, `last_login`, `createdAt`, `lastUsedAt`).
+        field: &'static str,
+        /// The text env0 sent.
+        raw: String,
+    },
+    /// The same principal id came twice from one endpoint; the first one was kept.
+    DuplicateId {
+        /// The repeated id.
+        id: String,
+        /// `GET /organizations/{org}/users` or `GET /api-keys`.
+        source: &'static str,
+    },
+    /// A custom role id that `GET /roles` does not list; its name stays unknown.
+    UnknownCustomRole {
+        /// The custom role id.
+        id: String,
+        /// How many principals hold it.
+        holders: usize,
+    },
+    /// `GET /roles` answered 402 or 403: custom roles keep their ids, without names.
+    CustomRolesUnavailable {
+        /// 402 or 403.
+        status: u16,
+        /// How many principals hold a custom role.
+        holders: usize,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::UnparseableTimestamp { principal, field, raw } => write!(
+                f,
+                "principal `{principal}`: {field} `{}` is not a timestamp; left empty",
+                shorten(raw)
+            ),
+            Warning::DuplicateId { id, source } => {
+                write!(f, "principal `{id}` is listed twice by {source}; kept the first")
+            }
+            Warning::UnknownCustomRole { id, holders } => write!(
+                f,
+                "custom role `{id}` (held by {holders} principal{}) is not listed by GET /roles; its name is unknown",
+                if *holders == 1 { "" } else { "s" }
+            ),
+            Warning::CustomRolesUnavailable { status, holders } => write!(
+                f,
+                "custom role names are unavailable ({status} on GET /roles{}); {holders} principal{} keep a custom role id without a name",
+                if *status == 402 { ": not in the organization's plan" } else { ": the API key lacks the permission" },
+                if *holders == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// `None` for missing or whitespace-only text, otherwise the text as given.
+fn non_blank(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
+/// `text` without surrounding whitespace, reusing its allocation when there is none.
+fn trimmed(text: String) -> String {
+    if text.trim().len() == text.len() { text } else { text.trim().to_owned() }
+}
+
+/// `given family`, or whichever of the two is present.
+fn joined_name(given: Option<&str>, family: Option<&str>) -> Option<String> {
+    match (given.map(str::trim), family.map(str::trim)) {
+        (Some(given), Some(family)) => Some(format!("{given} {family}")),
+        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// A parsed timestamp; raw (unparseable) text becomes `None` and a warning.
+fn datetime(
+    value: Option<Timestamp>,
+    principal: &str,
+    field: &'static str,
+    warnings: &mut Vec<Warning>,
+) -> Option<DateTime<Utc>> {
+    match value? {
+        Timestamp::Parsed(time) => Some(time),
+        Timestamp::Raw(raw) if raw.trim().is_empty() => None,
+        Timestamp::Raw(raw) => {
+            warnings.push(Warning::UnparseableTimestamp {
+                principal: principal.to_owned(),
+                field,
+                raw,
+            });
+            None
+        }
+    }
+}
+
+/// At most 64 characters of `text`, for messages.
+pub(crate) fn shorten(text: &str) -> String {
+    const MAX: usize = 64;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        let mut short: String = text.chars().take(MAX).collect();
+        short.push('…');
+        short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(json: &str) -> (Principal, Vec<Warning>) {
+        let mut warnings = Vec::new();
+        let principal = Principal::from_member(serde_json::from_str(json).unwrap(), &mut warnings);
+        (principal, warnings)
+    }
+
+    #[test]
+    fn membership_follows_the_status_rules() {
+        assert_eq!(Membership::parse("Active".into()), Some(Membership::Active));
+        for raw in ["Invited", "invited", "PENDING", "Pending"] {
+            assert_eq!(Membership::parse(raw.into()), Some(Membership::InvitePending(raw.into())));
+        }
+        assert_eq!(Membership::parse("active".into()), Some(Membership::Other("active".into())));
+        assert_eq!(Membership::parse("Suspended".into()), Some(Membership::Other("Suspended".into())));
+        assert_eq!(Membership::parse("  ".into()), None);
+        assert_eq!(Membership::parse("Invited".into()).unwrap().raw(), "Invited");
+    }
+
+    #[test]
+    fn member_display_name_falls_back_in_order() {
+        let (p, _) = member(r#"{"user":{"user_id":"u1","name":" Ann B ","given_name":"A","email":"a@x"}}"#);
+        assert_eq!(p.display_name, "Ann B");
+        let (p, _) = member(r#"{"user":{"user_id":"u1","given_name":"Ann","family_name":"B","email":"a@x"}}"#);
+        assert_eq!(p.display_name, "Ann B");
+        let (p, _) = member(r#"{"user":{"user_id":"u1","family_name":"B","email":"a@x"}}"#);
+        assert_eq!(p.display_name, "B");
+        let (p, _) = member(r#"{"user":{"user_id":"u1","email":"a@x"}}"#);
+        assert_eq!(p.display_name, "a@x");
+        let (p, _) = member(r#"{"user":{"user_id":"u1"}}"#);
+        assert_eq!(p.display_name, "u1");
+    }
+
+    #[test]
+    fn raw_timestamps_become_none_with_a_warning() {
+        let (p, warnings) =
+            member(r#"{"user":{"user_id":"u1","created_at":"soon","last_login":"2024-01-02T03:04:05Z"}}"#);
+        assert_eq!(p.created_at, None);
+        assert_eq!(p.last_sign_in, DateTime::from_timestamp(1_704_164_645, 0));
+        assert_eq!(
+            warnings,
+            vec![Warning::UnparseableTimestamp { principal: "u1".into(), field: "created_at", raw: "soon".into() }]
+        );
+        assert_eq!(
+            warnings[0].to_string(),
+            "principal `u1`: created_at `soon` is not a timestamp; left empty"
+        );
+    }
+
+    #[test]
+    fn api_key_takes_gaps_from_its_member_record_only() {
+        let mut warnings = Vec::new();
+        let key: ApiKey = serde_json::from_str(r#"{"id":"k1","apiKeyId":"AK","createdByUser":{"user_id":"creator"}}"#).unwrap();
+        let mut key = Principal::from_api_key(key, &mut warnings);
+        assert_eq!(key.display_name, "AK");
+        assert_eq!(key.created_by.as_deref(), Some("creator"));
+        let (m, _) = member(
+            r#"{"role":"Admin","status":"Invited","user":{"user_id":"k1","name":"Key as member","email":"k@x","created_at":"2024-01-01"}}"#,
+        );
+        key.absorb_member(m);
+        assert_eq!(key.kind, PrincipalKind::ApiKey);
+        assert_eq!(key.display_name, "AK");
+        assert_eq!(key.role, Some(OrgRole::Admin));
+        assert_eq!(key.email, None);
+        assert_eq!(key.membership, None);
+        assert!(key.created_at.is_some());
+        assert!(warnings.is_empty());
+    }
+}

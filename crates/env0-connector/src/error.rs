@@ -1,0 +1,140 @@
+//! The one error type of this crate, and how it becomes a [`c1_sync::ConnectorError`].
+//!
+//! Plain env0 failures travel as the unchanged [`env0_api::Error`] (so
+//! `ConnectorError::downcast_ref::<env0_api::Error>()` reaches them). Failures this crate explains
+//! itself (a foreign organization, a missing permission, a bad page token) are an [`Error`] whose
+//! [`Error::api_error`] still reaches the env0 error behind them, if any.
+
+use c1_sync::ConnectorError;
+use env0_api::OrgId;
+
+/// A failure of the env0 connector that needs more words than the env0 error behind it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `GET /organizations` does not list the configured organization.
+    #[error(
+        "organization {org} is not visible to this API key (the key sees {visible} organization{}); check the organization id and that the key belongs to that organization",
+        plural(*.visible)
+    )]
+    OrganizationNotVisible {
+        /// The configured organization.
+        org: OrgId,
+        /// How many organizations the key does see.
+        visible: usize,
+    },
+
+    /// The key may not list the organization's users (403) or the plan does not allow it (402).
+    #[error(
+        "the API key cannot list organization users ({status} on GET /organizations/{org}/users); it needs organization Admin (read-only is enough)"
+    )]
+    CannotListUsers {
+        /// The configured organization.
+        org: OrgId,
+        /// The HTTP status env0 answered (402 or 403).
+        status: u16,
+        /// env0's answer.
+        #[source]
+        source: env0_api::Error,
+    },
+
+    /// The key may not list the organization's API keys (403) or the plan does not allow it (402).
+    /// Without that list, API keys listed as members would pass for people, so the sync stops.
+    #[error(
+        "the API key cannot list API keys ({status} on GET /api-keys?organizationId={org}); it needs organization Admin (read-only is enough)"
+    )]
+    CannotListApiKeys {
+        /// The configured organization.
+        org: OrgId,
+        /// The HTTP status env0 answered (402 or 403).
+        status: u16,
+        /// env0's answer.
+        #[source]
+        source: env0_api::Error,
+    },
+
+    /// The engine passed a page token this connector never handed out.
+    #[error("invalid page token `{token}` for the env0 user listing (expected an offset below {total})")]
+    InvalidPageToken {
+        /// The token received.
+        token: String,
+        /// How many principals the listing holds.
+        total: usize,
+    },
+}
+
+impl Error {
+    /// The env0 error behind this one, if any.
+    pub fn api_error(&self) -> Option<&env0_api::Error> {
+        match self {
+            Error::CannotListUsers { source, .. } | Error::CannotListApiKeys { source, .. } => {
+                Some(source)
+            }
+            Error::OrganizationNotVisible { .. } | Error::InvalidPageToken { .. } => None,
+        }
+    }
+
+    /// True when the failure is about missing access (a permission or plan), not a bad setting.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, Error::CannotListUsers { .. } | Error::CannotListApiKeys { .. })
+    }
+}
+
+/// The env0 error inside a [`ConnectorError`] made by this crate, whether it travels bare or
+/// behind an [`Error`]. This is what a CLI maps to exit codes (401, 402/403, retries exhausted).
+pub fn api_error(error: &ConnectorError) -> Option<&env0_api::Error> {
+    error
+        .downcast_ref::<env0_api::Error>()
+        .or_else(|| error.downcast_ref::<Error>().and_then(Error::api_error))
+}
+
+/// Wraps an env0 error: transient exactly when [`env0_api::Error::is_transient`] says so.
+pub(crate) fn from_api(error: env0_api::Error) -> ConnectorError {
+    if error.is_transient() {
+        ConnectorError::transient(error)
+    } else {
+        ConnectorError::permanent(error)
+    }
+}
+
+/// Wraps one of this crate's errors; none of them passes by retrying.
+pub(crate) fn permanent(error: Error) -> ConnectorError {
+    ConnectorError::permanent(error)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_org_message_counts_organizations() {
+        let one = Error::OrganizationNotVisible { org: OrgId::new("o-9"), visible: 1 };
+        assert_eq!(
+            one.to_string(),
+            "organization o-9 is not visible to this API key (the key sees 1 organization); check the organization id and that the key belongs to that organization"
+        );
+        let none = Error::OrganizationNotVisible { org: OrgId::new("o-9"), visible: 0 };
+        assert!(none.to_string().contains("the key sees 0 organizations"), "{none}");
+        assert!(none.api_error().is_none());
+        assert!(!none.is_access_denied());
+    }
+
+    #[test]
+    fn wrapped_api_errors_stay_reachable() {
+        let api = env0_api::Error::Forbidden {
+            endpoint: "GET /organizations/o-1/users".into(),
+            message: String::new(),
+        };
+        let err = permanent(Error::CannotListUsers { org: OrgId::new("o-1"), status: 403, source: api });
+        assert!(!err.is_transient());
+        assert_eq!(api_error(&err).and_then(env0_api::Error::status), Some(403));
+        assert_eq!(
+            err.to_string(),
+            "the API key cannot list organization users (403 on GET /organizations/o-1/users); it needs organization Admin (read-only is enough)"
+        );
+    }
+}

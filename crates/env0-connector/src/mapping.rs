@@ -1,0 +1,148 @@
+//! Principals as ConductorOne user resources, field by field as issue 6's table specifies.
+//!
+//! | C1 field | member | API key |
+//! |---|---|---|
+//! | resource id | `user.user_id` | key `id` |
+//! | display name | `name`, else `given_name family_name`, else email, else id | `name`, else `apiKeyId`, else id |
+//! | user trait emails | the email as given, primary (none when empty) | none |
+//! | status | `Active` → enabled; `Invited`/`Pending` (any case) → disabled, details "invite pending"; other non-empty → disabled, details = raw value; missing → unspecified | enabled |
+//! | account type | human | service |
+//! | login | email, else id | `apiKeyId` (empty when the key has none) |
+//! | last login | `user.last_login` | `lastUsedAt` |
+//! | created at | `user.created_at` | `createdAt` |
+//! | structured name | given and family name when either is present | none |
+//! | profile | `user_id`, `email`, `first_name`, `last_name`, `display_name`, `role`, `role_name`, `status`, `invite_pending`, `account_type` = `human` | `user_id`, `api_key_id`, `role`, `role_name`, `account_type` = `api_key`, `created_by` |
+//!
+//! Profile keys are always present. Values are strings except `invite_pending` (a boolean); a
+//! value env0 did not send, or that is unknown, is an explicit JSON `null` rather than a missing
+//! key, so every row of a CSV export has the same columns. `role` is `Admin`, `User` or the custom
+//! role id; `role_name` is `Admin`, `User` or the custom role's name (`null` while unknown).
+//! `status` is the raw membership status. Display names and status details are cut to baton's
+//! 1024-byte limit at a character boundary.
+
+use c1_model::{AccountType, ResourceTypeBuilder, UserBuilder, UserStatus, pb};
+
+use crate::domain::{Membership, OrgRole, Principal, PrincipalKind};
+
+/// Id of the resource type every principal is synced as.
+pub const USER_RESOURCE_TYPE: &str = "user";
+
+/// Status details of a member whose invitation is pending.
+pub const INVITE_PENDING_DETAILS: &str = "invite pending";
+
+/// baton's limit for display names and status details.
+const MAX_TEXT_BYTES: usize = 1024;
+
+/// The `user` resource type: display name "User", `TRAIT_USER`, and the
+/// `SkipEntitlementsAndGrants` annotation (env0 entitlements are not synced yet).
+pub fn user_resource_type() -> pb::ResourceType {
+    ResourceTypeBuilder::new(USER_RESOURCE_TYPE, "User")
+        .with_trait(pb::resource_type::Trait::User)
+        .annotation(&pb::SkipEntitlementsAndGrants {})
+        .description("People and API keys with access to the env0 organization")
+        .build()
+}
+
+/// A principal as a `user` resource with one `UserTrait`.
+pub fn user_resource(principal: &Principal) -> pb::Resource {
+    match principal.kind {
+        PrincipalKind::ApiKey => api_key_resource(principal),
+        PrincipalKind::Human => member_resource(principal),
+    }
+}
+
+fn member_resource(p: &Principal) -> pb::Resource {
+    let (status, details) = match &p.membership {
+        Some(Membership::Active) => (UserStatus::Enabled, None),
+        Some(Membership::InvitePending(_)) => {
+            (UserStatus::Disabled, Some(INVITE_PENDING_DETAILS.to_owned()))
+        }
+        Some(Membership::Other(raw)) => (UserStatus::Disabled, Some(truncated(raw).to_owned())),
+        None => (UserStatus::Unspecified, None),
+    };
+    let mut user = UserBuilder::new(USER_RESOURCE_TYPE, &p.id, truncated(&p.display_name))
+        .status(status, details)
+        .account_type(AccountType::Human)
+        .login(p.email.as_deref().unwrap_or(&p.id));
+    if let Some(email) = &p.email {
+        user = user.email(email.as_str(), true);
+    }
+    if let Some(time) = p.last_sign_in {
+        user = user.last_login(time);
+    }
+    if let Some(time) = p.created_at {
+        user = user.created_at(time);
+    }
+    if p.given_name.is_some() || p.family_name.is_some() {
+        user = user.structured_name(
+            p.given_name.as_deref().unwrap_or_default(),
+            p.family_name.as_deref().unwrap_or_default(),
+        );
+    }
+    user.profile("user_id", p.id.as_str())
+        .profile("email", p.email.as_deref())
+        .profile("first_name", p.given_name.as_deref())
+        .profile("last_name", p.family_name.as_deref())
+        .profile("display_name", p.display_name.as_str())
+        .profile("role", p.role.as_ref().map(OrgRole::id))
+        .profile("role_name", p.role.as_ref().and_then(|r| r.name()))
+        .profile("status", p.membership.as_ref().map(Membership::raw))
+        .profile("invite_pending", p.is_invite_pending())
+        .profile("account_type", "human")
+        .build()
+}
+
+fn api_key_resource(p: &Principal) -> pb::Resource {
+    let mut user = UserBuilder::new(USER_RESOURCE_TYPE, &p.id, truncated(&p.display_name))
+        .status(UserStatus::Enabled, None)
+        .account_type(AccountType::Service)
+        .login(p.api_key_id.as_deref().unwrap_or_default());
+    if let Some(time) = p.last_sign_in {
+        user = user.last_login(time);
+    }
+    if let Some(time) = p.created_at {
+        user = user.created_at(time);
+    }
+    user.profile("user_id", p.id.as_str())
+        .profile("api_key_id", p.api_key_id.as_deref())
+        .profile("role", p.role.as_ref().map(OrgRole::id))
+        .profile("role_name", p.role.as_ref().and_then(|r| r.name()))
+        .profile("account_type", "api_key")
+        .profile("created_by", p.created_by.as_deref())
+        .build()
+}
+
+/// `text` cut to at most [`MAX_TEXT_BYTES`] bytes at a character boundary.
+fn truncated(text: &str) -> &str {
+    if text.len() <= MAX_TEXT_BYTES {
+        return text;
+    }
+    let mut end = MAX_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        let long = "é".repeat(600); // 1200 bytes
+        let cut = truncated(&long);
+        assert_eq!(cut.len(), 1024);
+        assert!(cut.chars().all(|c| c == 'é'));
+        assert_eq!(truncated("short"), "short");
+    }
+
+    #[test]
+    fn resource_type_is_user_with_skip_annotation() {
+        let rt = user_resource_type();
+        assert_eq!(rt.id, "user");
+        assert_eq!(rt.display_name, "User");
+        assert_eq!(rt.traits, vec![pb::resource_type::Trait::User as i32]);
+        assert!(c1_model::annotations::has::<pb::SkipEntitlementsAndGrants>(&rt.annotations));
+    }
+}

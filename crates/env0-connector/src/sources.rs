@@ -1,0 +1,365 @@
+//! Who has access: members of `GET /organizations/{org}/users` plus keys of `GET /api-keys`,
+//! merged into one sorted list of [`Principal`]s, with custom role names from `GET /roles`.
+//!
+//! Rules:
+//! - A member whose id is also an API key `id` is that API key: one principal of kind
+//!   [`PrincipalKind::ApiKey`] (see [`Principal::absorb_member`] for what the member record adds).
+//! - The same id twice from one endpoint gives one principal (the first) and a
+//!   [`Warning::DuplicateId`]. Two members sharing an email are two principals.
+//! - Custom role ids get their names from `GET /roles`. Ids that endpoint does not list keep no
+//!   name ([`Warning::UnknownCustomRole`] once per id); when it answers 402 or 403 every custom
+//!   role keeps its id without a name ([`Warning::CustomRolesUnavailable`], once).
+//!
+//! Principals are sorted by id (byte order), so listings are deterministic whatever order env0
+//! answers in.
+
+use std::collections::BTreeMap;
+
+use env0_api::{ApiKey, CustomRole, OrganizationUser};
+use serde::Serialize;
+
+use crate::domain::{Membership, OrgRole, Principal, PrincipalKind, Warning, shorten};
+
+/// Where members come from, as named in warnings.
+pub const MEMBERS_SOURCE: &str = "GET /organizations/{org}/users";
+/// Where API keys come from, as named in warnings.
+pub const API_KEYS_SOURCE: &str = "GET /api-keys";
+
+/// Unparseable timestamps named in full in their (single) page warning before the rest are counted.
+const TIMESTAMP_EXAMPLES: usize = 5;
+
+/// Members converted to principals: sorted by id, duplicates removed.
+#[derive(Debug, Default)]
+pub(crate) struct Members {
+    principals: Vec<Principal>,
+    warnings: Vec<Warning>,
+    duplicates: usize,
+}
+
+impl Members {
+    /// Converts the wire members, dropping each wire value as soon as it is converted.
+    pub(crate) fn from_wire(members: Vec<OrganizationUser>) -> Members {
+        let mut warnings = Vec::new();
+        let principals: Vec<Principal> =
+            members.into_iter().map(|m| Principal::from_member(m, &mut warnings)).collect();
+        let (principals, duplicates) = sorted_unique(principals, MEMBERS_SOURCE, &mut warnings);
+        Members { principals, warnings, duplicates }
+    }
+
+    /// How many distinct members there are.
+    pub(crate) fn len(&self) -> usize {
+        self.principals.len()
+    }
+}
+
+/// Every principal of one organization, sorted by id, plus what was odd about the data.
+#[derive(Debug, Default)]
+pub struct Directory {
+    principals: Vec<Principal>,
+    warnings: Vec<Warning>,
+    duplicates: usize,
+    keys_listed_as_members: usize,
+    roles_unavailable: Option<u16>,
+}
+
+impl Directory {
+    /// Builds the directory from what `GET /organizations/{org}/users` and `GET /api-keys`
+    /// answered. Custom roles are not resolved yet (see [`Directory::resolve_custom_roles`]).
+    pub fn from_wire(members: Vec<OrganizationUser>, keys: Vec<ApiKey>) -> Directory {
+        Directory::assemble(Members::from_wire(members), keys)
+    }
+
+    pub(crate) fn assemble(members: Members, keys: Vec<ApiKey>) -> Directory {
+        let Members { principals: mut all, mut warnings, duplicates: member_duplicates } = members;
+        let keys: Vec<Principal> =
+            keys.into_iter().map(|k| Principal::from_api_key(k, &mut warnings)).collect();
+        let (keys, key_duplicates) = sorted_unique(keys, API_KEYS_SOURCE, &mut warnings);
+
+        // Keys are few next to members: replace a member by its key in place, collect the rest.
+        let mut keys_listed_as_members = 0;
+        let mut key_only = Vec::new();
+        for key in keys {
+            match all.binary_search_by(|m| m.id.as_str().cmp(&key.id)) {
+                Ok(at) => {
+                    if let Some(slot) = all.get_mut(at) {
+                        let member = std::mem::replace(slot, key);
+                        slot.absorb_member(member);
+                        keys_listed_as_members += 1;
+                    }
+                }
+                Err(_) => key_only.push(key),
+            }
+        }
+        all.reserve_exact(key_only.len());
+        all.append(&mut key_only);
+        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        all.shrink_to_fit();
+
+        Directory {
+            principals: all,
+            warnings,
+            duplicates: member_duplicates + key_duplicates,
+            keys_listed_as_members,
+            roles_unavailable: None,
+        }
+    }
+
+    /// Distinct custom role ids in use, with how many principals hold each.
+    pub fn custom_role_holders(&self) -> BTreeMap<&str, usize> {
+        let mut holders = BTreeMap::new();
+        for p in &self.principals {
+            if let Some(OrgRole::Custom { id, .. }) = &p.role {
+                *holders.entry(id.as_str()).or_insert(0) += 1;
+            }
+        }
+        holders
+    }
+
+    /// Names custom roles from what `GET /roles` answered. A listed role without a name keeps
+    /// `None` silently (that is env0's data); an id the list lacks gets one
+    /// [`Warning::UnknownCustomRole`].
+    pub fn resolve_custom_roles(&mut self, roles: Vec<CustomRole>) {
+        let names: BTreeMap<String, Option<String>> =
+            roles.into_iter().map(|r| (r.id.into_inner(), r.name)).collect();
+        let unknown: Vec<Warning> = self
+            .custom_role_holders()
+            .into_iter()
+            .filter(|(id, _)| !names.contains_key(*id))
+            .map(|(id, holders)| Warning::UnknownCustomRole { id: id.to_owned(), holders })
+            .collect();
+        for p in &mut self.principals {
+            if let Some(OrgRole::Custom { id, name }) = &mut p.role {
+                name.clone_from(names.get(id.as_str()).unwrap_or(&None));
+            }
+        }
+        self.warnings.extend(unknown);
+    }
+
+    /// Records that `GET /roles` answered `status` (402 or 403): custom roles keep their ids.
+    pub fn custom_roles_unavailable(&mut self, status: u16) {
+        let holders = self.custom_role_holders().values().sum();
+        self.roles_unavailable = Some(status);
+        self.warnings.push(Warning::CustomRolesUnavailable { status, holders });
+    }
+
+    /// The principals, sorted by id, ids unique.
+    pub fn principals(&self) -> &[Principal] {
+        &self.principals
+    }
+
+    /// Everything odd met so far, in the order met.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// The warnings as the one-line messages a sync reports. Unparseable timestamps, which can be
+    /// many and are harmless, are folded into one message; every other warning is its own line.
+    pub fn warning_messages(&self) -> Vec<String> {
+        let mut messages = Vec::new();
+        let timestamps: Vec<&Warning> = self
+            .warnings
+            .iter()
+            .filter(|w| matches!(w, Warning::UnparseableTimestamp { .. }))
+            .collect();
+        match timestamps.as_slice() {
+            [] => {}
+            [one] => messages.push(one.to_string()),
+            many => {
+                let shown: Vec<String> = many
+                    .iter()
+                    .take(TIMESTAMP_EXAMPLES)
+                    .filter_map(|w| match w {
+                        Warning::UnparseableTimestamp { principal, field, raw } => {
+                            Some(format!("`{principal}` {field} `{}`", shorten(raw)))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let more = many.len().saturating_sub(TIMESTAMP_EXAMPLES);
+                let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+                messages.push(format!(
+                    "{} timestamps are not timestamps and were left empty: {}{tail}",
+                    many.len(),
+                    shown.join(", ")
+                ));
+            }
+        }
+        messages.extend(
+            self.warnings
+                .iter()
+                .filter(|w| !matches!(w, Warning::UnparseableTimestamp { .. }))
+                .map(ToString::to_string),
+        );
+        messages
+    }
+
+    /// Counts for reports.
+    pub fn summary(&self) -> PrincipalSummary {
+        let mut s = PrincipalSummary {
+            api_keys_listed_as_members: self.keys_listed_as_members,
+            duplicates_skipped: self.duplicates,
+            custom_roles_unavailable: self.roles_unavailable,
+            warnings: self.warning_messages().len(),
+            ..PrincipalSummary::default()
+        };
+        let mut named: BTreeMap<&str, bool> = BTreeMap::new();
+        for p in &self.principals {
+            match p.kind {
+                PrincipalKind::ApiKey => s.api_keys += 1,
+                PrincipalKind::Human => {
+                    s.humans += 1;
+                    match &p.membership {
+                        Some(Membership::Active) => s.active += 1,
+                        Some(Membership::InvitePending(_)) => s.pending_invites += 1,
+                        Some(Membership::Other(_)) => s.other_status += 1,
+                        None => s.unknown_status += 1,
+                    }
+                }
+            }
+            if let Some(OrgRole::Custom { id, name }) = &p.role {
+                named.insert(id, name.is_some());
+            }
+        }
+        s.custom_roles_resolved = named.values().filter(|n| **n).count();
+        s.custom_roles_unresolved = named.len() - s.custom_roles_resolved;
+        s
+    }
+
+    /// The principals and warnings, consuming the directory.
+    pub fn into_parts(self) -> (Vec<Principal>, Vec<Warning>) {
+        (self.principals, self.warnings)
+    }
+}
+
+/// Counts from one listing of an organization.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PrincipalSummary {
+    /// Members that are people.
+    pub humans: usize,
+    /// API keys (including keys env0 also lists as members).
+    pub api_keys: usize,
+    /// People whose status is `Active`.
+    pub active: usize,
+    /// People whose invitation is pending (`Invited` / `Pending`).
+    pub pending_invites: usize,
+    /// People with another status (synced as disabled).
+    pub other_status: usize,
+    /// People without a status (synced with an unspecified status).
+    pub unknown_status: usize,
+    /// API keys that env0 also listed as members (each synced once, as an API key).
+    pub api_keys_listed_as_members: usize,
+    /// Distinct custom role ids in use whose name is known.
+    pub custom_roles_resolved: usize,
+    /// Distinct custom role ids in use whose name is unknown.
+    pub custom_roles_unresolved: usize,
+    /// The status `GET /roles` answered (402 or 403) when custom role names were unavailable.
+    pub custom_roles_unavailable: Option<u16>,
+    /// Repeated ids skipped.
+    pub duplicates_skipped: usize,
+    /// Warning messages reported with the listing.
+    pub warnings: usize,
+}
+
+/// Sorts by id (stable, so the first of equal ids stays first) and drops repeats with a warning.
+fn sorted_unique(
+    mut principals: Vec<Principal>,
+    source: &'static str,
+    warnings: &mut Vec<Warning>,
+) -> (Vec<Principal>, usize) {
+    principals.sort_by(|a, b| a.id.cmp(&b.id));
+    let before = principals.len();
+    let mut last_reported: Option<String> = None;
+    principals.dedup_by(|later, kept| {
+        let repeated = later.id == kept.id;
+        // A repeated id is reported once however often it repeats.
+        if repeated && last_reported.as_deref() != Some(kept.id.as_str()) {
+            warnings.push(Warning::DuplicateId { id: kept.id.clone(), source });
+            last_reported = Some(kept.id.clone());
+        }
+        repeated
+    });
+    let duplicates = before - principals.len();
+    principals.shrink_to_fit();
+    (principals, duplicates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(json: &str) -> Vec<OrganizationUser> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn keys(json: &str) -> Vec<ApiKey> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn duplicates_keep_the_first_and_warn_once_per_id() {
+        let dir = Directory::from_wire(
+            members(
+                r#"[{"user":{"user_id":"b","name":"first b"}},{"user":{"user_id":"a"}},
+                    {"user":{"user_id":"b","name":"second b"}},{"user":{"user_id":"b","name":"third b"}}]"#,
+            ),
+            vec![],
+        );
+        let names: Vec<&str> = dir.principals().iter().map(|p| p.display_name.as_str()).collect();
+        assert_eq!(names, ["a", "first b"]);
+        assert_eq!(
+            dir.warning_messages(),
+            ["principal `b` is listed twice by GET /organizations/{org}/users; kept the first"]
+        );
+        assert_eq!(dir.summary().duplicates_skipped, 2);
+    }
+
+    #[test]
+    fn a_key_listed_as_member_is_one_api_key() {
+        let dir = Directory::from_wire(
+            members(r#"[{"role":"Admin","status":"Active","user":{"user_id":"k1","email":"k@x"}},{"user":{"user_id":"u1"}}]"#),
+            keys(r#"[{"id":"k1","name":"CI"},{"id":"k2"}]"#),
+        );
+        let kinds: Vec<(&str, PrincipalKind)> =
+            dir.principals().iter().map(|p| (p.id.as_str(), p.kind)).collect();
+        assert_eq!(
+            kinds,
+            [("k1", PrincipalKind::ApiKey), ("k2", PrincipalKind::ApiKey), ("u1", PrincipalKind::Human)]
+        );
+        assert_eq!(dir.principals()[0].role, Some(OrgRole::Admin));
+        let s = dir.summary();
+        assert_eq!((s.humans, s.api_keys, s.api_keys_listed_as_members), (1, 2, 1));
+    }
+
+    #[test]
+    fn custom_roles_resolve_or_warn() {
+        let mut dir = Directory::from_wire(
+            members(r#"[{"role":"r1","user":{"user_id":"a"}},{"role":"r2","user":{"user_id":"b"}},{"role":"r3","user":{"user_id":"c"}},{"role":"r3","user":{"user_id":"d"}}]"#),
+            vec![],
+        );
+        let roles: Vec<CustomRole> =
+            serde_json::from_str(r#"[{"id":"r1","name":"Auditor"},{"id":"r2"}]"#).unwrap();
+        dir.resolve_custom_roles(roles);
+        let names: Vec<Option<&str>> =
+            dir.principals().iter().map(|p| p.role.as_ref().and_then(OrgRole::name)).collect();
+        assert_eq!(names, [Some("Auditor"), None, None, None]);
+        assert_eq!(
+            dir.warning_messages(),
+            ["custom role `r3` (held by 2 principals) is not listed by GET /roles; its name is unknown"]
+        );
+        let s = dir.summary();
+        assert_eq!((s.custom_roles_resolved, s.custom_roles_unresolved), (1, 2));
+    }
+
+    #[test]
+    fn many_bad_timestamps_fold_into_one_message() {
+        let json: Vec<String> =
+            (0..7).map(|i| format!(r#"{{"user":{{"user_id":"u{i}","last_login":"never"}}}}"#)).collect();
+        let dir = Directory::from_wire(members(&format!("[{}]", json.join(","))), vec![]);
+        assert_eq!(dir.warnings().len(), 7);
+        assert_eq!(
+            dir.warning_messages(),
+            ["7 timestamps are not timestamps and were left empty: `u0` last_login `never`, `u1` last_login `never`, `u2` last_login `never`, `u3` last_login `never`, `u4` last_login `never` and 2 more"]
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! Request counters (served at `GET /_fake/stats`) and the sliding-window rate limiter.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+const MINUTE: Duration = Duration::from_secs(60);
+const SECOND: Duration = Duration::from_secs(1);
+
+/// What the fake has seen. API requests only; `/_fake/*` is not counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// API requests received.
+    pub total: u64,
+    /// Requests by URL path (without the query string).
+    pub by_path: BTreeMap<String, u64>,
+    /// Outcomes: the HTTP status as text (`"200"`, `"429"`, ...), or `"reset"` / `"truncate"`
+    /// for connections the fake cut.
+    pub by_status: BTreeMap<String, u64>,
+    /// The most requests received in any sliding 60 s window.
+    pub max_in_60s: u64,
+    /// The most requests received in any sliding 1 s window.
+    pub max_in_1s: u64,
+}
+
+impl Stats {
+    /// Requests answered with `status` (`"200"`, `"reset"`, ...).
+    pub fn status_count(&self, status: &str) -> u64 {
+        self.by_status.get(status).copied().unwrap_or(0)
+    }
+
+    /// Requests to `path`.
+    pub fn path_count(&self, path: &str) -> u64 {
+        self.by_path.get(path).copied().unwrap_or(0)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    stats: Stats,
+    last_minute: VecDeque<Instant>,
+    last_second: VecDeque<Instant>,
+}
+
+/// Thread-safe recorder behind the stats endpoint.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    inner: Mutex<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Drops entries older than `window` before `now` and returns the count left.
+fn slide(q: &mut VecDeque<Instant>, now: Instant, window: Duration) -> usize {
+    while q
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+    {
+        q.pop_front();
+    }
+    q.len()
+}
+
+impl Recorder {
+    /// Counts a request arriving at `now`.
+    pub(crate) fn arrival(&self, path: &str, now: Instant) {
+        let mut g = lock(&self.inner);
+        let inner = &mut *g;
+        inner.stats.total += 1;
+        *inner.stats.by_path.entry(path.to_owned()).or_insert(0) += 1;
+        inner.last_minute.push_back(now);
+        inner.last_second.push_back(now);
+        let in_minute = slide(&mut inner.last_minute, now, MINUTE) as u64;
+        let in_second = slide(&mut inner.last_second, now, SECOND) as u64;
+        inner.stats.max_in_60s = inner.stats.max_in_60s.max(in_minute);
+        inner.stats.max_in_1s = inner.stats.max_in_1s.max(in_second);
+    }
+
+    /// Counts a request's outcome.
+    pub(crate) fn outcome(&self, label: &str) {
+        let mut g = lock(&self.inner);
+        *g.stats.by_status.entry(label.to_owned()).or_insert(0) += 1;
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        lock(&self.inner).stats.clone()
+    }
+
+    pub(crate) fn reset(&self) {
+        *lock(&self.inner) = Inner::default();
+    }
+}
+
+/// Sliding 60 s window limiter: admits at most `limit` requests in any 60 s.
+pub(crate) struct Limiter {
+    limit: usize,
+    admitted: Mutex<VecDeque<Instant>>,
+}
+
+impl Limiter {
+    pub(crate) fn new(limit: u32) -> Self {
+        Limiter {
+            limit: limit as usize,
+            admitted: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Admits a request at `now`, or returns how long until a slot frees up.
+    pub(crate) fn admit(&self, now: Instant) -> Result<(), Duration> {
+        let mut q = lock(&self.admitted);
+        if slide(&mut q, now, MINUTE) < self.limit {
+            q.push_back(now);
+            return Ok(());
+        }
+        let wait = q
+            .front()
+            .map_or(MINUTE, |t| MINUTE.saturating_sub(now.saturating_duration_since(*t)));
+        Err(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_maxima_follow_the_sliding_windows() {
+        let r = Recorder::default();
+        let t0 = Instant::now();
+        for ms in [0, 100, 200, 1500, 1600, 61_000] {
+            r.arrival("/x", t0 + Duration::from_millis(ms));
+        }
+        let s = r.snapshot();
+        assert_eq!(s.total, 6);
+        assert_eq!(s.path_count("/x"), 6);
+        assert_eq!(s.max_in_1s, 3);
+        assert_eq!(s.max_in_60s, 5);
+    }
+
+    #[test]
+    fn limiter_admits_up_to_the_limit_per_minute() {
+        let l = Limiter::new(2);
+        let t0 = Instant::now();
+        assert!(l.admit(t0).is_ok());
+        assert!(l.admit(t0 + Duration::from_secs(10)).is_ok());
+        let wait = l.admit(t0 + Duration::from_secs(20)).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(40));
+        assert!(l.admit(t0 + Duration::from_secs(60)).is_ok());
+    }
+}
