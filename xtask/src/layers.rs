@@ -25,9 +25,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("c1-sync", &["c1-model"]),
     ("env0-api", &[]),
     ("env0-connector", &["env0-api", "c1-sync", "c1-model"]),
-    ("baton-env0", &["env0-connector", "env0-api", "c1-sync", "c1-model"]),
+    (
+        "baton-env0",
+        &["env0-connector", "env0-api", "c1-sync", "c1-model"],
+    ),
     ("env0-fake", &[]),
-    ("xtask", &["baton-env0", "env0-connector", "env0-api", "c1-sync", "c1-model", "env0-fake"]),
+    (
+        "xtask",
+        &[
+            "baton-env0",
+            "env0-connector",
+            "env0-api",
+            "c1-sync",
+            "c1-model",
+            "env0-fake",
+        ],
+    ),
 ];
 
 /// Extra workspace crates a crate may use in its tests only.
@@ -35,7 +48,17 @@ const ALLOWED_DEV: &[(&str, &[&str])] = &[("baton-env0", &["env0-fake"])];
 
 /// External crates that must not appear anywhere below a crate (normal dependencies, transitively).
 const BANNED: &[(&str, &[&str])] = &[
-    ("c1-model", &["tokio", "reqwest", "hyper", "axum", "rusqlite", "libsqlite3-sys"]),
+    (
+        "c1-model",
+        &[
+            "tokio",
+            "reqwest",
+            "hyper",
+            "axum",
+            "rusqlite",
+            "libsqlite3-sys",
+        ],
+    ),
     ("c1-sync", &["reqwest", "hyper", "axum"]),
     ("env0-api", &["rusqlite", "libsqlite3-sys", "prost"]),
 ];
@@ -87,28 +110,48 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         .output()
         .context("running cargo metadata")?;
     if !output.status.success() {
-        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     let metadata: Metadata =
         serde_json::from_slice(&output.stdout).context("parsing cargo metadata output")?;
     let violations = check(&metadata);
     if violations.is_empty() {
-        println!("check-layers: {} workspace crates follow the layer rules", metadata.workspace_members.len());
+        println!(
+            "check-layers: {} workspace crates follow the layer rules",
+            metadata.workspace_members.len()
+        );
         return Ok(());
     }
     for violation in &violations {
         eprintln!("forbidden dependency: {violation}");
     }
-    bail!("{} forbidden dependency edge(s); see docs/ARCHITECTURE.md", violations.len())
+    bail!(
+        "{} forbidden dependency edge(s); see docs/ARCHITECTURE.md",
+        violations.len()
+    )
 }
 
 /// Every rule the metadata breaks, as one human-readable line each, sorted.
 pub(crate) fn check(metadata: &Metadata) -> Vec<String> {
-    let names: BTreeMap<&str, &str> =
-        metadata.packages.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
-    let nodes: BTreeMap<&str, &Node> =
-        metadata.resolve.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
-    let members: BTreeSet<&str> = metadata.workspace_members.iter().map(String::as_str).collect();
+    let names: BTreeMap<&str, &str> = metadata
+        .packages
+        .iter()
+        .map(|p| (p.id.as_str(), p.name.as_str()))
+        .collect();
+    let nodes: BTreeMap<&str, &Node> = metadata
+        .resolve
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n))
+        .collect();
+    let members: BTreeSet<&str> = metadata
+        .workspace_members
+        .iter()
+        .map(String::as_str)
+        .collect();
     let name_of = |id: &str| names.get(id).copied().unwrap_or("<unknown package>");
 
     let mut violations = BTreeSet::new();
@@ -121,14 +164,19 @@ pub(crate) fn check(metadata: &Metadata) -> Vec<String> {
             continue;
         };
         let allowed_dev = lookup(ALLOWED_DEV, crate_name).unwrap_or(&[]);
-        let Some(node) = nodes.get(member) else { continue };
+        let Some(node) = nodes.get(member) else {
+            continue;
+        };
         for dep in &node.deps {
             if !members.contains(dep.pkg.as_str()) {
                 continue;
             }
             let dep_name = name_of(&dep.pkg);
             let only_dev = !dep.dep_kinds.is_empty()
-                && dep.dep_kinds.iter().all(|k| k.kind.as_deref() == Some("dev"));
+                && dep
+                    .dep_kinds
+                    .iter()
+                    .all(|k| k.kind.as_deref() == Some("dev"));
             let ok = allowed.contains(&dep_name) || (only_dev && allowed_dev.contains(&dep_name));
             if !ok {
                 let kind = if only_dev { " (dev-dependency)" } else { "" };
@@ -171,7 +219,10 @@ fn normal_path<'a>(
         }
         let Some(node) = nodes.get(id) else { continue };
         for dep in &node.deps {
-            let normal = dep.dep_kinds.iter().any(|k| k.kind.as_deref() != Some("dev"));
+            let normal = dep
+                .dep_kinds
+                .iter()
+                .any(|k| k.kind.as_deref() != Some("dev"));
             if normal && seen.insert(dep.pkg.as_str()) {
                 parent.insert(dep.pkg.as_str(), id);
                 queue.push_back(dep.pkg.as_str());
@@ -186,7 +237,9 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Metadata {
-        let path = crate::util::workspace_root().join("fixtures/layers").join(name);
+        let path = crate::util::workspace_root()
+            .join("fixtures/layers")
+            .join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         serde_json::from_str(&text).unwrap()
     }
@@ -214,7 +267,10 @@ mod tests {
 
     #[test]
     fn the_real_workspace_passes() {
-        let output = cargo().args(["metadata", "--format-version", "1"]).output().unwrap();
+        let output = cargo()
+            .args(["metadata", "--format-version", "1"])
+            .output()
+            .unwrap();
         assert!(output.status.success());
         let metadata: Metadata = serde_json::from_slice(&output.stdout).unwrap();
         assert_eq!(check(&metadata), Vec::<String>::new());

@@ -60,7 +60,12 @@ impl Plan {
         let manifest = read_manifest(root)?;
         let current_version = workspace_version(&manifest)
             .context("Cargo.toml has no version in [workspace.package]")?;
-        Ok(Self { root: root.to_path_buf(), version: version.to_owned(), current_version, target: target.to_owned() })
+        Ok(Self {
+            root: root.to_path_buf(),
+            version: version.to_owned(),
+            current_version,
+            target: target.to_owned(),
+        })
     }
 
     fn archive_stem(&self) -> String {
@@ -68,24 +73,40 @@ impl Plan {
     }
 
     pub(crate) fn archive_path(&self) -> PathBuf {
-        self.root.join("dist").join(format!("{}.tar.gz", self.archive_stem()))
+        self.root
+            .join("dist")
+            .join(format!("{}.tar.gz", self.archive_stem()))
     }
 
-    #[expect(clippy::print_stdout, reason = "xtask reports its plan on stdout")]
     fn print(&self) {
         println!("release plan for baton-env0 {}:", self.version);
-        println!("  1. CHANGELOG.md has a section for {} (checked)", self.version);
+        println!(
+            "  1. CHANGELOG.md has a section for {} (checked)",
+            self.version
+        );
         if self.current_version == self.version {
-            println!("  2. workspace version is already {} (no change)", self.version);
+            println!(
+                "  2. workspace version is already {} (no change)",
+                self.version
+            );
         } else {
-            println!("  2. set the workspace version {} -> {} in Cargo.toml", self.current_version, self.version);
+            println!(
+                "  2. set the workspace version {} -> {} in Cargo.toml",
+                self.current_version, self.version
+            );
         }
         println!("  3. cargo build --profile dist --package baton-env0 (refreshes Cargo.lock)");
-        println!("  4. write {} and its .sha256", self.relative(&self.archive_path()));
+        println!(
+            "  4. write {} and its .sha256",
+            self.relative(&self.archive_path())
+        );
     }
 
     fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 
     pub(crate) fn bump_version(&self) -> anyhow::Result<()> {
@@ -116,35 +137,60 @@ impl Plan {
                 .with_context(|| format!("adding {} to the archive", source.display()))?;
         }
         let encoder = tar.into_inner().context("finishing the tar stream")?;
-        encoder.finish().context("finishing the gzip stream")?.sync_all()?;
+        encoder
+            .finish()
+            .context("finishing the gzip stream")?
+            .sync_all()?;
 
-        let bytes = std::fs::read(&archive).with_context(|| format!("reading {}", archive.display()))?;
+        let bytes =
+            std::fs::read(&archive).with_context(|| format!("reading {}", archive.display()))?;
         let digest = Sha256::digest(&bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex(&digest);
         let sha_path = dist.join(format!("{stem}.tar.gz.sha256"));
         let mut sha = std::fs::File::create(&sha_path)
             .with_context(|| format!("creating {}", sha_path.display()))?;
         writeln!(sha, "{hex}  {stem}.tar.gz")?;
-        report(&format!("wrote {} ({} bytes, sha256 {hex})", self.relative(&archive), bytes.len()));
+        println!(
+            "wrote {} ({} bytes, sha256 {hex})",
+            self.relative(&archive),
+            bytes.len()
+        );
         Ok(archive)
     }
 }
 
-#[expect(clippy::print_stdout, reason = "xtask reports progress on stdout")]
-fn report(line: &str) {
-    println!("{line}");
+/// Lower-case hexadecimal, as `sha256sum` prints it.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 fn build_release(root: &Path) -> anyhow::Result<PathBuf> {
     let status = cargo()
-        .args(["build", "--profile", "dist", "--package", "baton-env0", "--bin", "baton-env0"])
+        .args([
+            "build",
+            "--profile",
+            "dist",
+            "--package",
+            "baton-env0",
+            "--bin",
+            "baton-env0",
+        ])
         .status()
         .context("running cargo build")?;
     if !status.success() {
         bail!("cargo build --profile dist failed");
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target_dir.join("dist").join(format!("baton-env0{}", std::env::consts::EXE_SUFFIX));
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let binary = target_dir
+        .join("dist")
+        .join(format!("baton-env0{}", std::env::consts::EXE_SUFFIX));
     if !binary.is_file() {
         bail!("cargo build succeeded but {} is missing", binary.display());
     }
@@ -153,7 +199,10 @@ fn build_release(root: &Path) -> anyhow::Result<PathBuf> {
 
 fn host_target() -> anyhow::Result<String> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = std::process::Command::new(rustc).arg("-vV").output().context("running rustc -vV")?;
+    let output = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .context("running rustc -vV")?;
     let text = String::from_utf8_lossy(&output.stdout);
     text.lines()
         .find_map(|l| l.strip_prefix("host: "))
@@ -170,15 +219,20 @@ fn is_semver(v: &str) -> bool {
     let (core, pre) = v.split_once('-').map_or((v, None), |(c, p)| (c, Some(p)));
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        && pre.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && pre.is_none_or(|p| {
+            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        })
 }
 
 fn has_changelog_section(changelog: &str, version: &str) -> bool {
     changelog.lines().any(|line| {
         line.strip_prefix("## ").is_some_and(|rest| {
             let rest = rest.trim_start_matches('[');
-            rest.strip_prefix(version).is_some_and(|after| after.is_empty() || after.starts_with([']', ' ']))
+            rest.strip_prefix(version)
+                .is_some_and(|after| after.is_empty() || after.starts_with([']', ' ']))
         })
     })
 }
@@ -249,7 +303,10 @@ mod tests {
     fn refuses_a_malformed_version() {
         let repo = temp_repo(CHANGELOG);
         let err = Plan::new(repo.path(), "v1.2", "x86_64-unknown-linux-gnu").unwrap_err();
-        assert!(err.to_string().starts_with("`v1.2` is not a version"), "{err}");
+        assert!(
+            err.to_string().starts_with("`v1.2` is not a version"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -258,7 +315,10 @@ mod tests {
         let before = std::fs::read(repo.path().join("Cargo.toml")).unwrap();
         let plan = Plan::new(repo.path(), "9.8.7", "x86_64-unknown-linux-gnu").unwrap();
         plan.print();
-        assert_eq!(std::fs::read(repo.path().join("Cargo.toml")).unwrap(), before);
+        assert_eq!(
+            std::fs::read(repo.path().join("Cargo.toml")).unwrap(),
+            before
+        );
         assert!(!repo.path().join("dist").exists());
     }
 
@@ -269,13 +329,19 @@ mod tests {
         plan.bump_version().unwrap();
         let manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();
         assert_eq!(workspace_version(&manifest).as_deref(), Some("9.8.7"));
-        assert!(manifest.contains("c1-model = { path = \"crates/c1-model\", version = \"9.8.7\" }"));
+        assert!(
+            manifest.contains("c1-model = { path = \"crates/c1-model\", version = \"9.8.7\" }")
+        );
         assert!(!manifest.contains(&format!("version = \"{}\"", plan.current_version)));
 
         let binary = repo.path().join("fake-binary");
         std::fs::write(&binary, b"#!/bin/sh\necho hi\n").unwrap();
         let archive = plan.package(&binary).unwrap();
-        assert_eq!(archive, repo.path().join("dist/baton-env0-9.8.7-x86_64-unknown-linux-gnu.tar.gz"));
+        assert_eq!(
+            archive,
+            repo.path()
+                .join("dist/baton-env0-9.8.7-x86_64-unknown-linux-gnu.tar.gz")
+        );
 
         let mut names = Vec::new();
         let gz = flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap());
@@ -283,11 +349,18 @@ mod tests {
             names.push(entry.unwrap().path().unwrap().display().to_string());
         }
         let stem = "baton-env0-9.8.7-x86_64-unknown-linux-gnu";
-        assert_eq!(names, [format!("{stem}/baton-env0"), format!("{stem}/README.md"), format!("{stem}/LICENSE")]);
+        assert_eq!(
+            names,
+            [
+                format!("{stem}/baton-env0"),
+                format!("{stem}/README.md"),
+                format!("{stem}/LICENSE")
+            ]
+        );
 
-        let sha = std::fs::read_to_string(repo.path().join(format!("dist/{stem}.tar.gz.sha256"))).unwrap();
-        let expected: String =
-            Sha256::digest(std::fs::read(&archive).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+        let sha = std::fs::read_to_string(repo.path().join(format!("dist/{stem}.tar.gz.sha256")))
+            .unwrap();
+        let expected = hex(&Sha256::digest(std::fs::read(&archive).unwrap()));
         assert_eq!(sha, format!("{expected}  {stem}.tar.gz\n"));
     }
 

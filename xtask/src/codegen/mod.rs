@@ -49,7 +49,9 @@ fn apply(files: &[GeneratedFile], check: bool) -> anyhow::Result<()> {
             let diff = similar::TextDiff::from_lines(&current, &file.contents);
             eprintln!(
                 "{}",
-                diff.unified_diff().context_radius(3).header(&file.path, &format!("{} (generated)", file.path))
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&file.path, &format!("{} (generated)", file.path))
             );
             drifted.push(file.path.clone());
         } else {
