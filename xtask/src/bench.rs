@@ -1,5 +1,339 @@
-//! `cargo xtask bench`.
+//! `cargo xtask bench [--runs N] [--sizes 1000,10000,100000]`: release-build baton-env0 and
+//! env0-fake, sync generated organizations (members plus 10% API keys) from env0-fake on
+//! loopback, and report per size the median wall time, users per second, peak RSS of the
+//! baton-env0 process and request counts. Writes `bench/results.json`; fails when a target is
+//! missed.
+//!
+//! Targets (2-core machine): 100k members + 10k API keys in at most 1.0 s median wall time and
+//! 128 MiB peak RSS (the largest of the runs); the 100k median at most 12 times the 10k median.
+//!
+//! Peak RSS is the kernel's high-water mark (`VmHWM` in `/proc/<pid>/status`), polled every
+//! millisecond while baton-env0 runs; the mark only grows, so the last read before exit holds the
+//! peak unless it was reached in that final millisecond.
 
-pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo xtask bench` is not available yet")
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::demo::{self, DEMO_KEY_ID, FakeProcess, SecretFile};
+use crate::util::workspace_root;
+
+const TARGET_WALL_S: f64 = 1.0;
+const TARGET_RSS_MIB: f64 = 128.0;
+const TARGET_SCALING: f64 = 12.0;
+
+struct Options {
+    runs: usize,
+    sizes: Vec<usize>,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut opts = Options {
+        runs: 5,
+        sizes: vec![1_000, 10_000, 100_000],
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().with_context(|| format!("{arg} needs a value"))?;
+        match arg.as_str() {
+            "--runs" => {
+                opts.runs = value
+                    .parse()
+                    .with_context(|| format!("--runs {value} is not a number"))?;
+            }
+            "--sizes" => {
+                opts.sizes = value
+                    .split(',')
+                    .map(|s| s.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .with_context(|| format!("--sizes {value} is not a list of numbers"))?;
+            }
+            other => bail!("usage: cargo xtask bench [--runs N] [--sizes A,B,C] (got {other})"),
+        }
+    }
+    if opts.runs == 0 || opts.sizes.is_empty() {
+        bail!("--runs and --sizes must not be empty");
+    }
+    Ok(opts)
+}
+
+#[derive(Serialize)]
+struct Run {
+    wall_ms: f64,
+    peak_rss_mib: f64,
+    requests: u64,
+}
+
+#[derive(Serialize)]
+struct SizeResult {
+    members: usize,
+    api_keys: usize,
+    runs: Vec<Run>,
+    median_wall_ms: f64,
+    users_per_s: f64,
+    peak_rss_mib: f64,
+    median_peak_rss_mib: f64,
+    requests_per_run: u64,
+    fake_stats: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct Target {
+    name: String,
+    value: f64,
+    limit: f64,
+    pass: bool,
+}
+
+#[derive(Serialize)]
+struct Results {
+    machine: Machine,
+    sizes: Vec<SizeResult>,
+    targets: Vec<Target>,
+}
+
+#[derive(Serialize)]
+struct Machine {
+    cpus: usize,
+    os: &'static str,
+    arch: &'static str,
+}
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let opts = parse(args)?;
+    let bins = demo::build(true)?;
+    let secret = SecretFile::new()?;
+    let work = tempfile::tempdir().context("cannot create a temporary directory")?;
+
+    let mut sizes = Vec::new();
+    for &members in &opts.sizes {
+        let api_keys = members / 10;
+        let users = members.to_string();
+        let keys = api_keys.to_string();
+        let fake = FakeProcess::start(
+            &bins.env0_fake,
+            &[
+                "--users".as_ref(),
+                users.as_ref(),
+                "--api-keys".as_ref(),
+                keys.as_ref(),
+                "--teams".as_ref(),
+                "5".as_ref(),
+                "--projects".as_ref(),
+                "3".as_ref(),
+                "--seed".as_ref(),
+                "1".as_ref(),
+                "--port".as_ref(),
+                "0".as_ref(),
+            ],
+        )?;
+        let org_id = fake.org_id()?;
+        println!(
+            "==> {members} members + {api_keys} API keys: {}",
+            fake.org_line
+        );
+        let mut runs = Vec::new();
+        for i in 0..opts.runs {
+            let before = requests(&fake)?;
+            let output = work.path().join(format!("bench-{members}-{i}.c1z"));
+            let (wall, peak_kib) = sync_once(&bins.baton_env0, &fake, &org_id, &secret, &output)?;
+            let after = requests(&fake)?;
+            let _ = std::fs::remove_file(&output);
+            let run = Run {
+                wall_ms: wall.as_secs_f64() * 1000.0,
+                peak_rss_mib: peak_kib as f64 / 1024.0,
+                requests: after.saturating_sub(before),
+            };
+            println!(
+                "    run {}: {:8.1} ms  {:7.1} MiB  {} requests",
+                i + 1,
+                run.wall_ms,
+                run.peak_rss_mib,
+                run.requests
+            );
+            runs.push(run);
+        }
+        let principals = (members + api_keys) as f64;
+        let median_wall_ms = median(runs.iter().map(|r| r.wall_ms));
+        sizes.push(SizeResult {
+            members,
+            api_keys,
+            median_wall_ms,
+            users_per_s: principals / (median_wall_ms / 1000.0),
+            peak_rss_mib: runs.iter().map(|r| r.peak_rss_mib).fold(0.0, f64::max),
+            median_peak_rss_mib: median(runs.iter().map(|r| r.peak_rss_mib)),
+            requests_per_run: runs.iter().map(|r| r.requests).max().unwrap_or(0),
+            fake_stats: fake.stats()?,
+            runs,
+        });
+    }
+
+    let targets = targets(&sizes);
+    print_table(&sizes, &targets);
+    let results = Results {
+        machine: Machine {
+            cpus: thread::available_parallelism().map_or(0, std::num::NonZero::get),
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+        },
+        sizes,
+        targets,
+    };
+    let dir = workspace_root().join("bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("results.json");
+    let text = serde_json::to_string_pretty(&results)?;
+    std::fs::write(&path, text + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    let failed: Vec<&str> = results
+        .targets
+        .iter()
+        .filter(|t| !t.pass)
+        .map(|t| t.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("targets missed: {}", failed.join("; "));
+    }
+    Ok(())
+}
+
+fn requests(fake: &FakeProcess) -> Result<u64> {
+    fake.stats()?
+        .get("total")
+        .and_then(serde_json::Value::as_u64)
+        .context("env0-fake stats have no total")
+}
+
+/// Runs one sync; returns its wall time and peak RSS in KiB.
+fn sync_once(
+    baton: &Path,
+    fake: &FakeProcess,
+    org_id: &str,
+    secret: &SecretFile,
+    output: &Path,
+) -> Result<(Duration, u64)> {
+    // stderr goes to a file: a pipe nobody reads could fill up and stall the sync.
+    let log_path = output.with_extension("log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let started = Instant::now();
+    let mut child = Command::new(baton)
+        .arg("--api-key-id")
+        .arg(DEMO_KEY_ID)
+        .arg("--api-key-secret-file")
+        .arg(secret.path())
+        .arg("--base-url")
+        .arg(&fake.base_url)
+        .arg("--organization-id")
+        .arg(org_id)
+        .arg("--file")
+        .arg(output)
+        .args(["--no-progress", "--log-level", "warn"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .context("cannot start baton-env0")?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(kib) = vm_hwm_kib(&status_path) {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait().context("cannot wait for baton-env0")? {
+            break status;
+        }
+        thread::sleep(Duration::from_millis(1));
+    };
+    let wall = started.elapsed();
+    let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&log_path);
+    if !status.success() {
+        bail!("baton-env0 failed ({status}): {}", stderr.trim());
+    }
+    Ok((wall, peak_kib))
+}
+
+/// `VmHWM` (peak resident set size) in KiB, if the process still has a memory map.
+fn vm_hwm_kib(status_path: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(status_path).ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn targets(sizes: &[SizeResult]) -> Vec<Target> {
+    let mut out = Vec::new();
+    let find = |m: usize| sizes.iter().find(|s| s.members == m);
+    if let Some(big) = find(100_000) {
+        let wall = big.median_wall_ms / 1000.0;
+        out.push(Target {
+            name: "100k members + 10k API keys: median wall time (s)".into(),
+            value: wall,
+            limit: TARGET_WALL_S,
+            pass: wall <= TARGET_WALL_S,
+        });
+        out.push(Target {
+            name: "100k members + 10k API keys: peak RSS (MiB)".into(),
+            value: big.peak_rss_mib,
+            limit: TARGET_RSS_MIB,
+            pass: big.peak_rss_mib <= TARGET_RSS_MIB,
+        });
+        if let Some(mid) = find(10_000) {
+            let ratio = big.median_wall_ms / mid.median_wall_ms;
+            out.push(Target {
+                name: "median wall time 100k / 10k".into(),
+                value: ratio,
+                limit: TARGET_SCALING,
+                pass: ratio <= TARGET_SCALING,
+            });
+        }
+    }
+    out
+}
+
+fn print_table(sizes: &[SizeResult], targets: &[Target]) {
+    println!();
+    println!(
+        "{:>9} {:>9} {:>12} {:>12} {:>14} {:>9}",
+        "members", "api keys", "median wall", "users/s", "peak RSS", "requests"
+    );
+    for s in sizes {
+        println!(
+            "{:>9} {:>9} {:>9.1} ms {:>12.0} {:>10.1} MiB {:>9}",
+            s.members,
+            s.api_keys,
+            s.median_wall_ms,
+            s.users_per_s,
+            s.peak_rss_mib,
+            s.requests_per_run
+        );
+    }
+    println!();
+    for t in targets {
+        println!(
+            "{}  {}: {:.3} (limit {})",
+            if t.pass { "PASS" } else { "FAIL" },
+            t.name,
+            t.value,
+            t.limit
+        );
+    }
+    if targets.is_empty() {
+        println!("(targets need the 10000 and 100000 sizes)");
+    }
 }

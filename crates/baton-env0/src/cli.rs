@@ -163,6 +163,7 @@ impl LogFormat {
 ///
 /// Holds the API key secret, so `Debug` is written by hand and never prints it.
 #[derive(Args)]
+#[command(next_help_heading = "Global options")]
 #[non_exhaustive]
 pub struct GlobalArgs {
     /// env0 API key id (also read from $ENV0_API_KEY)

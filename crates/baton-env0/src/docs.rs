@@ -36,10 +36,10 @@ fn field_row(field: &FieldInfo) -> String {
         let _ = write!(description, " (one of: {})", field.possible_values.join(", "));
     }
     if field.required {
-        description.push_str(" **Required** for a sync and `validate`.");
+        description.push_str("; **required** for a sync and `validate`");
     }
     if field.secret {
-        description.push_str(" Secret: never printed or logged.");
+        description.push_str("; secret: never printed or logged");
     }
     format!("| {flag} | {env} | {default} | {description} |\n")
 }
@@ -79,7 +79,7 @@ pub fn cli_markdown() -> String {
          is read when it exists. Keys are the flag names in kebab-case (`api-key-id`); the snake_case \
          spelling (`api_key_id`) is accepted too. Unknown keys are reported as warnings. A relative \
          `api-key-secret-file` is resolved against the config file's directory. A warning is logged when the \
-         config file holds `api-key-secret`, or when the secret file, is readable by group or others.\n"
+         secret file, or a config file holding `api-key-secret`, is readable by group or others.\n"
     );
     out.push_str("```yaml\napi-key-id: 0f8c2d4e5a6b\napi-key-secret-file: /run/secrets/env0-api-key-secret\norganization-id: 2f1e8a2c-0b4e-4c1f-9a57-6d2b8f3c1a90\nfile: /var/lib/baton/env0.c1z\nlog-level: info\n```\n\n");
 
@@ -104,7 +104,11 @@ pub fn cli_markdown() -> String {
         if !own.is_empty() {
             let usage_args: Vec<String> = own
                 .iter()
-                .map(|f| if f.flag.starts_with('-') { format!("[{}]", f.flag.trim_start_matches("-f, ")) } else { format!("[{}]", f.flag.trim_matches(['<', '>'])) })
+                .map(|f| match (&f.value_name, f.flag.starts_with('-')) {
+                    (Some(v), true) => format!("[{} <{v}>]", f.flag),
+                    (Some(v), false) => format!("[{v}]"),
+                    (None, _) => format!("[{}]", f.flag),
+                })
                 .collect();
             let _ = writeln!(out, "```text\nbaton-env0 {} {}\n```\n", sub.get_name(), usage_args.join(" "));
             out.push_str(TABLE_HEAD);
@@ -200,17 +204,18 @@ struct Configuration {
     icon_url: &'static str,
 }
 
-/// Which settings ConductorOne sees, with baton's display names: the connector's own fields (shown
-/// in the UI) and the operational ones (`isOps`).
-const SCHEMA_FIELDS: [(&str, &str, bool); 8] = [
-    ("api-key-id", "API key ID", false),
-    ("api-key-secret", "API key secret", false),
-    ("organization-id", "Organization ID", false),
-    ("base-url", "Base URL", false),
-    ("log-level", "Log level", true),
-    ("http-timeout-seconds", "HTTP timeout (seconds)", true),
-    ("max-retries", "Maximum retries", true),
-    ("max-requests-per-minute", "Maximum requests per minute", true),
+/// Which settings ConductorOne sees: name, display name, description for ConductorOne's form (the
+/// CLI help talks about flags and variables instead), and whether it is operational (`isOps`).
+/// Types, defaults, allowed values, required and secret come from the clap definitions.
+const SCHEMA_FIELDS: [(&str, &str, &str, bool); 8] = [
+    ("api-key-id", "API key ID", "The ID of an env0 organization API key", false),
+    ("api-key-secret", "API key secret", "The secret of that env0 API key", false),
+    ("organization-id", "Organization ID", "The env0 organization to sync (a UUID)", false),
+    ("base-url", "Base URL", "The env0 API base URL", false),
+    ("log-level", "Log level", "The log level: error, warn, info, debug, trace", true),
+    ("http-timeout-seconds", "HTTP timeout (seconds)", "Timeout of one HTTP request to env0, in seconds", true),
+    ("max-retries", "Maximum retries", "Retries of a request that failed with 429, 5xx or a network error", true),
+    ("max-requests-per-minute", "Maximum requests per minute", "Client-side rate limit for requests to env0", true),
 ];
 
 fn int_range(name: &str) -> (i64, i64) {
@@ -226,7 +231,7 @@ fn int_range(name: &str) -> (i64, i64) {
 pub fn config_schema_json() -> String {
     let all = fields();
     let mut out = Vec::new();
-    for (name, display_name, is_ops) in SCHEMA_FIELDS {
+    for (name, display_name, description, is_ops) in SCHEMA_FIELDS {
         let Some(field) = all.iter().find(|f| f.name == name) else { continue };
         let (string_field, int_field) = if field.kind == FieldKind::Int {
             let (gte, lte) = int_range(name);
@@ -247,7 +252,7 @@ pub fn config_schema_json() -> String {
         out.push(SchemaField {
             name: name.to_owned(),
             display_name: display_name.to_owned(),
-            description: field.description.clone(),
+            description: description.to_owned(),
             is_required: field.required,
             is_ops,
             is_secret: field.secret,

@@ -1,6 +1,7 @@
 //! Exit codes and the one-line-plus-hint failure every command reports.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 /// The documented exit codes. Every failure maps to exactly one.
@@ -83,7 +84,7 @@ Exit codes:
 pub fn exit_codes_markdown() -> String {
     let mut out = String::from("| Code | Meaning |\n|---:|---|\n");
     for kind in ALL_EXIT_KINDS {
-        out.push_str(&format!("| {} | {} |\n", kind.code(), kind.meaning()));
+        let _ = writeln!(out, "| {} | {} |", kind.code(), kind.meaning());
     }
     out
 }

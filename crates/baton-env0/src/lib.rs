@@ -82,7 +82,7 @@ where
 fn execute(cli: Cli, matches: &ArgMatches, env: &dyn Environment, slot: &ProgressSlot) -> Result<(), Failure> {
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::other(format!("cannot read the current directory: {e}")))?;
-    let mut settings = Settings::resolve(matches, cli.global, env, &cwd)?;
+    let mut settings = Settings::resolve(matches, &cli.global, env, &cwd)?;
     let console = settings.log_format.value == LogFormat::Console;
     logging::init(settings.log_level.value, settings.log_format.value, console && env.stderr_is_terminal(), slot);
     for warning in settings.take_warnings() {

@@ -49,7 +49,7 @@ impl Progress {
         match event {
             ProgressEvent::PhaseStarted { phase, resource_type: None } => {
                 tracing::info!(phase = %phase, "sync phase started");
-                self.message(format!("{}", phase_label(*phase)));
+                self.message(phase_label(*phase).to_owned());
             }
             ProgressEvent::PhaseStarted { phase, resource_type: Some(rt) } => {
                 tracing::debug!(phase = %phase, resource_type = %rt, "listing resource type");

@@ -300,23 +300,20 @@ fn load_config_file(
     explicit: Option<(PathBuf, Source)>,
     cwd_default: &Path,
 ) -> Result<Option<(FileConfig, PathBuf, Vec<String>)>, Failure> {
-    let path = match explicit {
-        Some((path, source)) => {
-            if !path.is_file() {
-                return Err(Failure::usage(format!(
-                    "config file {} (from {source}) does not exist or is not a file",
-                    path.display()
-                ))
-                .hint("fix the path given to --config / $BATON_CONFIG_PATH"));
-            }
-            path
+    let path = if let Some((path, source)) = explicit {
+        if !path.is_file() {
+            return Err(Failure::usage(format!(
+                "config file {} (from {source}) does not exist or is not a file",
+                path.display()
+            ))
+            .hint("fix the path given to --config / $BATON_CONFIG_PATH"));
         }
-        None => {
-            if !cwd_default.is_file() {
-                return Ok(None);
-            }
-            cwd_default.to_path_buf()
+        path
+    } else {
+        if !cwd_default.is_file() {
+            return Ok(None);
         }
+        cwd_default.to_path_buf()
     };
     let built = config::Config::builder()
         .add_source(config::File::from(path.as_path()).format(config::FileFormat::Yaml).required(true))
@@ -348,8 +345,9 @@ fn load_config_file(
 }
 
 fn config_error(path: &Path, err: &config::ConfigError) -> Failure {
-    // The config crate's messages name the key and the file; values are not echoed for type errors
-    // of our (string/number/bool) fields, so the secret cannot leak through them.
+    // The config crate's messages name the key and the file, and may quote a mistyped value. The
+    // secret key accepts any scalar (numbers and booleans become text), so its value never fails
+    // to parse and is never quoted.
     Failure::usage(format!("cannot read config file {}: {err}", path.display()))
         .hint(format!("the file must be YAML whose keys are flag names: {}", CONFIG_FILE_KEYS.join(", ")))
 }
@@ -414,7 +412,7 @@ fn from_clap<T: Clone + Send + Sync + 'static>(matches: &ArgMatches, id: &str) -
 fn parse_enum<E: ValueEnum>(raw: &str, key: &str, path: &Path) -> Result<E, Failure> {
     E::from_str(raw, true).map_err(|_| {
         let allowed: Vec<String> =
-            E::value_variants().iter().filter_map(|v| v.to_possible_value()).map(|p| p.get_name().to_owned()).collect();
+            E::value_variants().iter().filter_map(ValueEnum::to_possible_value).map(|p| p.get_name().to_owned()).collect();
         Failure::usage(format!(
             "config file {}: `{key}` must be one of {}, got `{raw}`",
             path.display(),
@@ -443,7 +441,7 @@ impl Settings {
     /// into `args`), `ENV0_*` variables, the config file and the defaults.
     pub fn resolve(
         matches: &ArgMatches,
-        args: GlobalArgs,
+        args: &GlobalArgs,
         env: &dyn Environment,
         cwd: &Path,
     ) -> Result<Settings, Failure> {
@@ -745,7 +743,7 @@ mod tests {
     fn resolve(args: &[&str], env: &[(&'static str, &'static str)], cwd: &Path) -> Result<Settings, Failure> {
         let matches = Cli::command().try_get_matches_from(args).unwrap();
         let cli = Cli::from_arg_matches(&matches).unwrap();
-        Settings::resolve(&matches, cli.global, &FakeEnv(env.iter().copied().collect()), cwd)
+        Settings::resolve(&matches, &cli.global, &FakeEnv(env.iter().copied().collect()), cwd)
     }
 
     const ORG: &str = "2f1e8a2c-0b4e-4c1f-9a57-6d2b8f3c1a90";

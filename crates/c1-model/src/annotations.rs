@@ -12,12 +12,18 @@ use crate::DecodeError;
 
 /// Packs `message` into an `Any` with type URL `type.googleapis.com/<full message name>`.
 pub fn pack<M: Name>(message: &M) -> Any {
-    Any { type_url: M::type_url(), value: message.encode_to_vec() }
+    Any {
+        type_url: M::type_url(),
+        value: message.encode_to_vec(),
+    }
 }
 
 /// Whether `any` holds an `M` (compared by full message name, whatever the URL's domain).
 pub fn is<M: Name>(any: &Any) -> bool {
-    let name = any.type_url.rsplit_once('/').map_or(any.type_url.as_str(), |(_, name)| name);
+    let name = any
+        .type_url
+        .rsplit_once('/')
+        .map_or(any.type_url.as_str(), |(_, name)| name);
     name == M::full_name()
 }
 
@@ -78,11 +84,17 @@ mod tests {
     #[test]
     fn pack_uses_the_googleapis_type_url() {
         let any = pack(&pb::SkipEntitlementsAndGrants {});
-        assert_eq!(any.type_url, "type.googleapis.com/c1.connector.v2.SkipEntitlementsAndGrants");
+        assert_eq!(
+            any.type_url,
+            "type.googleapis.com/c1.connector.v2.SkipEntitlementsAndGrants"
+        );
         assert!(any.value.is_empty());
 
         let any = pack(&pb::V1Identifier { id: "abc".into() });
-        assert_eq!(any.type_url, "type.googleapis.com/c1.connector.v2.V1Identifier");
+        assert_eq!(
+            any.type_url,
+            "type.googleapis.com/c1.connector.v2.V1Identifier"
+        );
         assert_eq!(any.value, b"\x0a\x03abc");
     }
 
@@ -92,21 +104,36 @@ mod tests {
             pack(&pb::SkipGrants {}),
             pack(&pb::V1Identifier { id: "v1".into() }),
             // Another domain still names the same message, as Go's `MessageIs` accepts.
-            Any { type_url: "example.com/c1.connector.v2.ExternalLink".into(), value: b"\x0a\x01u".to_vec() },
+            Any {
+                type_url: "example.com/c1.connector.v2.ExternalLink".into(),
+                value: b"\x0a\x01u".to_vec(),
+            },
         ];
         assert!(has::<pb::SkipGrants>(&annotations));
         assert!(!has::<pb::SkipEntitlementsAndGrants>(&annotations));
         assert!(!has::<pb::SkipEntitlements>(&annotations));
-        assert_eq!(find::<pb::V1Identifier>(&annotations), Some(pb::V1Identifier { id: "v1".into() }));
-        assert_eq!(find::<pb::ExternalLink>(&annotations), Some(pb::ExternalLink { url: "u".into() }));
+        assert_eq!(
+            find::<pb::V1Identifier>(&annotations),
+            Some(pb::V1Identifier { id: "v1".into() })
+        );
+        assert_eq!(
+            find::<pb::ExternalLink>(&annotations),
+            Some(pb::ExternalLink { url: "u".into() })
+        );
         assert_eq!(find::<pb::UserTrait>(&annotations), None);
     }
 
     #[test]
     fn corrupt_annotation_is_an_error_for_try_find_and_none_for_find() {
-        let annotations = vec![Any { type_url: pb::V1Identifier::type_url(), value: vec![0x0a, 0x09] }];
+        let annotations = vec![Any {
+            type_url: pb::V1Identifier::type_url(),
+            value: vec![0x0a, 0x09],
+        }];
         let err = try_find::<pb::V1Identifier>(&annotations).unwrap_err();
-        assert_eq!(err.to_string(), "invalid c1.connector.v2.V1Identifier protobuf");
+        assert_eq!(
+            err.to_string(),
+            "invalid c1.connector.v2.V1Identifier protobuf"
+        );
         assert_eq!(find::<pb::V1Identifier>(&annotations), None);
         assert!(has::<pb::V1Identifier>(&annotations));
     }
@@ -121,7 +148,10 @@ mod tests {
         set(&mut annotations, &pb::V1Identifier { id: "new".into() });
         assert_eq!(
             annotations,
-            vec![pack(&pb::V1Identifier { id: "new".into() }), pack(&pb::SkipGrants {})]
+            vec![
+                pack(&pb::V1Identifier { id: "new".into() }),
+                pack(&pb::SkipGrants {})
+            ]
         );
 
         set(&mut annotations, &pb::SkipEntitlements {});

@@ -20,7 +20,10 @@ pub fn encode<M: Message>(message: &M) -> Vec<u8> {
 ///
 /// Unknown fields (for example ones added by newer SDKs) are skipped, like baton's readers do.
 pub fn decode<M: Message + Name + Default>(bytes: &[u8]) -> Result<M, DecodeError> {
-    M::decode(bytes).map_err(|source| DecodeError::Protobuf { message: M::full_name(), source })
+    M::decode(bytes).map_err(|source| DecodeError::Protobuf {
+        message: M::full_name(),
+        source,
+    })
 }
 
 /// Converts a UTC time to a `google.protobuf.Timestamp`.
@@ -29,7 +32,10 @@ pub fn decode<M: Message + Name + Default>(bytes: &[u8]) -> Result<M, DecodeErro
 /// the second, since `Timestamp.nanos` must stay below one second.
 pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
     let nanos = time.timestamp_subsec_nanos().min(999_999_999);
-    Timestamp { seconds: time.timestamp(), nanos: nanos as i32 }
+    Timestamp {
+        seconds: time.timestamp(),
+        nanos: nanos as i32,
+    }
 }
 
 /// Converts a `google.protobuf.Timestamp` back to a UTC time.
@@ -48,23 +54,42 @@ mod tests {
 
     #[test]
     fn timestamp_round_trips_with_nanoseconds() {
-        let time = DateTime::parse_from_rfc3339("2024-05-06T07:08:09.123456789Z").unwrap().to_utc();
+        let time = DateTime::parse_from_rfc3339("2024-05-06T07:08:09.123456789Z")
+            .unwrap()
+            .to_utc();
         let ts = timestamp(time);
-        assert_eq!(ts, Timestamp { seconds: 1_714_979_289, nanos: 123_456_789 });
+        assert_eq!(
+            ts,
+            Timestamp {
+                seconds: 1_714_979_289,
+                nanos: 123_456_789
+            }
+        );
         assert_eq!(from_timestamp(&ts), Some(time));
     }
 
     #[test]
     fn timestamp_before_epoch_round_trips() {
-        let time = DateTime::parse_from_rfc3339("1969-12-31T23:59:59.5Z").unwrap().to_utc();
+        let time = DateTime::parse_from_rfc3339("1969-12-31T23:59:59.5Z")
+            .unwrap()
+            .to_utc();
         let ts = timestamp(time);
-        assert_eq!(ts, Timestamp { seconds: -1, nanos: 500_000_000 });
+        assert_eq!(
+            ts,
+            Timestamp {
+                seconds: -1,
+                nanos: 500_000_000
+            }
+        );
         assert_eq!(from_timestamp(&ts), Some(time));
     }
 
     #[test]
     fn unnormalised_timestamp_is_normalised() {
-        let ts = Timestamp { seconds: 10, nanos: -1 };
+        let ts = Timestamp {
+            seconds: 10,
+            nanos: -1,
+        };
         let time = from_timestamp(&ts).unwrap();
         assert_eq!(time.timestamp(), 9);
         assert_eq!(time.timestamp_subsec_nanos(), 999_999_999);
@@ -72,7 +97,13 @@ mod tests {
 
     #[test]
     fn timestamp_out_of_chrono_range_is_none() {
-        assert_eq!(from_timestamp(&Timestamp { seconds: i64::MAX, nanos: 0 }), None);
+        assert_eq!(
+            from_timestamp(&Timestamp {
+                seconds: i64::MAX,
+                nanos: 0
+            }),
+            None
+        );
     }
 
     #[test]

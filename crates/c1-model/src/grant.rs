@@ -6,7 +6,10 @@ use crate::pb;
 
 /// The grant id of `entitlement_id` held by `principal`.
 pub fn id(entitlement_id: &str, principal: &pb::ResourceId) -> String {
-    format!("{entitlement_id}:{}:{}", principal.resource_type, principal.resource)
+    format!(
+        "{entitlement_id}:{}:{}",
+        principal.resource_type, principal.resource
+    )
 }
 
 /// A grant of `entitlement` to `principal`.
@@ -19,10 +22,16 @@ pub fn new(entitlement: &pb::Entitlement, principal: &pb::ResourceId) -> pb::Gra
     pb::Grant {
         entitlement: Some(pb::Entitlement {
             id: entitlement.id.clone(),
-            resource: Some(pb::Resource { id: entitlement_resource_id, ..pb::Resource::default() }),
+            resource: Some(pb::Resource {
+                id: entitlement_resource_id,
+                ..pb::Resource::default()
+            }),
             ..pb::Entitlement::default()
         }),
-        principal: Some(pb::Resource { id: Some(principal.clone()), ..pb::Resource::default() }),
+        principal: Some(pb::Resource {
+            id: Some(principal.clone()),
+            ..pb::Resource::default()
+        }),
         id: id(&entitlement.id, principal),
         ..pb::Grant::default()
     }
@@ -35,7 +44,9 @@ mod tests {
 
     #[test]
     fn grant_id_and_embedded_parts_follow_the_convention() {
-        let team = ResourceBuilder::new("team", "t-1", "Team").profile("k", "v").build_group();
+        let team = ResourceBuilder::new("team", "t-1", "Team")
+            .profile("k", "v")
+            .build_group();
         let member = entitlement::assignment(&team, "member");
         let user = UserBuilder::new("user", "u-9", "U").build();
         let g = new(&member, user.id.as_ref().unwrap());
@@ -43,9 +54,21 @@ mod tests {
         assert_eq!(g.id, "team:t-1:member:user:u-9");
         let embedded = g.entitlement.unwrap();
         assert_eq!(embedded.id, "team:t-1:member");
-        assert_eq!(embedded.resource, Some(pb::Resource { id: Some(resource_id("team", "t-1")), ..Default::default() }));
+        assert_eq!(
+            embedded.resource,
+            Some(pb::Resource {
+                id: Some(resource_id("team", "t-1")),
+                ..Default::default()
+            })
+        );
         assert_eq!(embedded.display_name, "");
-        assert_eq!(g.principal, Some(pb::Resource { id: Some(resource_id("user", "u-9")), ..Default::default() }));
+        assert_eq!(
+            g.principal,
+            Some(pb::Resource {
+                id: Some(resource_id("user", "u-9")),
+                ..Default::default()
+            })
+        );
         assert!(g.annotations.is_empty());
         assert_eq!(g.sources, None);
     }

@@ -44,8 +44,8 @@ mod generated {
 /// lays them out: `pb::resource_type::Trait`, `pb::entitlement::PurposeValue`,
 /// `pb::user_trait::{Email, Status, AccountType, StructuredName}`, `pb::status::ResourceStatus`.
 pub mod pb {
-    pub use crate::generated::c1_connector_v2::*;
     pub use crate::generated::c1_connector_v2::status::ResourceStatus;
+    pub use crate::generated::c1_connector_v2::*;
 }
 
 pub use codec::{decode, encode, from_timestamp, timestamp};

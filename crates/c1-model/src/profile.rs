@@ -101,7 +101,13 @@ impl Profile {
     }
 
     pub(crate) fn to_struct(&self) -> Struct {
-        Struct { fields: self.0.iter().map(|(k, v)| (k.clone(), v.to_value())).collect() }
+        Struct {
+            fields: self
+                .0
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect(),
+        }
     }
 }
 
@@ -112,21 +118,36 @@ mod tests {
     #[test]
     fn conversions_pick_the_json_kind() {
         assert_eq!(ProfileValue::from("a"), ProfileValue::String("a".into()));
-        assert_eq!(ProfileValue::from(String::from("b")), ProfileValue::String("b".into()));
+        assert_eq!(
+            ProfileValue::from(String::from("b")),
+            ProfileValue::String("b".into())
+        );
         assert_eq!(ProfileValue::from(true), ProfileValue::Bool(true));
         assert_eq!(ProfileValue::from(3_i64), ProfileValue::Number(3.0));
         assert_eq!(ProfileValue::from(4_u32), ProfileValue::Number(4.0));
         assert_eq!(ProfileValue::from(None::<String>), ProfileValue::Null);
-        assert_eq!(ProfileValue::from(Some("x".to_owned())), ProfileValue::String("x".into()));
+        assert_eq!(
+            ProfileValue::from(Some("x".to_owned())),
+            ProfileValue::String("x".into())
+        );
         assert_eq!(ProfileValue::from(None::<&str>), ProfileValue::Null);
     }
 
     #[test]
     fn values_map_to_struct_kinds() {
         assert_eq!(ProfileValue::Null.to_value().kind, Some(Kind::NullValue(0)));
-        assert_eq!(ProfileValue::Number(1.5).to_value().kind, Some(Kind::NumberValue(1.5)));
-        assert_eq!(ProfileValue::Bool(false).to_value().kind, Some(Kind::BoolValue(false)));
-        assert_eq!(ProfileValue::from("s").to_value().kind, Some(Kind::StringValue("s".into())));
+        assert_eq!(
+            ProfileValue::Number(1.5).to_value().kind,
+            Some(Kind::NumberValue(1.5))
+        );
+        assert_eq!(
+            ProfileValue::Bool(false).to_value().kind,
+            Some(Kind::BoolValue(false))
+        );
+        assert_eq!(
+            ProfileValue::from("s").to_value().kind,
+            Some(Kind::StringValue("s".into()))
+        );
     }
 
     #[test]

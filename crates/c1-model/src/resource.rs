@@ -114,14 +114,6 @@ impl ResourceTypeBuilder {
     }
 }
 
-/// Which trait annotation [`ResourceBuilder`] attaches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TraitKind {
-    None,
-    Group,
-    Role,
-}
-
 /// Builds a non-user [`pb::Resource`]: a plain resource, a group or a role.
 ///
 /// Status, profile and created-at go on the `Resource` fields (9, 11, 12). [`build_group`] and
@@ -166,7 +158,9 @@ impl ResourceBuilder {
 
     /// Adds a profile entry; a later value for the same key replaces the earlier one.
     pub fn profile(mut self, key: impl Into<String>, value: impl Into<ProfileValue>) -> Self {
-        self.profile.get_or_insert_with(Profile::default).insert(key.into(), value.into());
+        self.profile
+            .get_or_insert_with(Profile::default)
+            .insert(key.into(), value.into());
         self
     }
 
@@ -190,59 +184,56 @@ impl ResourceBuilder {
 
     /// The resource, with no trait annotation.
     pub fn build(self) -> pb::Resource {
-        self.finish(TraitKind::None)
+        self.assemble(false).0
     }
 
     /// The resource with exactly one `GroupTrait` annotation (for `TRAIT_GROUP` types).
     pub fn build_group(self) -> pb::Resource {
-        self.finish(TraitKind::Group)
+        let (mut resource, profile) = self.assemble(true);
+        let group = pb::GroupTrait {
+            icon: None,
+            profile,
+        };
+        crate::annotations::set(&mut resource.annotations, &group);
+        resource
     }
 
     /// The resource with exactly one `RoleTrait` annotation (for `TRAIT_ROLE` types).
     pub fn build_role(self) -> pb::Resource {
-        self.finish(TraitKind::Role)
+        let (mut resource, profile) = self.assemble(true);
+        let role = pb::RoleTrait { profile };
+        crate::annotations::set(&mut resource.annotations, &role);
+        resource
     }
 
-    /// The parts [`crate::UserBuilder`] shares: the resource with status/profile set, plus the
-    /// profile struct (always present) and status for the trait to mirror.
-    pub(crate) fn into_parts(
-        mut self,
-    ) -> (pb::Resource, prost_types::Struct, Option<(UserStatus, Option<String>)>) {
-        let profile = self.profile.take().unwrap_or_default().to_struct();
-        self.resource.profile = Some(profile.clone());
-        if let Some((status, details)) = &self.status {
-            self.resource.status = Some(pb::Status {
+    /// For [`crate::UserBuilder`]: the resource with status and profile set, and the profile
+    /// (always present) for the user trait to mirror.
+    pub(crate) fn build_with_profile(self) -> (pb::Resource, prost_types::Struct) {
+        let (resource, profile) = self.assemble(true);
+        (resource, profile.unwrap_or_default())
+    }
+
+    /// Puts status and profile on the resource; the profile is an empty struct when none was
+    /// given and `always_profile` is set. Returns the profile for a trait to mirror.
+    fn assemble(self, always_profile: bool) -> (pb::Resource, Option<prost_types::Struct>) {
+        let Self {
+            mut resource,
+            profile,
+            status,
+        } = self;
+        let profile = match profile {
+            Some(profile) => Some(profile.to_struct()),
+            None if always_profile => Some(prost_types::Struct::default()),
+            None => None,
+        };
+        resource.profile.clone_from(&profile);
+        if let Some((status, details)) = status {
+            resource.status = Some(pb::Status {
                 status: status.resource_status() as i32,
-                details: details.clone().unwrap_or_default(),
+                details: details.unwrap_or_default(),
             });
         }
-        (self.resource, profile, self.status)
-    }
-
-    fn finish(self, kind: TraitKind) -> pb::Resource {
-        if kind == TraitKind::None && self.profile.is_none() {
-            let mut resource = self.resource;
-            if let Some((status, details)) = self.status {
-                resource.status = Some(pb::Status {
-                    status: status.resource_status() as i32,
-                    details: details.unwrap_or_default(),
-                });
-            }
-            return resource;
-        }
-        let (mut resource, profile, _) = self.into_parts();
-        match kind {
-            TraitKind::None => {}
-            TraitKind::Group => {
-                let group = pb::GroupTrait { icon: None, profile: Some(profile) };
-                crate::annotations::set(&mut resource.annotations, &group);
-            }
-            TraitKind::Role => {
-                let role = pb::RoleTrait { profile: Some(profile) };
-                crate::annotations::set(&mut resource.annotations, &role);
-            }
-        }
-        resource
+        (resource, profile)
     }
 }
 
@@ -272,7 +263,9 @@ mod tests {
         assert_eq!(rt.display_name, "User");
         assert_eq!(rt.traits, vec![1]);
         assert_eq!(rt.annotations.len(), 1);
-        assert!(annotations::has::<pb::SkipEntitlementsAndGrants>(&rt.annotations));
+        assert!(annotations::has::<pb::SkipEntitlementsAndGrants>(
+            &rt.annotations
+        ));
         assert_eq!(rt.description, "env0 users");
         assert!(!rt.sourced_externally);
     }
@@ -301,10 +294,25 @@ mod tests {
         assert_eq!(r.annotations.len(), 1);
         assert_eq!(group.profile, r.profile);
         let profile = r.profile.as_ref().unwrap();
-        assert_eq!(profile.fields["members"], ProfileValue::Number(3.0).to_value());
+        assert_eq!(
+            profile.fields["members"],
+            ProfileValue::Number(3.0).to_value()
+        );
         assert_eq!(r.parent_resource_id, Some(resource_id("org", "o1")));
-        assert_eq!(r.status, Some(pb::Status { status: 1, details: String::new() }));
-        assert_eq!(r.created_at, Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }));
+        assert_eq!(
+            r.status,
+            Some(pb::Status {
+                status: 1,
+                details: String::new()
+            })
+        );
+        assert_eq!(
+            r.created_at,
+            Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0
+            })
+        );
         assert_eq!(r.description, "a team");
     }
 
@@ -318,8 +326,16 @@ mod tests {
 
     #[test]
     fn status_enums_agree_numerically() {
-        for status in [UserStatus::Unspecified, UserStatus::Enabled, UserStatus::Disabled, UserStatus::Deleted] {
-            assert_eq!(status.resource_status() as i32, status.user_trait_status() as i32);
+        for status in [
+            UserStatus::Unspecified,
+            UserStatus::Enabled,
+            UserStatus::Disabled,
+            UserStatus::Deleted,
+        ] {
+            assert_eq!(
+                status.resource_status() as i32,
+                status.user_trait_status() as i32
+            );
         }
         assert_eq!(UserStatus::Deleted.resource_status() as i32, 3);
     }

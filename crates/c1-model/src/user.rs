@@ -84,7 +84,10 @@ impl UserBuilder {
 
     /// Adds an email address; mark at most one as primary.
     pub fn email(mut self, address: impl Into<String>, is_primary: bool) -> Self {
-        self.user_trait.emails.push(pb::user_trait::Email { address: address.into(), is_primary });
+        self.user_trait.emails.push(pb::user_trait::Email {
+            address: address.into(),
+            is_primary,
+        });
         self
     }
 
@@ -127,7 +130,11 @@ impl UserBuilder {
     }
 
     /// Sets the structured name.
-    pub fn structured_name(mut self, given_name: impl Into<String>, family_name: impl Into<String>) -> Self {
+    pub fn structured_name(
+        mut self,
+        given_name: impl Into<String>,
+        family_name: impl Into<String>,
+    ) -> Self {
         self.user_trait.structured_name = Some(pb::user_trait::StructuredName {
             given_name: given_name.into(),
             family_name: family_name.into(),
@@ -138,13 +145,17 @@ impl UserBuilder {
 
     /// Sets whether multi-factor authentication is enabled.
     pub fn mfa_enabled(mut self, enabled: bool) -> Self {
-        self.user_trait.mfa_status = Some(pb::user_trait::MfaStatus { mfa_enabled: enabled });
+        self.user_trait.mfa_status = Some(pb::user_trait::MfaStatus {
+            mfa_enabled: enabled,
+        });
         self
     }
 
     /// Sets whether single sign-on is enabled.
     pub fn sso_enabled(mut self, enabled: bool) -> Self {
-        self.user_trait.sso_status = Some(pb::user_trait::SsoStatus { sso_enabled: enabled });
+        self.user_trait.sso_status = Some(pb::user_trait::SsoStatus {
+            sso_enabled: enabled,
+        });
         self
     }
 
@@ -181,8 +192,13 @@ impl UserBuilder {
 
     /// The user resource.
     pub fn build(self) -> pb::Resource {
-        let Self { base, mut user_trait, status, details } = self;
-        let (mut resource, profile, _) = base.status(status, details.clone()).into_parts();
+        let Self {
+            base,
+            mut user_trait,
+            status,
+            details,
+        } = self;
+        let (mut resource, profile) = base.status(status, details.clone()).build_with_profile();
         user_trait.status = Some(pb::user_trait::Status {
             status: status.user_trait_status() as i32,
             details: details.unwrap_or_default(),
@@ -207,8 +223,20 @@ mod tests {
         let r = UserBuilder::new("user", "u1", "U One").build();
         let t = user_trait(&r);
         assert_eq!(r.annotations.len(), 1);
-        assert_eq!(t.status, Some(pb::user_trait::Status { status: 1, details: String::new() }));
-        assert_eq!(r.status, Some(pb::Status { status: 1, details: String::new() }));
+        assert_eq!(
+            t.status,
+            Some(pb::user_trait::Status {
+                status: 1,
+                details: String::new()
+            })
+        );
+        assert_eq!(
+            r.status,
+            Some(pb::Status {
+                status: 1,
+                details: String::new()
+            })
+        );
         assert_eq!(t.account_type, pb::user_trait::AccountType::Human as i32);
         assert_eq!(t.profile, Some(prost_types::Struct::default()));
         assert_eq!(r.profile, Some(prost_types::Struct::default()));
@@ -226,11 +254,26 @@ mod tests {
             .created_at(created)
             .build();
         let t = user_trait(&r);
-        assert_eq!(t.status, Some(pb::user_trait::Status { status: 2, details: "invited".into() }));
-        assert_eq!(r.status, Some(pb::Status { status: 2, details: "invited".into() }));
+        assert_eq!(
+            t.status,
+            Some(pb::user_trait::Status {
+                status: 2,
+                details: "invited".into()
+            })
+        );
+        assert_eq!(
+            r.status,
+            Some(pb::Status {
+                status: 2,
+                details: "invited".into()
+            })
+        );
         assert_eq!(t.profile, r.profile);
         assert_eq!(r.profile.as_ref().unwrap().fields.len(), 2);
-        let ts = prost_types::Timestamp { seconds: 1_600_000_000, nanos: 5 };
+        let ts = prost_types::Timestamp {
+            seconds: 1_600_000_000,
+            nanos: 5,
+        };
         assert_eq!(t.created_at, Some(ts));
         assert_eq!(r.created_at, Some(ts));
     }
@@ -261,9 +304,18 @@ mod tests {
         assert_eq!(t.login_aliases, vec!["alias".to_owned()]);
         assert_eq!(t.last_login, Some(crate::timestamp(last)));
         let name = t.structured_name.unwrap();
-        assert_eq!((name.given_name.as_str(), name.family_name.as_str()), ("Ada", "Lovelace"));
-        assert_eq!(t.mfa_status, Some(pb::user_trait::MfaStatus { mfa_enabled: true }));
-        assert_eq!(t.sso_status, Some(pb::user_trait::SsoStatus { sso_enabled: false }));
+        assert_eq!(
+            (name.given_name.as_str(), name.family_name.as_str()),
+            ("Ada", "Lovelace")
+        );
+        assert_eq!(
+            t.mfa_status,
+            Some(pb::user_trait::MfaStatus { mfa_enabled: true })
+        );
+        assert_eq!(
+            t.sso_status,
+            Some(pb::user_trait::SsoStatus { sso_enabled: false })
+        );
         assert_eq!(t.employee_ids, vec!["E1".to_owned()]);
         assert_eq!(r.id, Some(crate::resource_id("api-key", "k1")));
         assert_eq!(r.parent_resource_id, Some(crate::resource_id("org", "o1")));
@@ -274,9 +326,21 @@ mod tests {
 
     #[test]
     fn a_user_trait_passed_as_annotation_is_replaced_not_duplicated() {
-        let stray = pb::UserTrait { login: "stray".into(), ..pb::UserTrait::default() };
-        let r = UserBuilder::new("user", "u1", "U").annotation(&stray).login("real").build();
-        assert_eq!(r.annotations.iter().filter(|a| annotations::is::<pb::UserTrait>(a)).count(), 1);
+        let stray = pb::UserTrait {
+            login: "stray".into(),
+            ..pb::UserTrait::default()
+        };
+        let r = UserBuilder::new("user", "u1", "U")
+            .annotation(&stray)
+            .login("real")
+            .build();
+        assert_eq!(
+            r.annotations
+                .iter()
+                .filter(|a| annotations::is::<pb::UserTrait>(a))
+                .count(),
+            1
+        );
         assert_eq!(user_trait(&r).login, "real");
     }
 }

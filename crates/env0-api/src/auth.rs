@@ -10,7 +10,10 @@ use crate::error::Error;
 
 /// Builds `Authorization: Basic base64(key_id:secret)`, marked sensitive so HTTP layers never
 /// log it. Intermediate copies of the secret are wiped when dropped.
-pub(crate) fn basic_authorization(key_id: &str, secret: &SecretString) -> Result<HeaderValue, Error> {
+pub(crate) fn basic_authorization(
+    key_id: &str,
+    secret: &SecretString,
+) -> Result<HeaderValue, Error> {
     if key_id.trim().is_empty() {
         return Err(Error::invalid_config("the API key id is empty"));
     }

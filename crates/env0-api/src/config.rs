@@ -178,7 +178,9 @@ impl ClientConfig {
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.timeout.is_zero() {
-            return Err(Error::invalid_config("the request timeout must be above zero"));
+            return Err(Error::invalid_config(
+                "the request timeout must be above zero",
+            ));
         }
         if self.requests_per_minute == 0 {
             return Err(Error::invalid_config(
@@ -231,7 +233,7 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url, Error> {
     match url.scheme() {
         "https" => {}
         "http" => {
-            if !is_loopback(url.host()) {
+            if !is_loopback(&url) {
                 return Err(Error::invalid_config(format!(
                     "base URL `{shown}` is plain http to a non-loopback host; {RULE}"
                 )));
@@ -261,8 +263,8 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
-fn is_loopback(host: Option<Host<&str>>) -> bool {
-    match host {
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
         Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
@@ -305,7 +307,10 @@ mod tests {
     #[test]
     fn plain_http_elsewhere_is_refused_naming_the_rule() {
         let msg = message("http://api.env0.com");
-        assert!(msg.contains("loopback host: 127.0.0.0/8, ::1 or localhost"), "{msg}");
+        assert!(
+            msg.contains("loopback host: 127.0.0.0/8, ::1 or localhost"),
+            "{msg}"
+        );
         assert!(message("http://10.0.0.1").contains("plain http"));
         assert!(message("http://localhost.evil.test").contains("plain http"));
         assert!(message("ftp://localhost").contains("scheme `ftp`"));
@@ -323,10 +328,16 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         let c = ClientConfig::new("id".into(), SecretString::from("s"));
-        assert_eq!(c.resolved_base_url().unwrap().as_str(), "https://api.env0.com/");
+        assert_eq!(
+            c.resolved_base_url().unwrap().as_str(),
+            "https://api.env0.com/"
+        );
         assert_eq!(c.timeout, Duration::from_secs(60));
         assert_eq!(c.max_retries, 8);
         assert_eq!(c.requests_per_minute, 900);
-        assert_eq!(c.user_agent, format!("baton-env0/{}", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            c.user_agent,
+            format!("baton-env0/{}", env!("CARGO_PKG_VERSION"))
+        );
     }
 }

@@ -49,7 +49,11 @@ impl Env0Client {
     ) -> Result<Vec<T>, Error> {
         let endpoint = self.transport.endpoint(segments, query)?;
         let ListBody(items) = self.transport.get_json::<ListBody<T>>(&endpoint).await?;
-        tracing::debug!(endpoint = endpoint.name(), count = items.len(), "env0 list received");
+        tracing::debug!(
+            endpoint = endpoint.name(),
+            count = items.len(),
+            "env0 list received"
+        );
         Ok(items)
     }
 
@@ -81,7 +85,11 @@ impl Env0Client {
     ///
     /// Pass `None` for the first page and the previous page's
     /// [`next_page_key`](TeamsPage::next_page_key) after that.
-    pub async fn teams_page(&self, org: &OrgId, page_key: Option<&str>) -> Result<TeamsPage, Error> {
+    pub async fn teams_page(
+        &self,
+        org: &OrgId,
+        page_key: Option<&str>,
+    ) -> Result<TeamsPage, Error> {
         let endpoint = self.teams_endpoint(org, page_key)?;
         let page: TeamsPage = self.transport.get_json(&endpoint).await?;
         tracing::debug!(
@@ -109,24 +117,28 @@ impl Env0Client {
     pub fn teams(&self, org: &OrgId) -> impl Stream<Item = Result<Vec<Team>, Error>> + '_ {
         let state = TeamsCursor {
             org: org.clone(),
-            next: Some(None),
+            next: NextPage::First,
             seen: HashSet::new(),
         };
         stream::try_unfold(state, move |mut cursor| async move {
-            let Some(page_key) = cursor.next.take() else {
-                return Ok(None);
+            let page_key = match std::mem::replace(&mut cursor.next, NextPage::Done) {
+                NextPage::Done => return Ok(None),
+                NextPage::First => None,
+                NextPage::After(key) => Some(key),
             };
             let page = self.teams_page(&cursor.org, page_key.as_deref()).await?;
-            if let Some(key) = &page.next_page_key {
-                if !cursor.seen.insert(key.clone()) {
-                    let endpoint = self.teams_endpoint(&cursor.org, page_key.as_deref())?;
-                    return Err(Error::UnexpectedResponse {
-                        endpoint: endpoint.name().to_owned(),
-                        message: format!("nextPageKey `{key}` was already returned; stopping to avoid a loop"),
-                    });
-                }
+            if let Some(key) = &page.next_page_key
+                && !cursor.seen.insert(key.clone())
+            {
+                let endpoint = self.teams_endpoint(&cursor.org, page_key.as_deref())?;
+                return Err(Error::UnexpectedResponse {
+                    endpoint: endpoint.name().to_owned(),
+                    message: format!(
+                        "nextPageKey `{key}` was already returned; stopping to avoid a loop"
+                    ),
+                });
             }
-            cursor.next = page.next_page_key.map(Some);
+            cursor.next = page.next_page_key.map_or(NextPage::Done, NextPage::After);
             Ok(Some((page.teams, cursor)))
         })
     }
@@ -174,10 +186,16 @@ impl fmt::Debug for Env0Client {
     }
 }
 
-/// Where the teams stream is: `next` is `Some(page key)` while pages remain (`Some(None)` for
-/// the first page) and `None` when done.
+/// Where the teams stream is.
 struct TeamsCursor {
     org: OrgId,
-    next: Option<Option<String>>,
+    next: NextPage,
+    /// Page keys already returned, to stop a server that repeats one.
     seen: HashSet<String>,
+}
+
+enum NextPage {
+    First,
+    After(String),
+    Done,
 }

@@ -12,8 +12,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::de::{
-    OptString, opt_bool, opt_id, opt_project_role, opt_role, opt_string,
-    opt_timestamp, opt_user, string_list, user_list,
+    OptString, opt_bool, opt_id, opt_project_role, opt_role, opt_string, opt_timestamp, opt_user,
+    string_list, user_list,
 };
 use crate::ids::{ApiKeyId, EnvironmentId, OrgId, ProjectId, RoleId, TeamId, UserId};
 
@@ -704,12 +704,28 @@ mod tests {
         assert_eq!(bare.teams.len(), 1);
         assert_eq!(bare.next_page_key, None);
         let env: TeamsPage =
-            serde_json::from_str(r#"{"extra":1,"teams":[{"id":"t1"}],"nextPageKey":"k"}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"extra":1,"teams":[{"id":"t1"}],"nextPageKey":"k"}"#).unwrap();
         assert_eq!(env.next_page_key.as_deref(), Some("k"));
         let last: TeamsPage = serde_json::from_str(r#"{"teams":[],"nextPageKey":""}"#).unwrap();
         assert_eq!(last.next_page_key, None);
         let err = serde_json::from_str::<TeamsPage>(r#"{"items":[]}"#).unwrap_err();
         assert!(err.to_string().contains("missing field `teams`"), "{err}");
+    }
+
+    #[test]
+    fn serializing_writes_the_wire_names_back() {
+        let wire = r#"{"id":"k1","name":"ci","apiKeyId":"abc","organizationId":"o1",
+            "organizationRole":"c0ffee","lastUsedAt":"","createdAt":"2024-01-02T03:04:05Z",
+            "createdByUser":{"user_id":"u1","given_name":"Ann","last_login":"soon"}}"#;
+        let key: ApiKey = serde_json::from_str(wire).unwrap();
+        let json = serde_json::to_value(&key).unwrap();
+        assert_eq!(json["apiKeyId"], "abc");
+        assert_eq!(json["organizationRole"], "c0ffee");
+        assert_eq!(json["lastUsedAt"], serde_json::Value::Null);
+        assert_eq!(json["createdAt"], "2024-01-02T03:04:05.000Z");
+        assert_eq!(json["createdByUser"]["given_name"], "Ann");
+        assert_eq!(json["createdByUser"]["last_login"], "soon");
+        let again: ApiKey = serde_json::from_value(json).unwrap();
+        assert_eq!(again, key);
     }
 }

@@ -21,7 +21,8 @@ pub(crate) struct Limiter<C: Clock<Instant = Nanos>> {
 
 impl<C: Clock<Instant = Nanos>> Limiter<C> {
     pub(crate) fn new(requests_per_minute: NonZeroU32, clock: C) -> Self {
-        let burst = NonZeroU32::new(requests_per_minute.get().div_ceil(60)).unwrap_or(NonZeroU32::MIN);
+        let burst =
+            NonZeroU32::new(requests_per_minute.get().div_ceil(60)).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_minute(requests_per_minute).allow_burst(burst);
         Limiter {
             inner: RateLimiter::direct_with_clock(quota, clock),
@@ -61,7 +62,7 @@ impl<C: Clock<Instant = Nanos>> std::fmt::Debug for Limiter<C> {
         f.debug_struct("Limiter")
             .field("replenish_interval", &self.quota.replenish_interval())
             .field("burst", &self.burst())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,7 +100,11 @@ mod tests {
 
     /// Sends `n` requests as fast as the limiter allows, advancing the fake clock by exactly the
     /// waits it asks for, and returns the (fake) time each request went out.
-    fn burst_schedule(limiter: &Limiter<FakeRelativeClock>, clock: &FakeRelativeClock, n: usize) -> Vec<Duration> {
+    fn burst_schedule(
+        limiter: &Limiter<FakeRelativeClock>,
+        clock: &FakeRelativeClock,
+        n: usize,
+    ) -> Vec<Duration> {
         let mut sent = Vec::with_capacity(n);
         for _ in 0..n {
             loop {
@@ -135,16 +140,20 @@ mod tests {
         let at_start = sent.iter().filter(|t| t.is_zero()).count();
         assert_eq!(at_start, 15);
         // The rest follow one every 60/900 s = 66.67 ms.
-        let gap = sent[16] - sent[15];
+        let gap = sent[16].saturating_sub(sent[15]);
         assert_eq!(gap.as_nanos(), 66_666_666);
         // No 60 s window holds more than rpm + burst requests.
         let window = Duration::from_secs(60);
         let mut start = 0;
         for end in 0..sent.len() {
-            while sent[end] - sent[start] >= window {
+            while sent[end].saturating_sub(sent[start]) >= window {
                 start += 1;
             }
-            assert!(end - start < 915, "window ending at {end} holds {}", end - start + 1);
+            assert!(
+                end - start < 915,
+                "window ending at {end} holds {}",
+                end - start + 1
+            );
         }
         // 1000 requests need at least (1000 - 15) intervals.
         assert!(sent[999] >= Duration::from_nanos(66_666_666 * 985));

@@ -78,7 +78,10 @@ impl Transport {
 
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(AUTHORIZATION, basic_authorization(&config.key_id, &config.secret)?);
+        headers.insert(
+            AUTHORIZATION,
+            basic_authorization(&config.key_id, &config.secret)?,
+        );
 
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
@@ -117,7 +120,11 @@ impl Transport {
     }
 
     /// `GET <base>/<segments...>?<query>`, every segment and value percent-encoded.
-    pub(crate) fn endpoint(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Endpoint, Error> {
+    pub(crate) fn endpoint(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Endpoint, Error> {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| Error::invalid_config("the base URL cannot carry a path"))?
@@ -135,7 +142,10 @@ impl Transport {
 
     /// Sends `GET endpoint` until it succeeds, fails permanently or runs out of retries, and
     /// decodes the JSON body.
-    pub(crate) async fn get_json<T: DeserializeOwned>(&self, endpoint: &Endpoint) -> Result<T, Error> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<T, Error> {
         let started = tokio::time::Instant::now();
         let attempts = &AtomicU32::new(0);
         let fetch = move || async move {
@@ -157,7 +167,11 @@ impl Transport {
             })
             .await;
         result.map_err(|failure| {
-            failure.into_error(endpoint, attempts.load(Ordering::Relaxed), started.elapsed())
+            failure.into_error(
+                endpoint,
+                attempts.load(Ordering::Relaxed),
+                started.elapsed(),
+            )
         })
     }
 
@@ -204,7 +218,11 @@ impl Transport {
     }
 
     /// One attempt: wait for the rate limiter, send, map the status, read and decode.
-    async fn attempt<T: DeserializeOwned>(&self, endpoint: &Endpoint, attempt: u32) -> Result<T, Failure> {
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        attempt: u32,
+    ) -> Result<T, Failure> {
         let throttled = self.limiter.acquire().await;
         let span = tracing::debug_span!(
             "env0_request",
@@ -217,7 +235,10 @@ impl Transport {
         );
         async move {
             if !throttled.is_zero() {
-                tracing::trace!(waited_ms = throttled.as_millis() as u64, "rate limiter delayed the request");
+                tracing::trace!(
+                    waited_ms = throttled.as_millis() as u64,
+                    "rate limiter delayed the request"
+                );
             }
             let started = tokio::time::Instant::now();
             let outcome = self.exchange::<T>(endpoint).await;
@@ -225,7 +246,9 @@ impl Transport {
             tracing::Span::current().record("duration_ms", duration_ms);
             match &outcome {
                 Ok(_) => tracing::debug!(duration_ms, "env0 request done"),
-                Err(failure) => tracing::debug!(duration_ms, reason = %failure.reason(), "env0 request failed"),
+                Err(failure) => {
+                    tracing::debug!(duration_ms, reason = %failure.reason(), "env0 request failed");
+                }
             }
             outcome
         }
@@ -276,7 +299,11 @@ impl Transport {
 
     /// Reads the whole body, refusing more than the configured limit. A body cut short or
     /// unreadable is a retryable transport failure.
-    async fn read_body(&self, mut response: reqwest::Response, endpoint: &Endpoint) -> Result<Vec<u8>, Failure> {
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<u8>, Failure> {
         let limit = self.max_body_bytes;
         let too_large = || {
             Failure::Permanent(Error::BodyTooLarge {
@@ -381,7 +408,9 @@ impl Failure {
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Failure::RateLimited { retry_after } | Failure::Server { retry_after, .. } => *retry_after,
+            Failure::RateLimited { retry_after } | Failure::Server { retry_after, .. } => {
+                *retry_after
+            }
             Failure::Permanent(_) | Failure::Transport { .. } => None,
         }
     }
@@ -479,7 +508,9 @@ pub(crate) fn snippet_around(body: &[u8], line: usize, column: usize) -> String 
             None => break,
         }
     }
-    let offset = line_start.saturating_add(column.saturating_sub(1)).min(body.len());
+    let offset = line_start
+        .saturating_add(column.saturating_sub(1))
+        .min(body.len());
     let start = offset.saturating_sub(SNIPPET_HALF);
     let end = offset.saturating_add(SNIPPET_HALF).min(body.len());
     let window = body.get(start..end).unwrap_or_default();
@@ -552,9 +583,15 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("1.5", now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
         let later = httpdate::fmt_http_date(now + Duration::from_secs(12));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(12)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(12))
+        );
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(12));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
@@ -579,14 +616,25 @@ mod tests {
             assert!(*wait <= Duration::from_secs(cap), "{wait:?} > {cap}s");
         }
         // Full jitter: waits are not all at the cap.
-        assert!(waits.iter().zip(caps).any(|(w, c)| *w < Duration::from_secs(c) / 2));
+        assert!(
+            waits
+                .iter()
+                .zip(caps)
+                .any(|(w, c)| *w < Duration::from_secs(c) / 2)
+        );
     }
 
     #[test]
     fn error_message_prefers_json_message_then_raw_text() {
-        assert_eq!(error_message(br#"{"message":"Internal server error"}"#), "Internal server error");
+        assert_eq!(
+            error_message(br#"{"message":"Internal server error"}"#),
+            "Internal server error"
+        );
         assert_eq!(error_message(br#"{"error":"nope","x":1}"#), "nope");
-        assert_eq!(error_message(b"<html>\n  Bad   Gateway\n</html>"), "<html> Bad Gateway </html>");
+        assert_eq!(
+            error_message(b"<html>\n  Bad   Gateway\n</html>"),
+            "<html> Bad Gateway </html>"
+        );
         assert_eq!(error_message(b""), "");
         let long = "x".repeat(500);
         let msg = error_message(long.as_bytes());
@@ -596,7 +644,7 @@ mod tests {
 
     #[test]
     fn snippet_is_centred_and_bounded() {
-        let body = format!("[\n{}\n  {{\"id\": oops}}\n]", "y".repeat(300));
+        let body = format!("[\n\"{}\",\n  {{\"id\": oops}}\n]", "y".repeat(300));
         let err = serde_json::from_str::<serde_json::Value>(&body).unwrap_err();
         let snippet = snippet_around(body.as_bytes(), err.line(), err.column());
         assert!(snippet.contains("oops"), "{snippet}");
@@ -604,5 +652,91 @@ mod tests {
         assert!(!snippet.contains('\n'));
         assert_eq!(snippet_around(b"", 1, 0), "");
         assert_eq!(snippet_around(b"ab", 9, 9), "ab");
+    }
+
+    /// A `tracing` writer that keeps everything in memory.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Lives here rather than in `tests/it` because `tracing` caches callsite interest
+    /// process-wide: in the integration binary, other tests running the same requests on other
+    /// threads without a subscriber race with this one. No other unit test sends requests.
+    #[tokio::test]
+    async fn trace_logs_show_spans_and_retries_but_never_the_secret() {
+        use base64::Engine as _;
+
+        const SECRET: &str = "log-S3CRET-never-shown";
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let mut server = mockito::Server::new_async().await;
+        let busy = server
+            .mock("GET", "/organizations")
+            .with_status(503)
+            .with_body("busy")
+            .expect(1)
+            .create_async()
+            .await;
+        let ok = server
+            .mock("GET", "/organizations")
+            .with_body(r#"[{"id":"o1"}]"#)
+            .expect(1)
+            .create_async()
+            .await;
+        let denied = server
+            .mock("GET", "/organizations/o1/users")
+            .with_status(401)
+            .expect(1)
+            .create_async()
+            .await;
+        let config = ClientConfig::new("key-id".into(), secrecy::SecretString::from(SECRET))
+            .base_url(&server.url())
+            .unwrap()
+            .retry_base_delay(Duration::from_millis(1))
+            .max_retry_delay(Duration::from_millis(2));
+        let client = crate::Env0Client::new(config).unwrap();
+        client.organizations().await.unwrap();
+        client
+            .organization_users(&crate::OrgId::new("o1"))
+            .await
+            .unwrap_err();
+        busy.assert_async().await;
+        ok.assert_async().await;
+        denied.assert_async().await;
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("key-id:{SECRET}"));
+        assert!(!logs.contains(SECRET), "{logs}");
+        assert!(!logs.contains(&encoded), "{logs}");
+        assert!(!logs.contains("Basic "), "{logs}");
+        for expected in [
+            "env0_request{method=\"GET\" path=/organizations query=\"\" attempt=1 status=503",
+            "env0_request{method=\"GET\" path=/organizations query=\"\" attempt=2 status=200",
+            "env0_request{method=\"GET\" path=/organizations/o1/users query=\"\" attempt=1 status=401",
+            "duration_ms=",
+            "retrying env0 request endpoint=GET /organizations attempt=1 status=503 wait_ms=",
+        ] {
+            assert!(logs.contains(expected), "missing `{expected}` in:\n{logs}");
+        }
     }
 }

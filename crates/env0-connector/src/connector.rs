@@ -69,7 +69,12 @@ impl Env0Connector {
             listing: tokio::sync::Mutex::new(None),
             summary: Mutex::new(PrincipalSummary::default()),
         });
-        Env0Connector { syncer: Arc::new(UserSyncer { shared: Arc::clone(&shared) }), shared }
+        Env0Connector {
+            syncer: Arc::new(UserSyncer {
+                shared: Arc::clone(&shared),
+            }),
+            shared,
+        }
     }
 
     /// The organization this connector syncs.
@@ -146,7 +151,10 @@ impl Shared {
         let visible = orgs.len();
         match orgs.into_iter().find(|o| o.id == self.org) {
             Some(org) => Ok((org.name, visible)),
-            None => Err(permanent(Error::OrganizationNotVisible { org: self.org.clone(), visible })),
+            None => Err(permanent(Error::OrganizationNotVisible {
+                org: self.org.clone(),
+                visible,
+            })),
         }
     }
 
@@ -226,7 +234,9 @@ struct UserSyncer {
 
 impl fmt::Debug for UserSyncer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserSyncer").field("org", &self.shared.org).finish_non_exhaustive()
+        f.debug_struct("UserSyncer")
+            .field("org", &self.shared.org)
+            .finish_non_exhaustive()
     }
 }
 
@@ -262,9 +272,17 @@ impl ResourceSyncer for UserSyncer {
             }
         };
         let end = offset.saturating_add(self.shared.page_size).min(total);
-        let items: Vec<pb::Resource> =
-            principals.get(offset..end).unwrap_or_default().iter().map(user_resource).collect();
-        let mut page = if end < total { Page::next(items, end.to_string()) } else { Page::last(items) };
+        let items: Vec<pb::Resource> = principals
+            .get(offset..end)
+            .unwrap_or_default()
+            .iter()
+            .map(user_resource)
+            .collect();
+        let mut page = if end < total {
+            Page::next(items, end.to_string())
+        } else {
+            Page::last(items)
+        };
         for warning in warnings {
             page = page.with_warning(warning);
         }
@@ -320,7 +338,10 @@ impl Visibility {
     /// `Denied` for 402/403, the error otherwise.
     fn denied(error: env0_api::Error) -> Result<Visibility, ConnectorError> {
         if error.is_access_denied() {
-            Ok(Visibility::Denied { status: error.status().unwrap_or(403), message: error.to_string() })
+            Ok(Visibility::Denied {
+                status: error.status().unwrap_or(403),
+                message: error.to_string(),
+            })
         } else {
             Err(from_api(error))
         }

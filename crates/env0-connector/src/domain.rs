@@ -63,7 +63,10 @@ impl OrgRole {
         match role {
             Role::Admin => OrgRole::Admin,
             Role::User => OrgRole::User,
-            Role::Custom(id) => OrgRole::Custom { id: id.into_inner(), name: None },
+            Role::Custom(id) => OrgRole::Custom {
+                id: id.into_inner(),
+                name: None,
+            },
         }
     }
 }
@@ -144,7 +147,9 @@ pub struct Principal {
 impl Principal {
     /// A member of `GET /organizations/{org}/users`, as a [`PrincipalKind::Human`].
     pub fn from_member(member: OrganizationUser, warnings: &mut Vec<Warning>) -> Principal {
-        let OrganizationUser { role, status, user, .. } = member;
+        let OrganizationUser {
+            role, status, user, ..
+        } = member;
         let id = user.user_id.into_inner();
         let email = non_blank(user.email);
         let given_name = non_blank(user.given_name);
@@ -253,7 +258,8 @@ pub enum Warning {
     DuplicateId {
         /// The repeated id.
         id: String,
-        /// `GET /organizations/{org}/users` or `GET /api-keys`.
+        /// The list it came from: [`crate::sources::MEMBERS_SOURCE`] or
+        /// [`crate::sources::API_KEYS_SOURCE`].
         source: &'static str,
     },
     /// A custom role id that `GET /roles` does not list; its name stays unknown.
@@ -275,13 +281,20 @@ pub enum Warning {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::UnparseableTimestamp { principal, field, raw } => write!(
+            Warning::UnparseableTimestamp {
+                principal,
+                field,
+                raw,
+            } => write!(
                 f,
-                "principal `{principal}`: {field} `{}` is not a timestamp; left empty",
+                "principal `{principal}`: {field} `{}` could not be read as a timestamp; left empty",
                 shorten(raw)
             ),
             Warning::DuplicateId { id, source } => {
-                write!(f, "principal `{id}` is listed twice by {source}; kept the first")
+                write!(
+                    f,
+                    "principal `{id}` appears twice in {source}; kept the first"
+                )
             }
             Warning::UnknownCustomRole { id, holders } => write!(
                 f,
@@ -291,7 +304,11 @@ impl fmt::Display for Warning {
             Warning::CustomRolesUnavailable { status, holders } => write!(
                 f,
                 "custom role names are unavailable ({status} on GET /roles{}); {holders} principal{} keep a custom role id without a name",
-                if *status == 402 { ": not in the organization's plan" } else { ": the API key lacks the permission" },
+                if *status == 402 {
+                    ": not in the organization's plan"
+                } else {
+                    ": the API key lacks the permission"
+                },
                 if *holders == 1 { "" } else { "s" }
             ),
         }
@@ -305,7 +322,11 @@ fn non_blank(text: Option<String>) -> Option<String> {
 
 /// `text` without surrounding whitespace, reusing its allocation when there is none.
 fn trimmed(text: String) -> String {
-    if text.trim().len() == text.len() { text } else { text.trim().to_owned() }
+    if text.trim().len() == text.len() {
+        text
+    } else {
+        text.trim().to_owned()
+    }
 }
 
 /// `given family`, or whichever of the two is present.
@@ -364,19 +385,34 @@ mod tests {
     fn membership_follows_the_status_rules() {
         assert_eq!(Membership::parse("Active".into()), Some(Membership::Active));
         for raw in ["Invited", "invited", "PENDING", "Pending"] {
-            assert_eq!(Membership::parse(raw.into()), Some(Membership::InvitePending(raw.into())));
+            assert_eq!(
+                Membership::parse(raw.into()),
+                Some(Membership::InvitePending(raw.into()))
+            );
         }
-        assert_eq!(Membership::parse("active".into()), Some(Membership::Other("active".into())));
-        assert_eq!(Membership::parse("Suspended".into()), Some(Membership::Other("Suspended".into())));
+        assert_eq!(
+            Membership::parse("active".into()),
+            Some(Membership::Other("active".into()))
+        );
+        assert_eq!(
+            Membership::parse("Suspended".into()),
+            Some(Membership::Other("Suspended".into()))
+        );
         assert_eq!(Membership::parse("  ".into()), None);
-        assert_eq!(Membership::parse("Invited".into()).unwrap().raw(), "Invited");
+        assert_eq!(
+            Membership::parse("Invited".into()).unwrap().raw(),
+            "Invited"
+        );
     }
 
     #[test]
     fn member_display_name_falls_back_in_order() {
-        let (p, _) = member(r#"{"user":{"user_id":"u1","name":" Ann B ","given_name":"A","email":"a@x"}}"#);
+        let (p, _) =
+            member(r#"{"user":{"user_id":"u1","name":" Ann B ","given_name":"A","email":"a@x"}}"#);
         assert_eq!(p.display_name, "Ann B");
-        let (p, _) = member(r#"{"user":{"user_id":"u1","given_name":"Ann","family_name":"B","email":"a@x"}}"#);
+        let (p, _) = member(
+            r#"{"user":{"user_id":"u1","given_name":"Ann","family_name":"B","email":"a@x"}}"#,
+        );
         assert_eq!(p.display_name, "Ann B");
         let (p, _) = member(r#"{"user":{"user_id":"u1","family_name":"B","email":"a@x"}}"#);
         assert_eq!(p.display_name, "B");
@@ -388,24 +424,32 @@ mod tests {
 
     #[test]
     fn raw_timestamps_become_none_with_a_warning() {
-        let (p, warnings) =
-            member(r#"{"user":{"user_id":"u1","created_at":"soon","last_login":"2024-01-02T03:04:05Z"}}"#);
+        let (p, warnings) = member(
+            r#"{"user":{"user_id":"u1","created_at":"soon","last_login":"2024-01-02T03:04:05Z"}}"#,
+        );
         assert_eq!(p.created_at, None);
         assert_eq!(p.last_sign_in, DateTime::from_timestamp(1_704_164_645, 0));
         assert_eq!(
             warnings,
-            vec![Warning::UnparseableTimestamp { principal: "u1".into(), field: "created_at", raw: "soon".into() }]
+            vec![Warning::UnparseableTimestamp {
+                principal: "u1".into(),
+                field: "created_at",
+                raw: "soon".into()
+            }]
         );
         assert_eq!(
             warnings[0].to_string(),
-            "principal `u1`: created_at `soon` is not a timestamp; left empty"
+            "principal `u1`: created_at `soon` could not be read as a timestamp; left empty"
         );
     }
 
     #[test]
     fn api_key_takes_gaps_from_its_member_record_only() {
         let mut warnings = Vec::new();
-        let key: ApiKey = serde_json::from_str(r#"{"id":"k1","apiKeyId":"AK","createdByUser":{"user_id":"creator"}}"#).unwrap();
+        let key: ApiKey = serde_json::from_str(
+            r#"{"id":"k1","apiKeyId":"AK","createdByUser":{"user_id":"creator"}}"#,
+        )
+        .unwrap();
         let mut key = Principal::from_api_key(key, &mut warnings);
         assert_eq!(key.display_name, "AK");
         assert_eq!(key.created_by.as_deref(), Some("creator"));

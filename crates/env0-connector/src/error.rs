@@ -54,7 +54,9 @@ pub enum Error {
     },
 
     /// The engine passed a page token this connector never handed out.
-    #[error("invalid page token `{token}` for the env0 user listing (expected an offset below {total})")]
+    #[error(
+        "invalid page token `{token}` for the env0 user listing (expected an offset below {total})"
+    )]
     InvalidPageToken {
         /// The token received.
         token: String,
@@ -76,7 +78,10 @@ impl Error {
 
     /// True when the failure is about missing access (a permission or plan), not a bad setting.
     pub fn is_access_denied(&self) -> bool {
-        matches!(self, Error::CannotListUsers { .. } | Error::CannotListApiKeys { .. })
+        matches!(
+            self,
+            Error::CannotListUsers { .. } | Error::CannotListApiKeys { .. }
+        )
     }
 }
 
@@ -112,13 +117,22 @@ mod tests {
 
     #[test]
     fn foreign_org_message_counts_organizations() {
-        let one = Error::OrganizationNotVisible { org: OrgId::new("o-9"), visible: 1 };
+        let one = Error::OrganizationNotVisible {
+            org: OrgId::new("o-9"),
+            visible: 1,
+        };
         assert_eq!(
             one.to_string(),
             "organization o-9 is not visible to this API key (the key sees 1 organization); check the organization id and that the key belongs to that organization"
         );
-        let none = Error::OrganizationNotVisible { org: OrgId::new("o-9"), visible: 0 };
-        assert!(none.to_string().contains("the key sees 0 organizations"), "{none}");
+        let none = Error::OrganizationNotVisible {
+            org: OrgId::new("o-9"),
+            visible: 0,
+        };
+        assert!(
+            none.to_string().contains("the key sees 0 organizations"),
+            "{none}"
+        );
         assert!(none.api_error().is_none());
         assert!(!none.is_access_denied());
     }
@@ -129,7 +143,11 @@ mod tests {
             endpoint: "GET /organizations/o-1/users".into(),
             message: String::new(),
         };
-        let err = permanent(Error::CannotListUsers { org: OrgId::new("o-1"), status: 403, source: api });
+        let err = permanent(Error::CannotListUsers {
+            org: OrgId::new("o-1"),
+            status: 403,
+            source: api,
+        });
         assert!(!err.is_transient());
         assert_eq!(api_error(&err).and_then(env0_api::Error::status), Some(403));
         assert_eq!(

@@ -54,9 +54,10 @@ pub fn user_resource(principal: &Principal) -> pb::Resource {
 fn member_resource(p: &Principal) -> pb::Resource {
     let (status, details) = match &p.membership {
         Some(Membership::Active) => (UserStatus::Enabled, None),
-        Some(Membership::InvitePending(_)) => {
-            (UserStatus::Disabled, Some(INVITE_PENDING_DETAILS.to_owned()))
-        }
+        Some(Membership::InvitePending(_)) => (
+            UserStatus::Disabled,
+            Some(INVITE_PENDING_DETAILS.to_owned()),
+        ),
         Some(Membership::Other(raw)) => (UserStatus::Disabled, Some(truncated(raw).to_owned())),
         None => (UserStatus::Unspecified, None),
     };
@@ -143,6 +144,8 @@ mod tests {
         assert_eq!(rt.id, "user");
         assert_eq!(rt.display_name, "User");
         assert_eq!(rt.traits, vec![pb::resource_type::Trait::User as i32]);
-        assert!(c1_model::annotations::has::<pb::SkipEntitlementsAndGrants>(&rt.annotations));
+        assert!(c1_model::annotations::has::<pb::SkipEntitlementsAndGrants>(
+            &rt.annotations
+        ));
     }
 }

@@ -20,10 +20,10 @@ use serde::Serialize;
 
 use crate::domain::{Membership, OrgRole, Principal, PrincipalKind, Warning, shorten};
 
-/// Where members come from, as named in warnings.
-pub const MEMBERS_SOURCE: &str = "GET /organizations/{org}/users";
-/// Where API keys come from, as named in warnings.
-pub const API_KEYS_SOURCE: &str = "GET /api-keys";
+/// Where members come from (`GET /organizations/{org}/users`), as named in warnings.
+pub const MEMBERS_SOURCE: &str = "the organization's user list";
+/// Where API keys come from (`GET /api-keys`), as named in warnings.
+pub const API_KEYS_SOURCE: &str = "the API key list";
 
 /// Unparseable timestamps named in full in their (single) page warning before the rest are counted.
 const TIMESTAMP_EXAMPLES: usize = 5;
@@ -40,10 +40,16 @@ impl Members {
     /// Converts the wire members, dropping each wire value as soon as it is converted.
     pub(crate) fn from_wire(members: Vec<OrganizationUser>) -> Members {
         let mut warnings = Vec::new();
-        let principals: Vec<Principal> =
-            members.into_iter().map(|m| Principal::from_member(m, &mut warnings)).collect();
+        let principals: Vec<Principal> = members
+            .into_iter()
+            .map(|m| Principal::from_member(m, &mut warnings))
+            .collect();
         let (principals, duplicates) = sorted_unique(principals, MEMBERS_SOURCE, &mut warnings);
-        Members { principals, warnings, duplicates }
+        Members {
+            principals,
+            warnings,
+            duplicates,
+        }
     }
 
     /// How many distinct members there are.
@@ -70,9 +76,15 @@ impl Directory {
     }
 
     pub(crate) fn assemble(members: Members, keys: Vec<ApiKey>) -> Directory {
-        let Members { principals: mut all, mut warnings, duplicates: member_duplicates } = members;
-        let keys: Vec<Principal> =
-            keys.into_iter().map(|k| Principal::from_api_key(k, &mut warnings)).collect();
+        let Members {
+            principals: mut all,
+            mut warnings,
+            duplicates: member_duplicates,
+        } = members;
+        let keys: Vec<Principal> = keys
+            .into_iter()
+            .map(|k| Principal::from_api_key(k, &mut warnings))
+            .collect();
         let (keys, key_duplicates) = sorted_unique(keys, API_KEYS_SOURCE, &mut warnings);
 
         // Keys are few next to members: replace a member by its key in place, collect the rest.
@@ -119,13 +131,18 @@ impl Directory {
     /// `None` silently (that is env0's data); an id the list lacks gets one
     /// [`Warning::UnknownCustomRole`].
     pub fn resolve_custom_roles(&mut self, roles: Vec<CustomRole>) {
-        let names: BTreeMap<String, Option<String>> =
-            roles.into_iter().map(|r| (r.id.into_inner(), r.name)).collect();
+        let names: BTreeMap<String, Option<String>> = roles
+            .into_iter()
+            .map(|r| (r.id.into_inner(), r.name))
+            .collect();
         let unknown: Vec<Warning> = self
             .custom_role_holders()
             .into_iter()
             .filter(|(id, _)| !names.contains_key(*id))
-            .map(|(id, holders)| Warning::UnknownCustomRole { id: id.to_owned(), holders })
+            .map(|(id, holders)| Warning::UnknownCustomRole {
+                id: id.to_owned(),
+                holders,
+            })
             .collect();
         for p in &mut self.principals {
             if let Some(OrgRole::Custom { id, name }) = &mut p.role {
@@ -139,7 +156,8 @@ impl Directory {
     pub fn custom_roles_unavailable(&mut self, status: u16) {
         let holders = self.custom_role_holders().values().sum();
         self.roles_unavailable = Some(status);
-        self.warnings.push(Warning::CustomRolesUnavailable { status, holders });
+        self.warnings
+            .push(Warning::CustomRolesUnavailable { status, holders });
     }
 
     /// The principals, sorted by id, ids unique.
@@ -169,16 +187,22 @@ impl Directory {
                     .iter()
                     .take(TIMESTAMP_EXAMPLES)
                     .filter_map(|w| match w {
-                        Warning::UnparseableTimestamp { principal, field, raw } => {
-                            Some(format!("`{principal}` {field} `{}`", shorten(raw)))
-                        }
+                        Warning::UnparseableTimestamp {
+                            principal,
+                            field,
+                            raw,
+                        } => Some(format!("`{principal}` {field} `{}`", shorten(raw))),
                         _ => None,
                     })
                     .collect();
                 let more = many.len().saturating_sub(TIMESTAMP_EXAMPLES);
-                let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
                 messages.push(format!(
-                    "{} timestamps are not timestamps and were left empty: {}{tail}",
+                    "{} timestamps could not be read and were left empty: {}{tail}",
                     many.len(),
                     shown.join(", ")
                 ));
@@ -274,7 +298,10 @@ fn sorted_unique(
         let repeated = later.id == kept.id;
         // A repeated id is reported once however often it repeats.
         if repeated && last_reported.as_deref() != Some(kept.id.as_str()) {
-            warnings.push(Warning::DuplicateId { id: kept.id.clone(), source });
+            warnings.push(Warning::DuplicateId {
+                id: kept.id.clone(),
+                source,
+            });
             last_reported = Some(kept.id.clone());
         }
         repeated
@@ -305,11 +332,15 @@ mod tests {
             ),
             vec![],
         );
-        let names: Vec<&str> = dir.principals().iter().map(|p| p.display_name.as_str()).collect();
+        let names: Vec<&str> = dir
+            .principals()
+            .iter()
+            .map(|p| p.display_name.as_str())
+            .collect();
         assert_eq!(names, ["a", "first b"]);
         assert_eq!(
             dir.warning_messages(),
-            ["principal `b` is listed twice by GET /organizations/{org}/users; kept the first"]
+            ["principal `b` appears twice in the organization's user list; kept the first"]
         );
         assert_eq!(dir.summary().duplicates_skipped, 2);
     }
@@ -317,35 +348,54 @@ mod tests {
     #[test]
     fn a_key_listed_as_member_is_one_api_key() {
         let dir = Directory::from_wire(
-            members(r#"[{"role":"Admin","status":"Active","user":{"user_id":"k1","email":"k@x"}},{"user":{"user_id":"u1"}}]"#),
+            members(
+                r#"[{"role":"Admin","status":"Active","user":{"user_id":"k1","email":"k@x"}},{"user":{"user_id":"u1"}}]"#,
+            ),
             keys(r#"[{"id":"k1","name":"CI"},{"id":"k2"}]"#),
         );
-        let kinds: Vec<(&str, PrincipalKind)> =
-            dir.principals().iter().map(|p| (p.id.as_str(), p.kind)).collect();
+        let kinds: Vec<(&str, PrincipalKind)> = dir
+            .principals()
+            .iter()
+            .map(|p| (p.id.as_str(), p.kind))
+            .collect();
         assert_eq!(
             kinds,
-            [("k1", PrincipalKind::ApiKey), ("k2", PrincipalKind::ApiKey), ("u1", PrincipalKind::Human)]
+            [
+                ("k1", PrincipalKind::ApiKey),
+                ("k2", PrincipalKind::ApiKey),
+                ("u1", PrincipalKind::Human)
+            ]
         );
         assert_eq!(dir.principals()[0].role, Some(OrgRole::Admin));
         let s = dir.summary();
-        assert_eq!((s.humans, s.api_keys, s.api_keys_listed_as_members), (1, 2, 1));
+        assert_eq!(
+            (s.humans, s.api_keys, s.api_keys_listed_as_members),
+            (1, 2, 1)
+        );
     }
 
     #[test]
     fn custom_roles_resolve_or_warn() {
         let mut dir = Directory::from_wire(
-            members(r#"[{"role":"r1","user":{"user_id":"a"}},{"role":"r2","user":{"user_id":"b"}},{"role":"r3","user":{"user_id":"c"}},{"role":"r3","user":{"user_id":"d"}}]"#),
+            members(
+                r#"[{"role":"r1","user":{"user_id":"a"}},{"role":"r2","user":{"user_id":"b"}},{"role":"r3","user":{"user_id":"c"}},{"role":"r3","user":{"user_id":"d"}}]"#,
+            ),
             vec![],
         );
         let roles: Vec<CustomRole> =
             serde_json::from_str(r#"[{"id":"r1","name":"Auditor"},{"id":"r2"}]"#).unwrap();
         dir.resolve_custom_roles(roles);
-        let names: Vec<Option<&str>> =
-            dir.principals().iter().map(|p| p.role.as_ref().and_then(OrgRole::name)).collect();
+        let names: Vec<Option<&str>> = dir
+            .principals()
+            .iter()
+            .map(|p| p.role.as_ref().and_then(OrgRole::name))
+            .collect();
         assert_eq!(names, [Some("Auditor"), None, None, None]);
         assert_eq!(
             dir.warning_messages(),
-            ["custom role `r3` (held by 2 principals) is not listed by GET /roles; its name is unknown"]
+            [
+                "custom role `r3` (held by 2 principals) is not listed by GET /roles; its name is unknown"
+            ]
         );
         let s = dir.summary();
         assert_eq!((s.custom_roles_resolved, s.custom_roles_unresolved), (1, 2));
@@ -353,13 +403,16 @@ mod tests {
 
     #[test]
     fn many_bad_timestamps_fold_into_one_message() {
-        let json: Vec<String> =
-            (0..7).map(|i| format!(r#"{{"user":{{"user_id":"u{i}","last_login":"never"}}}}"#)).collect();
+        let json: Vec<String> = (0..7)
+            .map(|i| format!(r#"{{"user":{{"user_id":"u{i}","last_login":"never"}}}}"#))
+            .collect();
         let dir = Directory::from_wire(members(&format!("[{}]", json.join(","))), vec![]);
         assert_eq!(dir.warnings().len(), 7);
         assert_eq!(
             dir.warning_messages(),
-            ["7 timestamps are not timestamps and were left empty: `u0` last_login `never`, `u1` last_login `never`, `u2` last_login `never`, `u3` last_login `never`, `u4` last_login `never` and 2 more"]
+            [
+                "7 timestamps could not be read and were left empty: `u0` last_login `never`, `u1` last_login `never`, `u2` last_login `never`, `u3` last_login `never`, `u4` last_login `never` and 2 more"
+            ]
         );
     }
 }

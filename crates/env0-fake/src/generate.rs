@@ -17,6 +17,7 @@
 //!   to the `users` human members.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 use rand::seq::IndexedRandom;
@@ -67,10 +68,42 @@ const COMPANIES: &[&str] = &[
 ];
 
 const GIVEN: &[&str] = &[
-    "Ann", "José", "Zoë", "Jürgen", "Siobhán", "Chloé", "Mikael", "Priya", "Wei", "Olúwaseun",
-    "Björn", "Fatima", "Noah", "Émile", "Hana", "Łukasz", "Søren", "Aiko", "Mateo", "Grace",
-    "Dmitri", "Amara", "Kenji", "Inês", "Rafael", "Leila", "Tomás", "Ngozi", "Yusuf", "Ingrid",
-    "Sarah", "David", "Maria", "James", "Li", "Olga",
+    "Ann",
+    "José",
+    "Zoë",
+    "Jürgen",
+    "Siobhán",
+    "Chloé",
+    "Mikael",
+    "Priya",
+    "Wei",
+    "Olúwaseun",
+    "Björn",
+    "Fatima",
+    "Noah",
+    "Émile",
+    "Hana",
+    "Łukasz",
+    "Søren",
+    "Aiko",
+    "Mateo",
+    "Grace",
+    "Dmitri",
+    "Amara",
+    "Kenji",
+    "Inês",
+    "Rafael",
+    "Leila",
+    "Tomás",
+    "Ngozi",
+    "Yusuf",
+    "Ingrid",
+    "Sarah",
+    "David",
+    "Maria",
+    "James",
+    "Li",
+    "Olga",
 ];
 
 const FAMILY: &[&str] = &[
@@ -161,7 +194,11 @@ impl Gen {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { self.rng.random_range(0..n) }
+        if n == 0 {
+            0
+        } else {
+            self.rng.random_range(0..n)
+        }
     }
 
     fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
@@ -172,7 +209,10 @@ impl Gen {
         let mut b: [u8; 16] = self.rng.random();
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let hex = b.iter().fold(String::with_capacity(32), |mut acc, x| {
+            let _ = write!(acc, "{x:02x}");
+            acc
+        });
         format!(
             "{}-{}-{}-{}-{}",
             &hex[0..8],
@@ -463,7 +503,7 @@ fn generate_members(
         let domain = g.pick(DOMAINS);
         let mut local = format!("{}.{}", ascii_slug(&given), ascii_slug(&family));
         if local == "." {
-            local = "user".to_owned();
+            "user".clone_into(&mut local);
         }
         let mut email = format!("{}{i}@{domain}", local.trim_matches('.'));
         if g.chance(0.03) {
@@ -474,10 +514,11 @@ fn generate_members(
                 .map(|(n, c)| if n == 0 { c.to_ascii_uppercase() } else { c })
                 .collect();
         }
-        if i > 0 && i % 250 == 0 {
-            if let Some(prev) = members.last().and_then(|m| m.user.email.value()) {
-                email.clone_from(prev);
-            }
+        if i > 0
+            && i % 250 == 0
+            && let Some(prev) = members.last().and_then(|m| m.user.email.value())
+        {
+            email.clone_from(prev);
         }
 
         let kind: f64 = g.rng.random();
@@ -492,34 +533,37 @@ fn generate_members(
             user_id = format!("auth0|{}", g.hex(24));
         }
 
-        let s: f64 = g.rng.random();
-        let status = if s < 0.86 {
+        let status_roll: f64 = g.rng.random();
+        let status = if status_roll < 0.86 {
             Maybe::text("Active")
-        } else if s < 0.91 {
+        } else if status_roll < 0.91 {
             Maybe::text("Invited")
-        } else if s < 0.94 {
+        } else if status_roll < 0.94 {
             Maybe::text("pending")
-        } else if s < 0.97 {
+        } else if status_roll < 0.97 {
             Maybe::text("Inactive")
-        } else if s < 0.98 {
+        } else if status_roll < 0.98 {
             Maybe::text("SUSPENDED")
-        } else if s < 0.99 {
+        } else if status_roll < 0.99 {
             Maybe::Missing
         } else {
             Maybe::text("")
         };
-        let invited = matches!(status.value().map(String::as_str), Some("Invited" | "pending"));
+        let invited = matches!(
+            status.value().map(String::as_str),
+            Some("Invited" | "pending")
+        );
 
-        let r: f64 = g.rng.random();
-        let role = if r < 0.12 {
+        let role_roll: f64 = g.rng.random();
+        let role = if role_roll < 0.12 {
             Maybe::text("Admin")
-        } else if r < 0.84 {
+        } else if role_roll < 0.84 {
             Maybe::text("User")
-        } else if r < 0.98 && !listed_roles.is_empty() {
+        } else if role_roll < 0.98 && !listed_roles.is_empty() {
             Maybe::text(listed_roles[g.below(listed_roles.len())].clone())
-        } else if r < 0.99 {
+        } else if role_roll < 0.99 {
             Maybe::text(unlisted_role)
-        } else if r < 0.995 {
+        } else if role_roll < 0.995 {
             Maybe::Missing
         } else {
             Maybe::Null
@@ -535,17 +579,17 @@ fn generate_members(
             // Auth0 invites carry the email as the name and nothing else.
             user.name = Maybe::text(email.clone());
         } else {
-            let n: f64 = g.rng.random();
-            if n < 0.04 {
+            let name_roll: f64 = g.rng.random();
+            if name_roll < 0.04 {
                 user.given_name = Maybe::text(given.clone());
                 user.family_name = Maybe::text(family.clone());
-            } else if n < 0.06 {
+            } else if name_roll < 0.06 {
                 user.name = Maybe::text("");
-            } else if n < 0.07 {
+            } else if name_roll < 0.07 {
                 user.name = Maybe::Null;
                 user.given_name = Maybe::Null;
                 user.family_name = Maybe::Null;
-            } else if n < 0.09 {
+            } else if name_roll < 0.09 {
                 user.name = Maybe::text(display.clone());
                 user.given_name = Maybe::text(given.clone());
             } else {
@@ -570,20 +614,20 @@ fn generate_members(
                 Maybe::Null
             }
         } else {
-            let l: f64 = g.rng.random();
-            if l < 0.08 {
+            let login_roll: f64 = g.rng.random();
+            if login_roll < 0.08 {
                 Maybe::Null
-            } else if l < 0.11 {
+            } else if login_roll < 0.11 {
                 Maybe::Missing
             } else {
                 let t = g.after(created);
                 Maybe::text(g.stamp(t))
             }
         };
-        let a: f64 = g.rng.random();
-        user.app_metadata = if a < 0.6 {
+        let meta_roll: f64 = g.rng.random();
+        user.app_metadata = if meta_roll < 0.6 {
             Maybe::Value(json!({}))
-        } else if a < 0.8 {
+        } else if meta_roll < 0.8 {
             Maybe::Value(json!({ "source": "scim", "department": g.pick(TEAM_NAMES) }))
         } else {
             Maybe::Missing
@@ -629,12 +673,12 @@ fn generate_api_keys(
     let mut keys = Vec::with_capacity(options.api_keys);
     for j in 0..options.api_keys {
         let base = g.pick(KEY_NAMES);
-        let n: f64 = g.rng.random();
-        let name = if n < 0.03 {
+        let name_roll: f64 = g.rng.random();
+        let name = if name_roll < 0.03 {
             Maybe::text("")
-        } else if n < 0.05 {
+        } else if name_roll < 0.05 {
             Maybe::Null
-        } else if n < 0.07 {
+        } else if name_roll < 0.07 {
             Maybe::Missing
         } else {
             Maybe::text(format!("{base}-{j}"))
@@ -644,19 +688,19 @@ fn generate_api_keys(
         } else {
             Maybe::text(g.alnum(16))
         };
-        let r: f64 = g.rng.random();
-        let role = if r < 0.4 {
+        let role_roll: f64 = g.rng.random();
+        let role = if role_roll < 0.4 {
             "Admin".to_owned()
-        } else if r < 0.9 || listed_roles.is_empty() {
+        } else if role_roll < 0.9 || listed_roles.is_empty() {
             "User".to_owned()
         } else {
             listed_roles[g.below(listed_roles.len())].clone()
         };
         let created = g.time();
-        let u: f64 = g.rng.random();
-        let last_used_at = if u < 0.25 {
+        let used_roll: f64 = g.rng.random();
+        let last_used_at = if used_roll < 0.25 {
             Maybe::Null
-        } else if u < 0.4 {
+        } else if used_roll < 0.4 {
             Maybe::Missing
         } else {
             let t = g.after(created);
@@ -713,10 +757,10 @@ fn generate_teams(
         } else {
             format!("{base}-{}", t / TEAM_NAMES.len())
         };
-        let u: f64 = g.rng.random();
-        let users = if u < 0.1 || members.is_empty() {
+        let users_roll: f64 = g.rng.random();
+        let users = if users_roll < 0.1 || members.is_empty() {
             Maybe::Missing
-        } else if u < 0.2 {
+        } else if users_roll < 0.2 {
             Maybe::Value(Vec::new())
         } else {
             let mut seen = HashSet::new();
@@ -730,10 +774,10 @@ fn generate_teams(
                     list.push(member);
                 }
             }
-            if let Some(key_id) = key_member_ids.get(t) {
-                if seen.insert(key_id.clone()) {
-                    list.push(User::new(key_id.clone()));
-                }
+            if let Some(key_id) = key_member_ids.get(t)
+                && seen.insert(key_id.clone())
+            {
+                list.push(User::new(key_id.clone()));
             }
             Maybe::Value(list)
         };
@@ -845,10 +889,17 @@ mod tests {
                 assert_eq!(m.role, Maybe::text("User"));
             }
         }
-        let ids: HashSet<&str> = org.members.iter().map(|m| m.user.user_id.as_str()).collect();
+        let ids: HashSet<&str> = org
+            .members
+            .iter()
+            .map(|m| m.user.user_id.as_str())
+            .collect();
         assert_eq!(ids.len(), org.members.len(), "member ids are unique");
         for prefix in ["auth0|", "google-oauth2|", "samlp|corp|"] {
-            assert!(humans.iter().any(|m| m.user.user_id.starts_with(prefix)), "{prefix}");
+            assert!(
+                humans.iter().any(|m| m.user.user_id.starts_with(prefix)),
+                "{prefix}"
+            );
         }
         for status in ["Active", "Invited", "pending", "Inactive", "SUSPENDED", ""] {
             assert!(
@@ -861,14 +912,29 @@ mod tests {
         assert!(humans.iter().any(|m| m.user.created_at.is_missing()));
         assert!(humans.iter().any(|m| m.user.created_at == Maybe::text("")));
         assert!(humans.iter().any(|m| m.user.last_login == Maybe::Null));
-        assert!(humans.iter().any(|m| m.user.name == Maybe::text("日本 太郎")));
+        assert!(
+            humans
+                .iter()
+                .any(|m| m.user.name == Maybe::text("日本 太郎"))
+        );
         assert!(humans.iter().any(|m| !m.user.extra.is_empty()));
         let role_ids: HashSet<&str> = org.roles.iter().map(|r| r.id.as_str()).collect();
         let custom = |r: &str| r != "Admin" && r != "User";
-        assert!(humans.iter().any(|m| m.role.value().is_some_and(|r| custom(r) && role_ids.contains(r.as_str()))));
-        assert!(humans.iter().any(|m| m.role.value().is_some_and(|r| custom(r) && !role_ids.contains(r.as_str()))));
+        assert!(humans.iter().any(|m| {
+            m.role
+                .value()
+                .is_some_and(|r| custom(r) && role_ids.contains(r.as_str()))
+        }));
+        assert!(humans.iter().any(|m| {
+            m.role
+                .value()
+                .is_some_and(|r| custom(r) && !role_ids.contains(r.as_str()))
+        }));
         assert!(org.roles.iter().any(|r| r.name == Maybe::Null));
-        let emails: Vec<&str> = humans.iter().filter_map(|m| m.user.email.non_empty()).collect();
+        let emails: Vec<&str> = humans
+            .iter()
+            .filter_map(|m| m.user.email.non_empty())
+            .collect();
         let unique: HashSet<&str> = emails.iter().copied().collect();
         assert!(unique.len() < emails.len(), "two members share an email");
         assert!(org.api_keys.iter().any(|k| k.last_used_at == Maybe::Null));

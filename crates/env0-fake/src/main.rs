@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use env0_fake::{
-    Credentials, DEMO_KEY_ID, DEMO_KEY_SECRET, FakeConfig, FakeError, Faults, GenerateOptions,
-    Org, parse_forced_statuses,
+    Credentials, DEMO_KEY_ID, DEMO_KEY_SECRET, FakeConfig, FakeError, Faults, GenerateOptions, Org,
+    parse_forced_statuses,
 };
 
 /// Fake env0 API server for demos, tests and benchmarks.

@@ -412,7 +412,10 @@ mod tests {
         assert_eq!(user.email, Maybe::Null);
         assert_eq!(user.name, Maybe::text("Zoë"));
         assert_eq!(user.given_name, Maybe::Missing);
-        assert_eq!(user.extra.get("extra_field"), Some(&serde_json::json!([1, 2])));
+        assert_eq!(
+            user.extra.get("extra_field"),
+            Some(&serde_json::json!([1, 2]))
+        );
         assert_eq!(serde_json::to_string(&user).unwrap(), json);
     }
 

@@ -140,7 +140,8 @@ impl AppState {
             return false;
         };
         let (user, rest) = decoded.split_at(colon);
-        self.credentials.matches(user, rest.get(1..).unwrap_or_default())
+        self.credentials
+            .matches(user, rest.get(1..).unwrap_or_default())
     }
 
     fn forced(&self, endpoint: Endpoint) -> Option<Response> {
@@ -150,15 +151,16 @@ impl AppState {
         })
     }
 
-    /// `Err(response)` unless `org` is this organization's id.
-    fn check_org(&self, org: Option<&String>) -> Result<(), Response> {
+    /// The error response when `org` is not this organization's id (400 when absent, 403 when
+    /// another organization's).
+    fn reject_org(&self, org: Option<&String>) -> Option<Response> {
         match org.map(String::as_str) {
-            None | Some("") => Err(message(
+            None | Some("") => Some(message(
                 StatusCode::BAD_REQUEST,
                 "organizationId is required",
             )),
-            Some(id) if id == self.org.organization.id => Ok(()),
-            Some(_) => Err(message(
+            Some(id) if id == self.org.organization.id => None,
+            Some(_) => Some(message(
                 StatusCode::FORBIDDEN,
                 "You do not have access to this organization",
             )),
@@ -171,7 +173,10 @@ fn message(status: StatusCode, text: &str) -> Response {
     let body = serde_json::json!({ "message": text }).to_string();
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response()
@@ -202,7 +207,7 @@ async fn users(State(st): AppStateRef, Path(org): Path<String>) -> Response {
     if let Some(r) = st.forced(Endpoint::Users) {
         return r;
     }
-    if let Err(r) = st.check_org(Some(&org)) {
+    if let Some(r) = st.reject_org(Some(&org)) {
         return r;
     }
     json(st.bodies.users.clone())
@@ -212,7 +217,7 @@ async fn api_keys(State(st): AppStateRef, Query(q): Params) -> Response {
     if let Some(r) = st.forced(Endpoint::ApiKeys) {
         return r;
     }
-    if let Err(r) = st.check_org(q.get("organizationId")) {
+    if let Some(r) = st.reject_org(q.get("organizationId")) {
         return r;
     }
     json(st.bodies.api_keys.clone())
@@ -222,7 +227,7 @@ async fn roles(State(st): AppStateRef, Query(q): Params) -> Response {
     if let Some(r) = st.forced(Endpoint::Roles) {
         return r;
     }
-    if let Err(r) = st.check_org(q.get("organizationId")) {
+    if let Some(r) = st.reject_org(q.get("organizationId")) {
         return r;
     }
     json(st.bodies.roles.clone())
@@ -232,7 +237,7 @@ async fn projects(State(st): AppStateRef, Query(q): Params) -> Response {
     if let Some(r) = st.forced(Endpoint::Projects) {
         return r;
     }
-    if let Err(r) = st.check_org(q.get("organizationId")) {
+    if let Some(r) = st.reject_org(q.get("organizationId")) {
         return r;
     }
     json(st.bodies.projects.clone())
@@ -249,18 +254,23 @@ fn page_start(st: &AppState, offset: &str) -> Option<usize> {
     let decoded = STANDARD.decode(offset).ok()?;
     let key: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
     let id = key.get("id")?.as_str()?;
-    st.org
-        .teams
-        .iter()
-        .position(|t| t.id == id)
-        .map(|i| i + 1)
+    st.org.teams.iter().position(|t| t.id == id).map(|i| i + 1)
+}
+
+/// The paged teams answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    teams: &'a [Team],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_key: Option<String>,
 }
 
 async fn teams(State(st): AppStateRef, Path(org): Path<String>, Query(q): Params) -> Response {
     if let Some(r) = st.forced(Endpoint::Teams) {
         return r;
     }
-    if let Err(r) = st.check_org(Some(&org)) {
+    if let Some(r) = st.reject_org(Some(&org)) {
         return r;
     }
     let name = q.get("name").filter(|n| !n.is_empty());
@@ -296,13 +306,6 @@ async fn teams(State(st): AppStateRef, Path(org): Path<String>, Query(q): Params
     let next = (start + page.len() < st.org.teams.len())
         .then(|| page.last().map(|t| page_key(&st.org.organization.id, t)))
         .flatten();
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Envelope<'a> {
-        teams: &'a [Team],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next_page_key: Option<String>,
-    }
     match to_bytes(
         "teams",
         &Envelope {
@@ -334,10 +337,9 @@ async fn team_role_assignments(State(st): AppStateRef, Query(q): Params) -> Resp
         .filter(|k| q.get(*k).is_some_and(|v| !v.is_empty()))
         .collect();
     match scopes.as_slice() {
-        ["organizationId"] => match st.check_org(q.get("organizationId")) {
-            Ok(()) => json(st.bodies.team_assignments_org.clone()),
-            Err(r) => r,
-        },
+        ["organizationId"] => st
+            .reject_org(q.get("organizationId"))
+            .unwrap_or_else(|| json(st.bodies.team_assignments_org.clone())),
         ["projectId"] => {
             let project = q.get("projectId").map(String::as_str).unwrap_or_default();
             match st.bodies.team_assignments_project.get(project) {
@@ -387,16 +389,15 @@ async fn truncate(resp: Response) -> Response {
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
-    let stream = futures::stream::iter([Ok::<Bytes, io::Error>(cut)]).chain(
-        futures::stream::once(async {
+    let stream =
+        futures::stream::iter([Ok::<Bytes, io::Error>(cut)]).chain(futures::stream::once(async {
             // Let hyper flush the partial body before the failure closes the connection.
             tokio::time::sleep(Duration::from_millis(20)).await;
             Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 "env0-fake: injected truncated body",
             ))
-        }),
-    );
+        }));
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
@@ -415,14 +416,14 @@ async fn gate(State(st): AppStateRef, req: Request, next: Next) -> Response {
 }
 
 async fn gated(st: &AppState, req: Request, next: Next, now: Instant) -> (Response, String) {
-    if let Some(limiter) = &st.limiter {
-        if let Err(wait) = limiter.admit(now) {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut resp = message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            return (resp, "429".to_owned());
-        }
+    if let Some(limiter) = &st.limiter
+        && let Err(wait) = limiter.admit(now)
+    {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut resp = message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        return (resp, "429".to_owned());
     }
     if !st.latency.is_zero() {
         tokio::time::sleep(st.latency).await;

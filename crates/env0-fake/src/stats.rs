@@ -117,9 +117,9 @@ impl Limiter {
             q.push_back(now);
             return Ok(());
         }
-        let wait = q
-            .front()
-            .map_or(MINUTE, |t| MINUTE.saturating_sub(now.saturating_duration_since(*t)));
+        let wait = q.front().map_or(MINUTE, |t| {
+            MINUTE.saturating_sub(now.saturating_duration_since(*t))
+        });
         Err(wait)
     }
 }

@@ -4,6 +4,7 @@
 //! Without `--check` the files are written; with `--check` nothing is written, and any drift is
 //! printed as a unified diff followed by the command that fixes it.
 
+mod cli;
 mod proto;
 
 use anyhow::{Context, bail};
@@ -33,6 +34,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 fn generate_all() -> anyhow::Result<Vec<GeneratedFile>> {
     let mut files = Vec::new();
     files.extend(proto::generate()?);
+    files.extend(cli::generate()?);
     Ok(files)
 }
 

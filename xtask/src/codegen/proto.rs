@@ -50,6 +50,11 @@ pub(crate) fn generate() -> anyhow::Result<Vec<GeneratedFile>> {
     let mut files = Vec::new();
     for package in PACKAGES {
         let generated = out.path().join(format!("{package}.rs"));
+        if !generated.is_file() {
+            bail!(
+                "prost-build produced no code for package {package} (are its .proto files under {PROTO_ROOT}?)"
+            );
+        }
         let formatted = rustfmt(&root, &generated)?;
         files.push(GeneratedFile {
             path: format!("{OUT_DIR}/{}.rs", package.replace('.', "_")),
@@ -64,7 +69,9 @@ fn proto_files(include: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = include.join(PROTO_PACKAGE_DIR);
     let mut protos = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry.with_context(|| format!("listing {}", dir.display()))?.path();
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
         if path.extension().is_some_and(|ext| ext == "proto") {
             let relative = path.strip_prefix(include).with_context(|| {
                 format!("{} is not under {}", path.display(), include.display())
@@ -93,4 +100,30 @@ fn rustfmt(root: &Path, file: &Path) -> anyhow::Result<String> {
         bail!("rustfmt failed on {} ({status})", file.display());
     }
     std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_and_headed() {
+        let first = generate().unwrap();
+        let second = generate().unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            first[0].path,
+            "crates/c1-model/src/generated/c1_connector_v2.rs"
+        );
+        assert_eq!(first[0].contents, second[0].contents);
+        assert!(first[0].contents.starts_with(RUST_HEADER));
+        assert!(
+            first[0]
+                .contents
+                .contains("\"type.googleapis.com/c1.connector.v2.UserTrait\".into()")
+        );
+        // Maps are BTreeMaps, so encoding does not depend on insertion order.
+        assert!(!first[0].contents.contains("HashMap"));
+        assert!(first[0].contents.contains("BTreeMap"));
+    }
 }

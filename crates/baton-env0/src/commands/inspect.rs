@@ -9,7 +9,7 @@ use prost_types::value::Kind;
 use serde::Serialize;
 
 use crate::cli::InspectFormat;
-use crate::commands::store_failure;
+use crate::commands::store_read_failure;
 use crate::exit::Failure;
 
 /// One row of `inspect`.
@@ -111,26 +111,21 @@ fn account_type_name(kind: pb::user_trait::AccountType) -> &'static str {
 /// Picks the sync to read: `--sync-id`, else the latest finished full sync.
 fn pick_sync(reader: &C1zReader, path: &Path, sync_id: Option<&str>) -> Result<SyncRun, Failure> {
     if let Some(id) = sync_id {
-        return match reader.sync_run(id).map_err(|e| store_failure(&e))? {
-            Some(run) => Ok(run),
-            None => {
-                let known: Vec<String> = reader
-                    .sync_runs()
-                    .map_err(|e| store_failure(&e))?
-                    .into_iter()
-                    .map(|r| r.sync_id)
-                    .collect();
-                Err(Failure::usage(format!("{}: no sync with id `{id}`", path.display())).hint(if known.is_empty() {
-                    "the file holds no sync".to_owned()
-                } else {
-                    format!("the file holds: {}", known.join(", "))
-                }))
-            }
+        if let Some(run) = reader.sync_run(id).map_err(|e| store_read_failure(&e))? {
+            return Ok(run);
+        }
+        let known: Vec<String> =
+            reader.sync_runs().map_err(|e| store_read_failure(&e))?.into_iter().map(|r| r.sync_id).collect();
+        let hint = if known.is_empty() {
+            "the file holds no sync".to_owned()
+        } else {
+            format!("the file holds: {}", known.join(", "))
         };
+        return Err(Failure::usage(format!("{}: no sync with id `{id}`", path.display())).hint(hint));
     }
     reader
         .latest_finished_sync()
-        .map_err(|e| store_failure(&e))?
+        .map_err(|e| store_read_failure(&e))?
         .ok_or_else(|| {
             Failure::file(format!("{}: holds no finished full sync", path.display()))
                 .hint("run a sync into this file first, or pick a sync with --sync-id")
@@ -139,12 +134,12 @@ fn pick_sync(reader: &C1zReader, path: &Path, sync_id: Option<&str>) -> Result<S
 
 /// Reads the users of one sync: every resource whose type has `TRAIT_USER`, in stored order.
 pub(crate) fn read_users(path: &Path, sync_id: Option<&str>) -> Result<(SyncRun, Vec<UserRow>), Failure> {
-    let reader = C1zReader::open(path).map_err(|e| store_failure(&e))?;
+    let reader = C1zReader::open(path).map_err(|e| store_read_failure(&e))?;
     let run = pick_sync(&reader, path, sync_id)?;
-    let types = reader.resource_types(&run.sync_id).map_err(|e| store_failure(&e))?;
+    let types = reader.resource_types(&run.sync_id).map_err(|e| store_read_failure(&e))?;
     let mut rows = Vec::new();
     for rt in types.iter().filter(|rt| rt.traits.contains(&(pb::resource_type::Trait::User as i32))) {
-        let resources = reader.resources(&run.sync_id, Some(&rt.id)).map_err(|e| store_failure(&e))?;
+        let resources = reader.resources(&run.sync_id, Some(&rt.id)).map_err(|e| store_read_failure(&e))?;
         rows.extend(resources.iter().map(UserRow::from_resource));
     }
     Ok((run, rows))

@@ -59,6 +59,8 @@ pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
 }
 
 const AUTH_HINT: &str = "check --api-key-id and --api-key-secret ($BATON_API_KEY_ID / $BATON_API_KEY_SECRET)";
+const PLAN_HINT: &str =
+    "the organization's env0 plan does not include this API; check the plan with env0, and check --organization-id";
 const ACCESS_HINT: &str = "give the API key the organization Admin role (read-only is enough) in this organization, and check --organization-id";
 
 /// Maps an env0 client error to its exit code, message and hint.
@@ -76,7 +78,7 @@ pub(crate) fn api_failure(err: &env0_api::Error) -> Failure {
             ExitKind::Permission,
             format!("the organization's env0 plan does not include this feature (402 on {endpoint})"),
         )
-        .hint("ask env0 about a plan with API access to users and API keys, and check --organization-id"),
+        .hint(PLAN_HINT),
         E::RateLimited { .. } => Failure::new(ExitKind::Unavailable, err.to_string())
             .hint("env0 kept throttling requests; lower --max-requests-per-minute or run again later"),
         E::Server { .. } => Failure::new(ExitKind::Unavailable, err.to_string())
@@ -101,6 +103,7 @@ pub(crate) fn connector_failure(err: &ConnectorError) -> Failure {
             env0_connector::Error::OrganizationNotVisible { .. } => {
                 "check --organization-id ($BATON_ORGANIZATION_ID / $ENV0_ORGANIZATION_ID) and that the API key was created in that organization"
             }
+            _ if own.api_error().and_then(env0_api::Error::status) == Some(402) => PLAN_HINT,
             _ if own.is_access_denied() => ACCESS_HINT,
             _ => "rerun with --log-level debug and report it if it persists",
         };
@@ -112,13 +115,24 @@ pub(crate) fn connector_failure(err: &ConnectorError) -> Failure {
     Failure::other(chain(err))
 }
 
-/// Maps a store error (the message names the file) to exit 6.
+/// Maps a store error met while writing the output (the message names the file) to exit 6.
 pub(crate) fn store_failure(err: &StoreError) -> Failure {
+    let hint = match err {
+        StoreError::NotC1z { .. } | StoreError::UnsupportedV3 { .. } | StoreError::NotSqlite { .. } => {
+            "--file names an existing file that is not a c1z v1 file; pick another path or move the file away"
+        }
+        _ => "check that the directory of --file exists and is writable, and that the disk has room",
+    };
+    Failure::file(chain(err)).hint(hint)
+}
+
+/// Maps a store error met while reading a c1z (`inspect`) to exit 6.
+pub(crate) fn store_read_failure(err: &StoreError) -> Failure {
     let hint = match err {
         StoreError::NotC1z { .. } | StoreError::UnsupportedV3 { .. } | StoreError::NotSqlite { .. } => {
             "the file is not a c1z v1 file written by a baton connector; pick another file"
         }
-        _ => "check that the directory exists and is writable, and that the disk has room",
+        _ => "check the path given to inspect (or --file) and that the file is readable",
     };
     Failure::file(chain(err)).hint(hint)
 }

@@ -30,7 +30,10 @@ pub(crate) fn check_writable(path: &Path, source: &Source, flag: &str) -> Result
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let hint = format!("{flag} (from {source}) must name a file in an existing, writable directory");
+    let hint = match source {
+        Source::Flag(_) => format!("{flag} must name a file in an existing, writable directory"),
+        other => format!("{flag} (from {other}) must name a file in an existing, writable directory"),
+    };
     if path.is_dir() {
         return Err(Failure::file(format!("cannot write {}: it is a directory", path.display())).hint(hint));
     }
@@ -53,6 +56,23 @@ pub(crate) fn check_writable(path: &Path, source: &Source, flag: &str) -> Result
         }
         Err(e) => Err(Failure::file(format!("cannot write {}: {e}", path.display())).hint(hint)),
     }
+}
+
+/// Fails early (exit 6) when the output exists but is not a c1z v1 file: the sync keeps the
+/// previous sync of an existing file, so it must be one.
+pub(crate) fn check_existing_c1z(path: &Path) -> Result<(), Failure> {
+    if path.is_file() && !starts_with_c1z_magic(path) {
+        return Err(Failure::file(format!("{} exists and is not a c1z v1 file; refusing to replace it", path.display()))
+            .hint("pick another path for --file, or move the existing file away"));
+    }
+    Ok(())
+}
+
+/// Whether the file starts with the c1z v1 magic `C1ZF\0`.
+fn starts_with_c1z_magic(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut magic = [0_u8; 5];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"C1ZF\0"
 }
 
 /// Counts of the principals, as the summary line reports them.
@@ -168,6 +188,7 @@ pub(crate) fn run(settings: &mut Settings, stderr_is_terminal: bool, slot: &Prog
     }
     let output = settings.file.value.clone();
     check_writable(&output, &settings.file.source, "--file")?;
+    check_existing_c1z(&output)?;
     if let Some(summary) = &settings.summary_json {
         check_writable(&summary.value, &summary.source, "--summary-json")?;
     }

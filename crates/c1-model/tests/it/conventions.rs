@@ -10,15 +10,27 @@ fn team_membership_ids() {
 
     let member = entitlement::assignment(&team, "member");
     assert_eq!(member.id, "team:6b1e:member");
-    assert_eq!(member.purpose, pb::entitlement::PurposeValue::Assignment as i32);
+    assert_eq!(
+        member.purpose,
+        pb::entitlement::PurposeValue::Assignment as i32
+    );
 
     let g = grant::new(&member, user.id.as_ref().unwrap());
     assert_eq!(g.id, "team:6b1e:member:user:auth0|42");
-    assert_eq!(grant::id(&member.id, &resource_id("api-key", "k")), "team:6b1e:member:api-key:k");
+    assert_eq!(
+        grant::id(&member.id, &resource_id("api-key", "k")),
+        "team:6b1e:member:api-key:k"
+    );
     // What the store keys rows on.
     let ent = g.entitlement.as_ref().unwrap();
-    assert_eq!(ent.resource.as_ref().unwrap().id, Some(resource_id("team", "6b1e")));
-    assert_eq!(g.principal.as_ref().unwrap().id, Some(resource_id("user", "auth0|42")));
+    assert_eq!(
+        ent.resource.as_ref().unwrap().id,
+        Some(resource_id("team", "6b1e"))
+    );
+    assert_eq!(
+        g.principal.as_ref().unwrap().id,
+        Some(resource_id("user", "auth0|42"))
+    );
 }
 
 #[test]
@@ -27,9 +39,14 @@ fn user_type_with_skip_annotation() {
         .with_trait(Trait::User)
         .annotation(&pb::SkipEntitlementsAndGrants {})
         .build();
-    assert!(annotations::has::<pb::SkipEntitlementsAndGrants>(&rt.annotations));
+    assert!(annotations::has::<pb::SkipEntitlementsAndGrants>(
+        &rt.annotations
+    ));
     assert!(!annotations::has::<pb::SkipGrants>(&rt.annotations));
-    assert_eq!(rt.annotations[0].type_url, "type.googleapis.com/c1.connector.v2.SkipEntitlementsAndGrants");
+    assert_eq!(
+        rt.annotations[0].type_url,
+        "type.googleapis.com/c1.connector.v2.SkipEntitlementsAndGrants"
+    );
 }
 
 #[test]
@@ -38,7 +55,11 @@ fn user_carries_exactly_one_user_trait() {
         .annotation(&pb::UserTrait::default())
         .annotation(&pb::V1Identifier { id: "1".into() })
         .build();
-    let traits = user.annotations.iter().filter(|a| annotations::is::<pb::UserTrait>(a)).count();
+    let traits = user
+        .annotations
+        .iter()
+        .filter(|a| annotations::is::<pb::UserTrait>(a))
+        .count();
     assert_eq!(traits, 1);
     assert_eq!(user.annotations.len(), 2);
 }

@@ -8,16 +8,23 @@ use c1_model::{ProfileValue, UserBuilder, encode, entitlement, grant, resource_i
 fn user_with_profile(entries: &[(&str, ProfileValue)]) -> pb::Resource {
     entries
         .iter()
-        .fold(UserBuilder::new("user", "u1", "U").email("u@example.com", true), |b, (k, v)| {
-            b.profile(*k, v.clone())
-        })
+        .fold(
+            UserBuilder::new("user", "u1", "U").email("u@example.com", true),
+            |b, (k, v)| b.profile(*k, v.clone()),
+        )
         .build()
 }
 
 #[test]
 fn building_twice_gives_identical_bytes() {
-    let entries = [("a", ProfileValue::from("x")), ("b", ProfileValue::from(true))];
-    assert_eq!(encode(&user_with_profile(&entries)), encode(&user_with_profile(&entries)));
+    let entries = [
+        ("a", ProfileValue::from("x")),
+        ("b", ProfileValue::from(true)),
+    ];
+    assert_eq!(
+        encode(&user_with_profile(&entries)),
+        encode(&user_with_profile(&entries))
+    );
 }
 
 #[test]
@@ -44,7 +51,10 @@ fn profile_insertion_order_does_not_change_bytes() {
 #[test]
 fn grant_sources_insertion_order_does_not_change_bytes() {
     let team = c1_model::ResourceBuilder::new("team", "t", "T").build_group();
-    let mut g1 = grant::new(&entitlement::assignment(&team, "member"), &resource_id("user", "u"));
+    let mut g1 = grant::new(
+        &entitlement::assignment(&team, "member"),
+        &resource_id("user", "u"),
+    );
     let mut g2 = g1.clone();
     let source = pb::grant_sources::GrantSource { is_direct: true };
     let mut m1 = BTreeMap::new();

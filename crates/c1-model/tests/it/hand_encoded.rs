@@ -31,27 +31,27 @@ fn user_resource_matches_hand_worked_bytes() {
     // google.protobuf.Struct { fields = 1: map entry { key = 1, value = 2 } }, value is
     // google.protobuf.Value { string_value = 3 }.
     let profile = concat(&[
-        &[0x0A, 0x08],      // Struct.fields (1<<3)|2, entry length 8
+        &[0x0A, 0x08],       // Struct.fields (1<<3)|2, entry length 8
         &[0x0A, 0x01, b'k'], // entry.key (1<<3)|2, "k"
-        &[0x12, 0x03],      // entry.value (2<<3)|2, length 3
+        &[0x12, 0x03],       // entry.value (2<<3)|2, length 3
         &[0x1A, 0x01, b'v'], // Value.string_value (3<<3)|2, "v"
     ]);
     assert_eq!(profile.len(), 10);
 
     // c1.connector.v2.UserTrait
     let user_trait = concat(&[
-        &[0x0A, 0x0A],                     // 1 emails (1<<3)|2 = 0x0A, Email length 10
-        &[0x0A, 0x06],                     //   Email.address (1<<3)|2, length 6
-        b"a@x.io",                         //
-        &[0x10, 0x01],                     //   Email.is_primary (2<<3)|0 = 0x10, true
-        &[0x12, 0x02, 0x08, 0x01],         // 2 status (2<<3)|2 = 0x12, Status { status (1<<3)|0 = ENABLED 1 }
-        &[0x1A, 0x0A],                     // 3 profile (3<<3)|2 = 0x1A, length 10
-        &profile,                          //
-        &[0x28, 0x01],                     // 5 account_type (5<<3)|0 = 0x28, HUMAN 1
-        &[0x32, 0x03],                     // 6 login (6<<3)|2 = 0x32, length 3
-        b"ada",                            //
-        &[0x42, 0x06],                     // 8 created_at (8<<3)|2 = 0x42, length 6
-        &timestamp,                        //
+        &[0x0A, 0x0A],             // 1 emails (1<<3)|2 = 0x0A, Email length 10
+        &[0x0A, 0x06],             //   Email.address (1<<3)|2, length 6
+        b"a@x.io",                 //
+        &[0x10, 0x01],             //   Email.is_primary (2<<3)|0 = 0x10, true
+        &[0x12, 0x02, 0x08, 0x01], // 2 status (2<<3)|2 = 0x12, Status { status (1<<3)|0 = ENABLED 1 }
+        &[0x1A, 0x0A],             // 3 profile (3<<3)|2 = 0x1A, length 10
+        &profile,                  //
+        &[0x28, 0x01],             // 5 account_type (5<<3)|0 = 0x28, HUMAN 1
+        &[0x32, 0x03],             // 6 login (6<<3)|2 = 0x32, length 3
+        b"ada",                    //
+        &[0x42, 0x06],             // 8 created_at (8<<3)|2 = 0x42, length 6
+        &timestamp,                //
     ]);
     assert_eq!(user_trait.len(), 43);
 
@@ -104,6 +104,12 @@ fn resource_type_traits_are_packed() {
         .build();
     // 1 id "user", 2 display_name "User", 3 traits packed: (3<<3)|2 = 0x1A, length 1, USER 1
     // (the SDK's fixture shows the same `1A 01 01`).
-    let expected = concat(&[&[0x0A, 0x04], b"user", &[0x12, 0x04], b"User", &[0x1A, 0x01, 0x01]]);
+    let expected = concat(&[
+        &[0x0A, 0x04],
+        b"user",
+        &[0x12, 0x04],
+        b"User",
+        &[0x1A, 0x01, 0x01],
+    ]);
     assert_eq!(encode(&rt), expected);
 }

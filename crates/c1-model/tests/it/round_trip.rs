@@ -5,18 +5,25 @@ use std::fmt::Debug;
 
 use c1_model::pb::{self, resource_type::Trait};
 use c1_model::{
-    AccountType, ResourceBuilder, ResourceTypeBuilder, UserBuilder, UserStatus, annotations, decode, encode,
-    entitlement, grant, resource_id,
+    AccountType, ResourceBuilder, ResourceTypeBuilder, UserBuilder, UserStatus, annotations,
+    decode, encode, entitlement, grant, resource_id,
 };
 use chrono::DateTime;
 use prost::{Message, Name};
 
 fn round_trip<M: Message + Name + Default + PartialEq + Debug>(message: &M) {
     let bytes = encode(message);
-    assert!(!bytes.is_empty(), "{} encoded to nothing: test value is empty", M::full_name());
+    assert!(
+        !bytes.is_empty(),
+        "{} encoded to nothing: test value is empty",
+        M::full_name()
+    );
     let back: M = decode(&bytes).unwrap();
     assert_eq!(&back, message);
-    assert_eq!(M::type_url(), format!("type.googleapis.com/{}", M::full_name()));
+    assert_eq!(
+        M::type_url(),
+        format!("type.googleapis.com/{}", M::full_name())
+    );
     assert!(M::full_name().starts_with("c1.connector.v2."));
 }
 
@@ -38,7 +45,9 @@ fn full_user() -> pb::Resource {
         .profile("verified", true)
         .profile("logins", 42_i64)
         .profile("picture", None::<String>)
-        .annotation(&pb::V1Identifier { id: "legacy".into() })
+        .annotation(&pb::V1Identifier {
+            id: "legacy".into(),
+        })
         .build()
 }
 
@@ -65,7 +74,9 @@ fn user_resource_and_its_trait() {
 
 #[test]
 fn group_and_role_resources_and_traits() {
-    let group = ResourceBuilder::new("team", "t1", "Team").profile("size", 2_u32).build_group();
+    let group = ResourceBuilder::new("team", "t1", "Team")
+        .profile("size", 2_u32)
+        .build_group();
     round_trip(&group);
     round_trip(&annotations::find::<pb::GroupTrait>(&group.annotations).unwrap());
     let role = ResourceBuilder::new("role", "r1", "Role")
@@ -81,17 +92,33 @@ fn group_and_role_resources_and_traits() {
 fn resource_with_every_field() {
     let resource = pb::Resource {
         id: Some(resource_id("app", "a")),
-        parent_resource_id: Some(pb::ResourceId { resource_type: "org".into(), resource: "o".into(), baton_resource: true }),
+        parent_resource_id: Some(pb::ResourceId {
+            resource_type: "org".into(),
+            resource: "o".into(),
+            baton_resource: true,
+        }),
         display_name: "App".into(),
-        annotations: vec![annotations::pack(&pb::ChildResourceType { resource_type_id: "user".into() })],
+        annotations: vec![annotations::pack(&pb::ChildResourceType {
+            resource_type_id: "user".into(),
+        })],
         description: "d".into(),
         baton_resource: true,
-        external_id: Some(pb::ExternalId { id: "x".into(), link: "https://x".into(), description: "xd".into() }),
+        external_id: Some(pb::ExternalId {
+            id: "x".into(),
+            link: "https://x".into(),
+            description: "xd".into(),
+        }),
         creation_source: pb::resource::CreationSource::ConnectorListResources as i32,
         profile: Some(prost_types::Struct::default()),
         icon: Some(pb::AssetRef { id: "icon".into() }),
-        status: Some(pb::Status { status: pb::ResourceStatus::Deleted as i32, details: "gone".into() }),
-        created_at: Some(prost_types::Timestamp { seconds: -5, nanos: 7 }),
+        status: Some(pb::Status {
+            status: pb::ResourceStatus::Deleted as i32,
+            details: "gone".into(),
+        }),
+        created_at: Some(prost_types::Timestamp {
+            seconds: -5,
+            nanos: 7,
+        }),
     };
     round_trip(&resource);
 }
@@ -101,7 +128,11 @@ fn entitlement() {
     let team = ResourceBuilder::new("team", "t1", "Team").build_group();
     let mut e = entitlement::ownership(&team, "owner");
     e.description = "owns the team".into();
-    e.grantable_to = vec![ResourceTypeBuilder::new("user", "User").with_trait(Trait::User).build()];
+    e.grantable_to = vec![
+        ResourceTypeBuilder::new("user", "User")
+            .with_trait(Trait::User)
+            .build(),
+    ];
     e.annotations = vec![annotations::pack(&pb::SkipGrants {})];
     round_trip(&e);
 }
@@ -113,8 +144,14 @@ fn grant_with_sources_and_annotations() {
     let mut g = grant::new(&member, &resource_id("user", "u1"));
     g.sources = Some(pb::GrantSources {
         sources: BTreeMap::from([
-            ("team:t1:member".to_owned(), pb::grant_sources::GrantSource { is_direct: true }),
-            ("team:t0:member".to_owned(), pb::grant_sources::GrantSource { is_direct: false }),
+            (
+                "team:t1:member".to_owned(),
+                pb::grant_sources::GrantSource { is_direct: true },
+            ),
+            (
+                "team:t0:member".to_owned(),
+                pb::grant_sources::GrantSource { is_direct: false },
+            ),
         ]),
     });
     g.annotations = vec![
@@ -123,38 +160,82 @@ fn grant_with_sources_and_annotations() {
             shallow: true,
             resource_type_ids: vec!["user".into()],
         }),
-        annotations::pack(&pb::GrantImmutable { source_id: "s".into(), metadata: None }),
+        annotations::pack(&pb::GrantImmutable {
+            source_id: "s".into(),
+            metadata: None,
+        }),
     ];
     round_trip(&g);
 }
 
 #[test]
 fn annotation_messages() {
-    round_trip(&pb::ChildResourceType { resource_type_id: "user".into() });
-    round_trip(&pb::V1Identifier { id: "v1".into() });
-    round_trip(&pb::ExternalLink { url: "https://app.env0.com".into() });
-    round_trip(&pb::AssetRef { id: "a".into() });
-    round_trip(&pb::ExternalId { id: "e".into(), link: String::new(), description: String::new() });
-    round_trip(&pb::GrantExpandable { entitlement_ids: vec!["e".into()], shallow: false, resource_type_ids: vec![] });
-    let mut metadata = prost_types::Struct::default();
-    metadata.fields.insert("k".into(), prost_types::Value { kind: Some(prost_types::value::Kind::BoolValue(true)) });
-    round_trip(&pb::GrantMetadata { metadata: Some(metadata.clone()) });
-    round_trip(&pb::GrantImmutable { source_id: String::new(), metadata: Some(metadata) });
-    round_trip(&pb::GrantSources {
-        sources: BTreeMap::from([("x".to_owned(), pb::grant_sources::GrantSource { is_direct: true })]),
+    round_trip(&pb::ChildResourceType {
+        resource_type_id: "user".into(),
     });
-    round_trip(&pb::Status { status: 1, details: String::new() });
-    round_trip(&pb::ResourceId { resource_type: "t".into(), resource: "r".into(), baton_resource: false });
+    round_trip(&pb::V1Identifier { id: "v1".into() });
+    round_trip(&pb::ExternalLink {
+        url: "https://app.env0.com".into(),
+    });
+    round_trip(&pb::AssetRef { id: "a".into() });
+    round_trip(&pb::ExternalId {
+        id: "e".into(),
+        link: String::new(),
+        description: String::new(),
+    });
+    round_trip(&pb::GrantExpandable {
+        entitlement_ids: vec!["e".into()],
+        shallow: false,
+        resource_type_ids: vec![],
+    });
+    let mut metadata = prost_types::Struct::default();
+    metadata.fields.insert(
+        "k".into(),
+        prost_types::Value {
+            kind: Some(prost_types::value::Kind::BoolValue(true)),
+        },
+    );
+    round_trip(&pb::GrantMetadata {
+        metadata: Some(metadata.clone()),
+    });
+    round_trip(&pb::GrantImmutable {
+        source_id: String::new(),
+        metadata: Some(metadata),
+    });
+    round_trip(&pb::GrantSources {
+        sources: BTreeMap::from([(
+            "x".to_owned(),
+            pb::grant_sources::GrantSource { is_direct: true },
+        )]),
+    });
+    round_trip(&pb::Status {
+        status: 1,
+        details: String::new(),
+    });
+    round_trip(&pb::ResourceId {
+        resource_type: "t".into(),
+        resource: "r".into(),
+        baton_resource: false,
+    });
 }
 
 #[test]
 fn empty_marker_annotations_pack_with_their_names() {
     for (any, name) in [
-        (annotations::pack(&pb::SkipEntitlementsAndGrants {}), "SkipEntitlementsAndGrants"),
+        (
+            annotations::pack(&pb::SkipEntitlementsAndGrants {}),
+            "SkipEntitlementsAndGrants",
+        ),
         (annotations::pack(&pb::SkipGrants {}), "SkipGrants"),
-        (annotations::pack(&pb::SkipEntitlements {}), "SkipEntitlements"),
+        (
+            annotations::pack(&pb::SkipEntitlements {}),
+            "SkipEntitlements",
+        ),
     ] {
-        assert_eq!(any.type_url, format!("type.googleapis.com/c1.connector.v2.{name}"));
+        assert_eq!(
+            any.type_url,
+            format!("type.googleapis.com/c1.connector.v2.{name}")
+        );
         assert!(any.value.is_empty());
         let back: prost_types::Any = decode_any(&encode(&any));
         assert_eq!(back, any);
@@ -169,7 +250,11 @@ fn decode_any(bytes: &[u8]) -> prost_types::Any {
 fn connector_capabilities() {
     let caps = pb::ConnectorCapabilities {
         resource_type_capabilities: vec![pb::ResourceTypeCapability {
-            resource_type: Some(ResourceTypeBuilder::new("user", "User").with_trait(Trait::User).build()),
+            resource_type: Some(
+                ResourceTypeBuilder::new("user", "User")
+                    .with_trait(Trait::User)
+                    .build(),
+            ),
             capabilities: vec![pb::Capability::Sync as i32],
         }],
         connector_capabilities: vec![pb::Capability::Sync as i32],

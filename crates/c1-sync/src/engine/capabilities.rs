@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use crate::engine::connector::Connector;
 
 const CAPABILITIES_TYPE_URL: &str = "type.googleapis.com/c1.connector.v2.ConnectorCapabilities";
-const CAPABILITY_SYNC: &str = "CAPABILITY_SYNC";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+#[expect(clippy::struct_field_names, reason = "field names mirror the protobuf message's")]
 struct Capabilities {
     #[serde(rename = "@type")]
     type_url: &'static str,
@@ -116,10 +116,10 @@ fn capabilities(connector: &dyn Connector) -> Capabilities {
                     description: rt.description,
                     sourced_externally: rt.sourced_externally,
                 },
-                capabilities: vec![CAPABILITY_SYNC],
+                capabilities: vec![pb::Capability::Sync.as_str_name()],
             })
             .collect(),
-        connector_capabilities: vec![CAPABILITY_SYNC],
+        connector_capabilities: vec![pb::Capability::Sync.as_str_name()],
         credential_details: Empty {},
     }
 }

@@ -152,7 +152,7 @@ mod tests {
         fn phase(&self) -> Phase {
             Phase::Resources
         }
-        fn resource_type(&self) -> &str {
+        fn resource_type(&self) -> &'static str {
             "test"
         }
     }

@@ -98,7 +98,7 @@ impl SyncEngine {
         let ctx = Ctx { options: &self.options, progress: self.progress.as_deref(), retries: AtomicU64::new(0) };
         let metadata = connector.metadata();
 
-        ctx.emit(ProgressEvent::PhaseStarted { phase: Phase::Validate, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted { phase: Phase::Validate, resource_type: None });
         ctx.call(Phase::Validate, None, || connector.validate())
             .await
             .map_err(|(attempts, source)| SyncError::Validate { attempts, source })?;
@@ -106,7 +106,7 @@ impl SyncEngine {
         let mut writer = C1zWriter::open(output)?;
         let mut state = State::new(self.options.max_warning_messages);
 
-        ctx.emit(ProgressEvent::PhaseStarted { phase: Phase::ResourceTypes, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted { phase: Phase::ResourceTypes, resource_type: None });
         let types = collect_types(&ctx, &mut state, connector.resource_syncers());
         let resource_types: Vec<pb::ResourceType> = types.iter().map(|ty| ty.resource_type.clone()).collect();
         writer.put_resource_types(&resource_types)?;
@@ -128,10 +128,10 @@ impl SyncEngine {
             });
         }
 
-        ctx.emit(ProgressEvent::PhaseStarted { phase: Phase::Save, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted { phase: Phase::Save, resource_type: None });
         let finished = writer.finish()?;
         let duration = started.elapsed();
-        ctx.emit(ProgressEvent::Finished {
+        ctx.emit(&ProgressEvent::Finished {
             sync_id: finished.sync_id.clone(),
             totals: state.totals,
             duration,
@@ -168,9 +168,9 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn emit(&self, event: ProgressEvent) {
+    fn emit(&self, event: &ProgressEvent) {
         if let Some(progress) = self.progress {
-            progress(&event);
+            progress(event);
         }
     }
 
@@ -188,7 +188,7 @@ impl Ctx<'_> {
             .notify(|error, wait| {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed);
                 self.retries.fetch_add(1, Ordering::Relaxed);
-                self.emit(ProgressEvent::Retry {
+                self.emit(&ProgressEvent::Retry {
                     phase,
                     resource_type: resource_type.map(str::to_owned),
                     attempt,
@@ -244,7 +244,7 @@ impl State {
         }
     }
 
-    fn warn(&mut self, ctx: &Ctx<'_>, phase: Phase, resource_type: Option<&str>, message: String) {
+    fn warn(&mut self, ctx: &Ctx<'_>, phase: Phase, resource_type: Option<&str>, message: &str) {
         self.totals.warnings += 1;
         let message = match resource_type {
             Some(resource_type) => format!("{phase} of {}: {message}", show(resource_type)),
@@ -254,12 +254,12 @@ impl State {
         if self.warning_messages.len() < self.max_warning_messages {
             self.warning_messages.push(message.clone());
         }
-        ctx.emit(ProgressEvent::Warning { phase, resource_type: resource_type.map(str::to_owned), message });
+        ctx.emit(&ProgressEvent::Warning { phase, resource_type: resource_type.map(str::to_owned), message });
     }
 
     fn begin_phase(&mut self, ctx: &Ctx<'_>, phase: Phase) {
         self.started.clear();
-        ctx.emit(ProgressEvent::PhaseStarted { phase, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted { phase, resource_type: None });
     }
 
     /// Sends the per-type `PhaseStarted` the first time a type shows up in a phase, and counts the
@@ -267,16 +267,16 @@ impl State {
     fn begin_page<T>(&mut self, ctx: &Ctx<'_>, phase: Phase, resource_type: &str, page: &mut Page<T>) {
         if !self.started.contains(resource_type) {
             self.started.insert(resource_type.to_owned());
-            ctx.emit(ProgressEvent::PhaseStarted { phase, resource_type: Some(resource_type.to_owned()) });
+            ctx.emit(&ProgressEvent::PhaseStarted { phase, resource_type: Some(resource_type.to_owned()) });
         }
         self.items += page.items.len() as u64;
         for warning in std::mem::take(&mut page.warnings) {
-            self.warn(ctx, phase, Some(resource_type), warning);
+            self.warn(ctx, phase, Some(resource_type), &warning);
         }
     }
 
     fn page_done(&self, ctx: &Ctx<'_>, phase: Phase, resource_type: &str, items: usize, skipped: usize) {
-        ctx.emit(ProgressEvent::PageDone {
+        ctx.emit(&ProgressEvent::PageDone {
             phase,
             resource_type: resource_type.to_owned(),
             items: items as u64,
@@ -310,12 +310,12 @@ fn collect_types(ctx: &Ctx<'_>, state: &mut State, syncers: Vec<Arc<dyn Resource
     for syncer in syncers {
         let resource_type = syncer.resource_type();
         if let Err(problem) = validate::resource_type(&resource_type) {
-            state.warn(ctx, Phase::ResourceTypes, None, format!("{problem}; its syncer is skipped"));
+            state.warn(ctx, Phase::ResourceTypes, None, &format!("{problem}; its syncer is skipped"));
             continue;
         }
         if types.iter().any(|ty| ty.rules.id == resource_type.id) {
             let message = format!("resource type {} is declared twice; the second syncer is skipped", show(&resource_type.id));
-            state.warn(ctx, Phase::ResourceTypes, Some(&resource_type.id), message);
+            state.warn(ctx, Phase::ResourceTypes, Some(&resource_type.id), &message);
             continue;
         }
         types.push(SyncedType {
@@ -395,14 +395,14 @@ async fn sync_resources(
             let mut skipped = 0;
             for mut resource in page.items {
                 if let Err(problem) = validate::resource(&resource, &ty.rules) {
-                    state.warn(ctx, PHASE, Some(&job.resource_type), format!("{problem}; skipped"));
+                    state.warn(ctx, PHASE, Some(&job.resource_type), &format!("{problem}; skipped"));
                     skipped += 1;
                     continue;
                 }
                 let Some(id) = resource.id.clone() else { continue };
                 if !state.resources.insert(resource_key(&id)) {
                     let message = format!("resource {} was listed twice; the second copy is skipped", show_resource(&id));
-                    state.warn(ctx, PHASE, Some(&job.resource_type), message);
+                    state.warn(ctx, PHASE, Some(&job.resource_type), &message);
                     skipped += 1;
                     continue;
                 }
@@ -411,20 +411,19 @@ async fn sync_resources(
                 }
                 let id = Arc::new(id);
                 for child_type in child_types(ctx, state, &job.resource_type, &resource) {
-                    match type_index.get(child_type.as_str()) {
-                        Some(&type_index) => children.push(ListJob {
+                    if let Some(&type_index) = type_index.get(child_type.as_str()) {
+                        children.push(ListJob {
                             type_index,
                             resource_type: Arc::clone(&type_ids[type_index]),
                             parent: Some(Arc::clone(&id)),
-                        }),
-                        None => {
-                            let message = format!(
-                                "resource {} names child resource type {}, which no syncer lists",
-                                show_resource(&id),
-                                show(&child_type)
-                            );
-                            state.warn(ctx, PHASE, Some(&job.resource_type), message);
-                        }
+                        });
+                    } else {
+                        let message = format!(
+                            "resource {} names child resource type {}, which no syncer lists",
+                            show_resource(&id),
+                            show(&child_type)
+                        );
+                        state.warn(ctx, PHASE, Some(&job.resource_type), &message);
                     }
                 }
                 let mut flags = 0;
@@ -468,7 +467,7 @@ fn child_types(ctx: &Ctx<'_>, state: &mut State, resource_type: &str, resource: 
             Err(_) => {
                 let id = resource.id.as_ref().map(show_resource).unwrap_or_default();
                 let message = format!("resource {id} has an undecodable ChildResourceType annotation; ignored");
-                state.warn(ctx, Phase::Resources, Some(resource_type), message);
+                state.warn(ctx, Phase::Resources, Some(resource_type), &message);
             }
         }
     }
@@ -522,7 +521,7 @@ async fn sync_entitlements(
                 Ok(()) => None,
             };
             if let Some(problem) = problem {
-                state.warn(ctx, PHASE, Some(&job.resource_type), problem);
+                state.warn(ctx, PHASE, Some(&job.resource_type), &problem);
                 skipped += 1;
                 continue;
             }
@@ -566,7 +565,7 @@ async fn sync_grants(
                 |id| resources.contains(&resource_key(id)),
             );
             if let Err(problem) = checked {
-                state.warn(ctx, PHASE, Some(&job.resource_type), format!("{problem}; skipped"));
+                state.warn(ctx, PHASE, Some(&job.resource_type), &format!("{problem}; skipped"));
                 skipped += 1;
                 continue;
             }

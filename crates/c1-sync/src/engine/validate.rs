@@ -75,11 +75,10 @@ pub(crate) fn resource_type(resource_type: &pb::ResourceType) -> Result<(), Stri
 
 /// A resource returned by the syncer of `rules`.
 pub(crate) fn resource(resource: &pb::Resource, rules: &TypeRules) -> Result<(), String> {
-    check_resource_id("resource id", resource.id.as_ref())
-        .map_err(|problem| format!("resource {}: {problem}", show(&resource.display_name)))?;
     let Some(id) = resource.id.as_ref() else {
-        return Err("resource without an id".to_owned());
+        return Err(format!("resource {} has no id", show(&resource.display_name)));
     };
+    check_resource_id("resource id", Some(id)).map_err(|problem| format!("resource {}: {problem}", show_resource(id)))?;
     if id.resource_type != rules.id {
         return Err(format!(
             "resource {} has resource type {} but was listed by the syncer of {}",

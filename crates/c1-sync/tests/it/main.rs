@@ -1,3 +1,5 @@
 //! Integration tests of c1-sync: one binary, one module per area.
 
+mod engine;
 mod store;
+mod support;

@@ -117,7 +117,7 @@ fn assert_time_shape(s: &str) {
         "bad timestamp {s:?}"
     );
     assert!(
-        s.contains('.') == !frac.is_empty()
+        s.contains('.') != frac.is_empty()
             && frac.len() <= 9
             && frac.bytes().all(|b| b.is_ascii_digit())
             && !frac.ends_with('0'),
@@ -162,6 +162,19 @@ fn write_then_read_returns_what_was_written() {
     assert_eq!(r.entitlements(id).unwrap(), f.entitlements);
     assert_eq!(r.grants(id).unwrap(), f.grants);
 }
+
+/// The columns of a `v1_grants` row, in table order from `resource_type_id` to `data`.
+type GrantRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    i64,
+    Vec<u8>,
+);
 
 #[test]
 fn rows_follow_the_sdk_column_rules() {
@@ -224,7 +237,7 @@ fn rows_follow_the_sdk_column_rules() {
         ("group".into(), "g1".into(), "group:g1:member".into())
     );
 
-    let grants: Vec<(String, String, String, String, String, String, Option<Vec<u8>>, i64, Vec<u8>)> = db
+    let grants: Vec<GrantRow> = db
         .prepare(
             "select resource_type_id, resource_id, entitlement_id, principal_resource_type_id, \
              principal_resource_id, external_id, expansion, needs_expansion, data from v1_grants order by id",
@@ -663,7 +676,7 @@ fn re_putting_an_object_replaces_its_data() {
     let old = UserBuilder::new("user", "u1", "Old name").build();
     let new = UserBuilder::new("user", "u1", "New name").build();
     w.put_resources(&[old]).unwrap();
-    w.put_resources(&[new.clone()]).unwrap();
+    w.put_resources(std::slice::from_ref(&new)).unwrap();
     let done = w.finish().unwrap();
     let r = C1zReader::open(&target).unwrap();
     assert_eq!(r.resources(&done.sync_id, None).unwrap(), vec![new]);

@@ -8,3 +8,4 @@ mod paging;
 mod properties;
 mod snapshots;
 mod support;
+mod zz_memory;

@@ -8,7 +8,10 @@ use serde_json::json;
 use crate::support::{FakeEnv0, Fixture, list_all};
 
 fn ids(resources: &[pb::Resource]) -> Vec<String> {
-    resources.iter().map(|r| r.id.as_ref().expect("id").resource.clone()).collect()
+    resources
+        .iter()
+        .map(|r| r.id.as_ref().expect("id").resource.clone())
+        .collect()
 }
 
 #[tokio::test]
@@ -23,7 +26,10 @@ async fn every_page_size_lists_the_same_resources() {
         assert!(!warnings.is_empty());
         match &reference {
             None => reference = Some(resources),
-            Some(first) => assert_eq!(first, &resources, "page size {page_size} changed the listing"),
+            Some(first) => assert_eq!(
+                first, &resources,
+                "page size {page_size} changed the listing"
+            ),
         }
     }
     let reference = reference.expect("listed");
@@ -39,7 +45,10 @@ async fn a_parent_has_no_users() {
     let fake = FakeEnv0::serve(&Fixture::load("org-table")).await;
     let connector = fake.connector(1000);
     let parent = c1_model::resource_id("team", "t1");
-    let page = connector.resource_syncers()[0].list(Some(&parent), "").await.expect("empty page");
+    let page = connector.resource_syncers()[0]
+        .list(Some(&parent), "")
+        .await
+        .expect("empty page");
     assert!(page.items.is_empty() && page.is_last());
 }
 
@@ -84,7 +93,10 @@ async fn roles_are_not_asked_without_custom_roles() {
     // `/roles` is mocked with expect(0) when the fixture has no roles.
     fake.assert_called_once();
     let summary = connector.summary();
-    assert_eq!((summary.humans, summary.api_keys, summary.active), (2, 1, 2));
+    assert_eq!(
+        (summary.humans, summary.api_keys, summary.active),
+        (2, 1, 2)
+    );
 }
 
 #[tokio::test]

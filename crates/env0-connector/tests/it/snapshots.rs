@@ -29,11 +29,19 @@ async fn sync_fixture(name: &str) -> OrgSnapshot {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(ids, sorted, "resources come sorted by id, each id once");
-    OrgSnapshot { users, warnings, summary: connector.summary() }
+    OrgSnapshot {
+        users,
+        warnings,
+        summary: connector.summary(),
+    }
 }
 
 fn user<'a>(snapshot: &'a OrgSnapshot, id: &str) -> &'a UserView {
-    snapshot.users.iter().find(|u| u.id == id).unwrap_or_else(|| panic!("no user {id}"))
+    snapshot
+        .users
+        .iter()
+        .find(|u| u.id == id)
+        .unwrap_or_else(|| panic!("no user {id}"))
 }
 
 #[tokio::test]
@@ -44,15 +52,36 @@ async fn every_row_of_the_mapping_table() {
     let ann = user(&snap, "google-oauth2|100000000000000000001");
     assert_eq!(ann.status, "enabled");
     assert_eq!(ann.emails, ["ann.admin@example.com (primary)"]);
-    assert_eq!(user(&snap, "auth0|given-and-family").display_name, "Gil Given");
-    assert_eq!(user(&snap, "auth0|given-and-family").status, "disabled (invite pending)");
-    assert_eq!(user(&snap, "auth0|email-only").display_name, "eve.email@example.com");
+    assert_eq!(
+        user(&snap, "auth0|given-and-family").display_name,
+        "Gil Given"
+    );
+    assert_eq!(
+        user(&snap, "auth0|given-and-family").status,
+        "disabled (invite pending)"
+    );
+    assert_eq!(
+        user(&snap, "auth0|email-only").display_name,
+        "eve.email@example.com"
+    );
     assert_eq!(user(&snap, "auth0|id-only").display_name, "auth0|id-only");
     assert_eq!(user(&snap, "auth0|id-only").status, "unspecified");
-    assert_eq!(user(&snap, "auth0|suspended").status, "disabled (Suspended)");
-    assert_eq!(user(&snap, "samlp|acme|carla@example.com").profile["role_name"], "Auditor");
+    assert_eq!(
+        user(&snap, "auth0|suspended").status,
+        "disabled (Suspended)"
+    );
+    assert_eq!(
+        user(&snap, "samlp|acme|carla@example.com").profile["role_name"],
+        "Auditor"
+    );
     let no_name_key = user(&snap, "6a1b2c3d-0000-4000-8000-00000000a002");
-    assert_eq!((no_name_key.display_name.as_str(), no_name_key.account_type.as_str()), ("ak-no-name", "service"));
+    assert_eq!(
+        (
+            no_name_key.display_name.as_str(),
+            no_name_key.account_type.as_str()
+        ),
+        ("ak-no-name", "service")
+    );
 
     insta::assert_yaml_snapshot!("org-table", snap);
 }
@@ -73,13 +102,28 @@ async fn nasty_cases_of_the_api_notes() {
     assert_eq!(snap.summary.api_keys_listed_as_members, 1);
 
     // Duplicates: the first is kept, with one warning each; a shared email keeps both members.
-    assert_eq!(user(&snap, "auth0|dup").display_name, "Duplicate (first, kept)");
-    assert_eq!(user(&snap, "7e57a11a-0000-4000-8000-00000000d0d0").display_name, "Duplicate key (first, kept)");
+    assert_eq!(
+        user(&snap, "auth0|dup").display_name,
+        "Duplicate (first, kept)"
+    );
+    assert_eq!(
+        user(&snap, "7e57a11a-0000-4000-8000-00000000d0d0").display_name,
+        "Duplicate key (first, kept)"
+    );
     assert_eq!(snap.summary.duplicates_skipped, 2);
-    assert_eq!(snap.users.iter().filter(|u| u.emails == ["shared@example.com (primary)"]).count(), 2);
+    assert_eq!(
+        snap.users
+            .iter()
+            .filter(|u| u.emails == ["shared@example.com (primary)"])
+            .count(),
+        2
+    );
 
     // Lower-case "active" is not "Active": disabled, raw value as details.
-    assert_eq!(user(&snap, "auth0|status-lowercase-active").status, "disabled (active)");
+    assert_eq!(
+        user(&snap, "auth0|status-lowercase-active").status,
+        "disabled (active)"
+    );
     assert_eq!(user(&snap, "auth0|status-blank").status, "unspecified");
     assert_eq!(user(&snap, "auth0|ts-garbage").created_at, None);
 
@@ -91,7 +135,10 @@ async fn roles_endpoint_403_keeps_ids_and_warns_once() {
     let snap = sync_fixture("org-roles-403").await;
     assert_eq!(snap.warnings.len(), 1, "{:?}", snap.warnings);
     assert_eq!(snap.summary.custom_roles_unavailable, Some(403));
-    assert_eq!(user(&snap, "auth0|custom-1").profile["role"], "5e1f0000-0000-4000-8000-000000000001");
+    assert_eq!(
+        user(&snap, "auth0|custom-1").profile["role"],
+        "5e1f0000-0000-4000-8000-000000000001"
+    );
     assert!(user(&snap, "auth0|custom-1").profile["role_name"].is_null());
     insta::assert_yaml_snapshot!("org-roles-403", snap);
 }

@@ -14,30 +14,36 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// A fixture organization from `fixtures/env0/<name>.json`.
-pub struct Fixture {
-    pub org: String,
+pub(crate) struct Fixture {
+    pub(crate) org: String,
     json: Value,
 }
 
 impl Fixture {
-    pub fn load(name: &str) -> Fixture {
+    pub(crate) fn load(name: &str) -> Fixture {
         let path = fixtures_dir().join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
         let json: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()));
-        let org = json["organization_id"].as_str().expect("fixture needs organization_id").to_owned();
+        let org = json["organization_id"]
+            .as_str()
+            .expect("fixture needs organization_id")
+            .to_owned();
         Fixture { org, json }
     }
 
     /// A fixture written inline by a test.
-    pub fn inline(json: Value) -> Fixture {
-        let org = json["organization_id"].as_str().expect("fixture needs organization_id").to_owned();
+    pub(crate) fn inline(json: Value) -> Fixture {
+        let org = json["organization_id"]
+            .as_str()
+            .expect("fixture needs organization_id")
+            .to_owned();
         Fixture { org, json }
     }
 
     /// The same organization with `endpoint` answering `status` and `body` instead.
-    pub fn answering(mut self, endpoint: &str, status: u16, body: Value) -> Fixture {
+    pub(crate) fn answering(mut self, endpoint: &str, status: u16, body: Value) -> Fixture {
         self.json[endpoint] = body;
         if !self.json["statuses"].is_object() {
             self.json["statuses"] = serde_json::json!({});
@@ -49,32 +55,46 @@ impl Fixture {
     /// The body and status the fixture gives an endpoint (`None` when absent).
     fn endpoint(&self, key: &str) -> Option<(usize, String)> {
         let body = self.json.get(key)?;
-        let status = self.json["statuses"][key].as_u64().map_or(200, |s| s as usize);
+        let status = self.json["statuses"][key]
+            .as_u64()
+            .map_or(200, |s| s as usize);
         Some((status, body.to_string()))
     }
 }
 
-pub fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/env0")
 }
 
 /// A mock env0 serving one fixture organization. Every endpoint the fixture lists must be called
 /// exactly once ([`FakeEnv0::assert_called_once`]); `/roles` is mocked to fail the test if called
 /// when the fixture has no `roles`.
-pub struct FakeEnv0 {
-    pub server: ServerGuard,
-    pub org: String,
+pub(crate) struct FakeEnv0 {
+    pub(crate) server: ServerGuard,
+    pub(crate) org: String,
     mocks: Vec<(String, Mock)>,
 }
 
 impl FakeEnv0 {
-    pub async fn serve(fixture: &Fixture) -> FakeEnv0 {
+    pub(crate) async fn serve(fixture: &Fixture) -> FakeEnv0 {
         let server = Server::new_async().await;
-        let mut fake = FakeEnv0 { server, org: fixture.org.clone(), mocks: Vec::new() };
+        let mut fake = FakeEnv0 {
+            server,
+            org: fixture.org.clone(),
+            mocks: Vec::new(),
+        };
         let org_query = Matcher::UrlEncoded("organizationId".into(), fixture.org.clone());
         let routes = [
-            ("organizations", "/organizations".to_owned(), Matcher::Missing),
-            ("users", format!("/organizations/{}/users", fixture.org), Matcher::Missing),
+            (
+                "organizations",
+                "/organizations".to_owned(),
+                Matcher::Missing,
+            ),
+            (
+                "users",
+                format!("/organizations/{}/users", fixture.org),
+                Matcher::Missing,
+            ),
             ("api_keys", "/api-keys".to_owned(), org_query.clone()),
             ("roles", "/roles".to_owned(), org_query),
         ];
@@ -88,40 +108,51 @@ impl FakeEnv0 {
                     .with_header("content-type", "application/json")
                     .with_body(body)
                     .expect(1),
-                None => fake.server.mock("GET", path.as_str()).match_query(Matcher::Any).with_status(500).expect(0),
+                None => fake
+                    .server
+                    .mock("GET", path.as_str())
+                    .match_query(Matcher::Any)
+                    .with_status(500)
+                    .expect(0),
             };
             fake.mocks.push((key.to_owned(), mock.create_async().await));
         }
         fake
     }
 
-    pub fn client(&self) -> Env0Client {
+    pub(crate) fn client(&self) -> Env0Client {
         client(&self.server.url())
     }
 
-    pub fn connector(&self, page_size: usize) -> Env0Connector {
+    pub(crate) fn connector(&self, page_size: usize) -> Env0Connector {
         Env0Connector::with_page_size(self.client(), OrgId::new(self.org.clone()), page_size)
     }
 
     /// Every fixture endpoint was called exactly once (and `/roles` never, when absent).
-    pub fn assert_called_once(&self) {
+    pub(crate) fn assert_called_once(&self) {
         for (key, mock) in &self.mocks {
-            assert!(mock.matched(), "endpoint {key} was not called the expected number of times");
+            assert!(
+                mock.matched(),
+                "endpoint {key} was not called the expected number of times"
+            );
         }
     }
 }
 
 /// A client for a mock at `url`: no retries, so failures show at once.
-pub fn client(url: &str) -> Env0Client {
-    let config = ClientConfig::new("test-key-id".to_owned(), SecretString::from("test-key-secret"))
-        .base_url(url)
-        .expect("mock URL is valid")
-        .max_retries(0);
+pub(crate) fn client(url: &str) -> Env0Client {
+    let config = ClientConfig::new(
+        "test-key-id".to_owned(),
+        SecretString::from("test-key-secret"),
+    )
+    .base_url(url)
+    .expect("mock URL is valid")
+    .max_retries(0);
     Env0Client::new(config).expect("client builds")
 }
 
 /// Every resource of the user listing, page by page, with the warnings of all pages.
-pub async fn list_all(connector: &Env0Connector) -> (Vec<pb::Resource>, Vec<String>, usize) {
+pub(crate) async fn list_all(connector: &Env0Connector) -> (Vec<pb::Resource>, Vec<String>, usize) {
     let syncers = connector.resource_syncers();
     assert_eq!(syncers.len(), 1, "one syncer: users");
     let syncer = &syncers[0];
@@ -137,7 +168,11 @@ pub async fn list_all(connector: &Env0Connector) -> (Vec<pb::Resource>, Vec<Stri
         if page.next_token.is_empty() {
             break;
         }
-        assert_eq!(page.next_token, resources.len().to_string(), "page token is the offset");
+        assert_eq!(
+            page.next_token,
+            resources.len().to_string(),
+            "page token is the offset"
+        );
         token = page.next_token;
     }
     (resources, warnings, pages)
@@ -146,36 +181,57 @@ pub async fn list_all(connector: &Env0Connector) -> (Vec<pb::Resource>, Vec<Stri
 /// A mapped user resource as a person reads it. Building it asserts that the values mirrored
 /// between the `UserTrait` and the `Resource` (status, profile, created at) agree.
 #[derive(Debug, Serialize)]
-pub struct UserView {
-    pub id: String,
-    pub display_name: String,
-    pub status: String,
+pub(crate) struct UserView {
+    pub(crate) id: String,
+    pub(crate) display_name: String,
+    pub(crate) status: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub emails: Vec<String>,
-    pub account_type: String,
-    pub login: String,
+    pub(crate) emails: Vec<String>,
+    pub(crate) account_type: String,
+    pub(crate) login: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_login: Option<String>,
+    pub(crate) last_login: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
+    pub(crate) created_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub structured_name: Option<String>,
-    pub profile: BTreeMap<String, Value>,
+    pub(crate) structured_name: Option<BTreeMap<&'static str, String>>,
+    pub(crate) profile: BTreeMap<String, Value>,
 }
 
-pub fn view(resource: &pb::Resource) -> UserView {
+pub(crate) fn view(resource: &pb::Resource) -> UserView {
     let id = resource.id.as_ref().expect("resource id");
     assert_eq!(id.resource_type, "user");
-    let traits: Vec<_> = resource.annotations.iter().filter(|a| c1_model::annotations::is::<pb::UserTrait>(a)).collect();
+    let traits: Vec<_> = resource
+        .annotations
+        .iter()
+        .filter(|a| c1_model::annotations::is::<pb::UserTrait>(a))
+        .collect();
     assert_eq!(traits.len(), 1, "exactly one UserTrait on {}", id.resource);
-    let t: pb::UserTrait = c1_model::annotations::find(&resource.annotations).expect("UserTrait decodes");
+    let t: pb::UserTrait =
+        c1_model::annotations::find(&resource.annotations).expect("UserTrait decodes");
 
     let trait_status = t.status.clone().expect("trait status");
     let resource_status = resource.status.clone().expect("resource status");
-    assert_eq!(trait_status.status, resource_status.status, "status mirrored on {}", id.resource);
-    assert_eq!(trait_status.details, resource_status.details, "details mirrored on {}", id.resource);
-    assert_eq!(t.profile, resource.profile, "profile mirrored on {}", id.resource);
-    assert_eq!(t.created_at, resource.created_at, "created_at mirrored on {}", id.resource);
+    assert_eq!(
+        trait_status.status, resource_status.status,
+        "status mirrored on {}",
+        id.resource
+    );
+    assert_eq!(
+        trait_status.details, resource_status.details,
+        "details mirrored on {}",
+        id.resource
+    );
+    assert_eq!(
+        t.profile, resource.profile,
+        "profile mirrored on {}",
+        id.resource
+    );
+    assert_eq!(
+        t.created_at, resource.created_at,
+        "created_at mirrored on {}",
+        id.resource
+    );
 
     let status_name = match pb::user_trait::status::Status::try_from(trait_status.status) {
         Ok(pb::user_trait::status::Status::Enabled) => "enabled",
@@ -191,7 +247,13 @@ pub fn view(resource: &pb::Resource) -> UserView {
     let emails = t
         .emails
         .iter()
-        .map(|e| if e.is_primary { format!("{} (primary)", e.address) } else { e.address.clone() })
+        .map(|e| {
+            if e.is_primary {
+                format!("{} (primary)", e.address)
+            } else {
+                e.address.clone()
+            }
+        })
         .collect();
     let account_type = match pb::user_trait::AccountType::try_from(t.account_type) {
         Ok(pb::user_trait::AccountType::Human) => "human",
@@ -217,7 +279,9 @@ pub fn view(resource: &pb::Resource) -> UserView {
         login: t.login.clone(),
         last_login: t.last_login.map(time),
         created_at: resource.created_at.map(time),
-        structured_name: t.structured_name.map(|n| format!("given: {:?}, family: {:?}", n.given_name, n.family_name)),
+        structured_name: t
+            .structured_name
+            .map(|n| BTreeMap::from([("given", n.given_name), ("family", n.family_name)])),
         profile,
     }
 }
@@ -233,7 +297,9 @@ fn json(value: &prost_types::Value) -> Value {
         Some(Kind::StringValue(s)) => Value::String(s.clone()),
         Some(Kind::BoolValue(b)) => Value::Bool(*b),
         Some(Kind::NumberValue(n)) => serde_json::json!(n),
-        Some(Kind::StructValue(s)) => Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), json(v))).collect()),
+        Some(Kind::StructValue(s)) => {
+            Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), json(v))).collect())
+        }
         Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(json).collect()),
     }
 }

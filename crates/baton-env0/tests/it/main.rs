@@ -1,0 +1,11 @@
+//! Integration tests of the built `baton-env0` binary (assert_cmd) against mockito env0 servers.
+
+mod config_cmd;
+mod failures;
+mod help;
+mod inspect;
+mod precedence;
+mod secrets;
+mod support;
+mod sync;
+mod validate;
