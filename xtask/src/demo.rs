@@ -211,15 +211,15 @@ impl FakeProcess {
             let status = fake.child.wait().context("cannot wait for env0-fake")?;
             bail!("env0-fake stopped before printing its address ({status})");
         };
-        fake.base_url = first
+        first
             .strip_prefix("listening on ")
             .with_context(|| format!("unexpected first line from env0-fake: {first:?}"))?
             .trim()
-            .to_owned();
-        fake.org_line = second
+            .clone_into(&mut fake.base_url);
+        second
             .strip_prefix("organization ")
             .unwrap_or(&second)
-            .to_owned();
+            .clone_into(&mut fake.org_line);
         Ok(fake)
     }
 

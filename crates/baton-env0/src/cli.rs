@@ -91,7 +91,14 @@ pub struct InspectArgs {
     #[arg(value_name = "FILE")]
     pub path: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, env = "BATON_FORMAT", hide_env_values = true, default_value_t = InspectFormat::Table)]
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        env = "BATON_FORMAT",
+        hide_env_values = true,
+        default_value_t = InspectFormat::Table
+    )]
     pub format: InspectFormat,
     /// The sync to read [default: the latest finished full sync]
     #[arg(long, value_name = "ID", env = "BATON_SYNC_ID", hide_env_values = true)]
@@ -167,7 +174,13 @@ impl LogFormat {
 #[non_exhaustive]
 pub struct GlobalArgs {
     /// env0 API key id (also read from $ENV0_API_KEY)
-    #[arg(long, global = true, value_name = "ID", env = "BATON_API_KEY_ID", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        env = "BATON_API_KEY_ID",
+        hide_env_values = true
+    )]
     pub api_key_id: Option<String>,
 
     /// env0 API key secret (also read from $ENV0_API_SECRET); prefer the environment or
@@ -241,6 +254,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_enum,
+        ignore_case = true,
         env = "BATON_LOG_LEVEL",
         hide_env_values = true,
         default_value_t = LogLevel::Info
@@ -248,7 +262,14 @@ pub struct GlobalArgs {
     pub log_level: LogLevel,
 
     /// Log format; logs go to stderr [default: console when stderr is a terminal, else json]
-    #[arg(long, global = true, value_enum, env = "BATON_LOG_FORMAT", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        ignore_case = true,
+        env = "BATON_LOG_FORMAT",
+        hide_env_values = true
+    )]
     pub log_format: Option<LogFormat>,
 
     /// Timeout of one HTTP request, in seconds (1-1800)
@@ -331,7 +352,10 @@ impl fmt::Debug for GlobalArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GlobalArgs")
             .field("api_key_id", &self.api_key_id)
-            .field("api_key_secret", &self.api_key_secret.as_ref().map(|_| "****"))
+            .field(
+                "api_key_secret",
+                &self.api_key_secret.as_ref().map(|_| "****"),
+            )
             .field("api_key_secret_file", &self.api_key_secret_file)
             .field("organization_id", &self.organization_id)
             .field("file", &self.file)
@@ -351,7 +375,10 @@ impl fmt::Debug for GlobalArgs {
 }
 
 /// clap value parser for the secret: the raw argument becomes a [`SecretString`] immediately.
-#[expect(clippy::unnecessary_wraps, reason = "clap value parsers return a Result")]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "clap value parsers return a Result"
+)]
 fn parse_secret(raw: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(raw))
 }

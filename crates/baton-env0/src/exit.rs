@@ -58,7 +58,9 @@ impl ExitKind {
             ExitKind::Auth => "authentication failed (env0 answered 401)",
             ExitKind::Permission => "permission or plan (env0 answered 403 or 402)",
             ExitKind::Unavailable => "env0 unavailable after retries (429, 5xx, network)",
-            ExitKind::File => "c1z file error (cannot write --file or --summary-json, or read the inspected file)",
+            ExitKind::File => {
+                "c1z file error (cannot write --file or --summary-json, or read the inspected file)"
+            }
         }
     }
 }
@@ -106,7 +108,11 @@ pub struct Failure {
 impl Failure {
     /// A failure without a hint.
     pub fn new(kind: ExitKind, message: impl Into<String>) -> Self {
-        Failure { kind, message: one_line(&message.into()), hint: None }
+        Failure {
+            kind,
+            message: one_line(&message.into()),
+            hint: None,
+        }
     }
 
     /// Adds a hint.
@@ -150,7 +156,11 @@ impl std::error::Error for Failure {}
 /// Collapses line breaks so a message stays on one line.
 fn one_line(text: &str) -> String {
     if text.contains(['\n', '\r']) {
-        text.split(['\n', '\r']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join("; ")
+        text.split(['\n', '\r'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
     } else {
         text.to_owned()
     }
@@ -162,8 +172,10 @@ mod tests {
 
     #[test]
     fn help_text_lists_every_code_with_its_meaning() {
-        let expected: Vec<String> =
-            ALL_EXIT_KINDS.iter().map(|k| format!("  {}  {}", k.code(), k.meaning())).collect();
+        let expected: Vec<String> = ALL_EXIT_KINDS
+            .iter()
+            .map(|k| format!("  {}  {}", k.code(), k.meaning()))
+            .collect();
         let actual: Vec<&str> = EXIT_CODES_HELP.lines().skip(1).collect();
         assert_eq!(actual, expected);
     }
@@ -184,6 +196,10 @@ mod tests {
     #[test]
     fn readme_lists_the_exit_codes() {
         let readme = include_str!("../README.md");
-        assert!(readme.contains(&exit_codes_markdown()), "README.md must contain:\n{}", exit_codes_markdown());
+        assert!(
+            readme.contains(&exit_codes_markdown()),
+            "README.md must contain:\n{}",
+            exit_codes_markdown()
+        );
     }
 }

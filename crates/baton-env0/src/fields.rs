@@ -70,7 +70,10 @@ pub(crate) fn split_default(help: &str) -> (String, Option<String>) {
         && help.ends_with(']')
     {
         let default = &help[start + " [default: ".len()..help.len() - 1];
-        return (help[..start].trim_end().to_owned(), Some(default.to_owned()));
+        return (
+            help[..start].trim_end().to_owned(),
+            Some(default.to_owned()),
+        );
     }
     (help.to_owned(), None)
 }
@@ -89,13 +92,27 @@ pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
         (Some(s), Some(l)) => format!("-{s}, --{l}"),
         (None, Some(l)) => format!("--{l}"),
         (Some(s), None) => format!("-{s}"),
-        (None, None) => format!("<{}>", arg.get_value_names().and_then(|v| v.first()).map_or(id, |s| s.as_str())),
+        (None, None) => format!(
+            "<{}>",
+            arg.get_value_names()
+                .and_then(|v| v.first())
+                .map_or(id, |s| s.as_str())
+        ),
     };
-    let mut env: Vec<String> = arg.get_env().and_then(|e| e.to_str()).map(str::to_owned).into_iter().collect();
+    let mut env: Vec<String> = arg
+        .get_env()
+        .and_then(|e| e.to_str())
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
     env.extend(extra_env(&name).map(str::to_owned));
-    let (description, help_default) = split_default(&arg.get_help().map(ToString::to_string).unwrap_or_default());
-    let defaults: Vec<String> =
-        arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+    let (description, help_default) =
+        split_default(&arg.get_help().map(ToString::to_string).unwrap_or_default());
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect();
     let is_flag = matches!(arg.get_action(), ArgAction::SetTrue);
     let default = if is_flag {
         Some("false".to_owned())
@@ -107,9 +124,16 @@ pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
     let possible_values: Vec<String> = if is_flag {
         Vec::new()
     } else {
-        arg.get_possible_values().iter().filter(|p| !p.is_hide_set()).map(|p| p.get_name().to_owned()).collect()
+        arg.get_possible_values()
+            .iter()
+            .filter(|p| !p.is_hide_set())
+            .map(|p| p.get_name().to_owned())
+            .collect()
     };
-    let value_name = arg.get_value_names().and_then(|v| v.first()).map(ToString::to_string);
+    let value_name = arg
+        .get_value_names()
+        .and_then(|v| v.first())
+        .map(ToString::to_string);
     let kind = if is_flag {
         FieldKind::Bool
     } else if !possible_values.is_empty() {
@@ -122,7 +146,10 @@ pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
     let is_global_setting = arg.is_global_set() && name != "config";
     Some(FieldInfo {
         config_key: is_global_setting.then(|| name.clone()),
-        required: matches!(name.as_str(), "api-key-id" | "api-key-secret" | "organization-id"),
+        required: matches!(
+            name.as_str(),
+            "api-key-id" | "api-key-secret" | "organization-id"
+        ),
         secret: name == "api-key-secret",
         name,
         flag,
@@ -137,7 +164,10 @@ pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
 
 /// Every documented global setting, in `--help` order.
 pub fn fields() -> Vec<FieldInfo> {
-    Cli::command().get_arguments().filter_map(describe).collect()
+    Cli::command()
+        .get_arguments()
+        .filter_map(describe)
+        .collect()
 }
 
 #[cfg(test)]
@@ -148,7 +178,10 @@ mod tests {
     fn split_default_extracts_the_bracket() {
         assert_eq!(
             split_default("Log format [default: console, else json]"),
-            ("Log format".to_owned(), Some("console, else json".to_owned()))
+            (
+                "Log format".to_owned(),
+                Some("console, else json".to_owned())
+            )
         );
         assert_eq!(split_default("Plain"), ("Plain".to_owned(), None));
     }
@@ -156,13 +189,27 @@ mod tests {
     #[test]
     fn credentials_are_required_and_only_the_secret_is_secret() {
         let fields = fields();
-        let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name.as_str()).collect();
-        assert_eq!(required, ["api-key-id", "api-key-secret", "organization-id"]);
-        let secret: Vec<&str> = fields.iter().filter(|f| f.secret).map(|f| f.name.as_str()).collect();
+        let required: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(
+            required,
+            ["api-key-id", "api-key-secret", "organization-id"]
+        );
+        let secret: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.secret)
+            .map(|f| f.name.as_str())
+            .collect();
         assert_eq!(secret, ["api-key-secret"]);
         let id = fields.iter().find(|f| f.name == "api-key-id").unwrap();
         assert_eq!(id.env, ["BATON_API_KEY_ID", "ENV0_API_KEY"]);
-        assert!(fields.iter().all(|f| f.name != "retry-base-delay-ms"), "hidden flags stay undocumented");
+        assert!(
+            fields.iter().all(|f| f.name != "retry-base-delay-ms"),
+            "hidden flags stay undocumented"
+        );
     }
 
     #[test]

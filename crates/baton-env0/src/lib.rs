@@ -36,8 +36,9 @@ use crate::settings::{Environment, ProcessEnvironment, Settings};
 /// a panic into exit code 1 without printing the panic's message.
 pub fn main() -> ExitCode {
     install_panic_hook();
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(std::env::args_os(), &ProcessEnvironment)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(std::env::args_os(), &ProcessEnvironment)
+    }));
     outcome.unwrap_or_else(|_| ExitKind::Other.into())
 }
 
@@ -45,7 +46,10 @@ pub fn main() -> ExitCode {
 /// bug, a secret); only where it happened.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let _ = write!(
             std::io::stderr(),
             "error: internal error{location} in baton-env0 {} (the panic message is not shown because it could contain sensitive data)\nhint: this is a bug; rerun with --log-level debug and report the log\n",
@@ -60,7 +64,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m).map(|cli| (m, cli)));
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (m, cli)));
     let (matches, cli) = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
@@ -79,12 +85,22 @@ where
     }
 }
 
-fn execute(cli: Cli, matches: &ArgMatches, env: &dyn Environment, slot: &ProgressSlot) -> Result<(), Failure> {
+fn execute(
+    cli: Cli,
+    matches: &ArgMatches,
+    env: &dyn Environment,
+    slot: &ProgressSlot,
+) -> Result<(), Failure> {
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::other(format!("cannot read the current directory: {e}")))?;
     let mut settings = Settings::resolve(matches, &cli.global, env, &cwd)?;
     let console = settings.log_format.value == LogFormat::Console;
-    logging::init(settings.log_level.value, settings.log_format.value, console && env.stderr_is_terminal(), slot);
+    logging::init(
+        settings.log_level.value,
+        settings.log_format.value,
+        console && env.stderr_is_terminal(),
+        slot,
+    );
     for warning in settings.take_warnings() {
         tracing::warn!("{warning}");
     }
@@ -94,7 +110,10 @@ fn execute(cli: Cli, matches: &ArgMatches, env: &dyn Environment, slot: &Progres
         Some(Command::Capabilities) => commands::capabilities::run(),
         Some(Command::Config) => commands::config::run(&settings),
         Some(Command::Inspect(args)) => {
-            let path = args.path.as_deref().unwrap_or(Path::new(&settings.file.value));
+            let path = args
+                .path
+                .as_deref()
+                .unwrap_or(Path::new(&settings.file.value));
             commands::inspect::run(path, args.format, args.sync_id.as_deref())
         }
     }

@@ -13,16 +13,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use indicatif::ProgressBar;
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::Layer as _;
 
 use crate::cli::{LogFormat, LogLevel};
 
 /// The crates whose logs follow `--log-level`.
-pub const OWN_CRATES: [&str; 5] = ["baton_env0", "env0_connector", "env0_api", "c1_sync", "c1_model"];
+pub const OWN_CRATES: [&str; 5] = [
+    "baton_env0",
+    "env0_connector",
+    "env0_api",
+    "c1_sync",
+    "c1_model",
+];
 
 /// A slot for the progress bar currently drawn on stderr, shared with the log writer.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +47,11 @@ impl ProgressSlot {
 
     /// Runs `f`, with the bar (if any) hidden meanwhile.
     pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
-        let bar = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let bar = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         match bar {
             Some(bar) => bar.suspend(f),
             None => f(),
@@ -88,7 +98,11 @@ fn level_filter(level: LogLevel) -> LevelFilter {
 pub fn targets(level: LogLevel) -> Targets {
     let own = level_filter(level);
     let others = own.min(LevelFilter::WARN);
-    OWN_CRATES.iter().fold(Targets::new().with_default(others), |t, krate| t.with_target(*krate, own))
+    OWN_CRATES
+        .iter()
+        .fold(Targets::new().with_default(others), |t, krate| {
+            t.with_target(*krate, own)
+        })
 }
 
 /// Installs the global subscriber. `ansi` enables colours (console format on a terminal only).
@@ -98,7 +112,12 @@ pub fn init(level: LogLevel, format: LogFormat, ansi: bool, slot: &ProgressSlot)
     let filter = targets(level);
     let result = match format {
         LogFormat::Console => tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(ansi).with_filter(filter))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .with_ansi(ansi)
+                    .with_filter(filter),
+            )
             .try_init(),
         LogFormat::Json => tracing_subscriber::registry()
             .with(

@@ -30,7 +30,10 @@ impl Progress {
             slot.set(bar.clone());
             bar
         });
-        Progress { bar, slot: slot.clone() }
+        Progress {
+            bar,
+            slot: slot.clone(),
+        }
     }
 
     /// Whether a bar is drawn.
@@ -47,15 +50,28 @@ impl Progress {
     /// Handles one engine event.
     pub fn handle(&self, event: &ProgressEvent) {
         match event {
-            ProgressEvent::PhaseStarted { phase, resource_type: None } => {
+            ProgressEvent::PhaseStarted {
+                phase,
+                resource_type: None,
+            } => {
                 tracing::info!(phase = %phase, "sync phase started");
                 self.message(phase_label(*phase).to_owned());
             }
-            ProgressEvent::PhaseStarted { phase, resource_type: Some(rt) } => {
+            ProgressEvent::PhaseStarted {
+                phase,
+                resource_type: Some(rt),
+            } => {
                 tracing::debug!(phase = %phase, resource_type = %rt, "listing resource type");
                 self.message(format!("{}: {rt}", phase_label(*phase)));
             }
-            ProgressEvent::PageDone { phase, resource_type, items, skipped, totals, .. } => {
+            ProgressEvent::PageDone {
+                phase,
+                resource_type,
+                items,
+                skipped,
+                totals,
+                ..
+            } => {
                 tracing::debug!(phase = %phase, resource_type = %resource_type, items, skipped, "page written");
                 self.message(format!(
                     "{}: {resource_type} — {} resources, {} entitlements, {} grants, {} warnings",
@@ -69,7 +85,13 @@ impl Progress {
                     bar.set_position(totals.resources + totals.entitlements + totals.grants);
                 }
             }
-            ProgressEvent::Retry { phase, resource_type, attempt, wait, .. } => {
+            ProgressEvent::Retry {
+                phase,
+                resource_type,
+                attempt,
+                wait,
+                ..
+            } => {
                 let rt = resource_type.as_deref().unwrap_or("-");
                 self.message(format!(
                     "{}: {rt} — retrying (attempt {attempt} failed, waiting {:.1}s)",
@@ -101,5 +123,50 @@ fn phase_label(phase: Phase) -> &'static str {
         Phase::Grants => "grants",
         Phase::Save => "saving",
         _ => "syncing",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use c1_sync::Totals;
+
+    use super::*;
+
+    #[test]
+    fn page_events_move_the_bar_and_finish_clears_the_slot() {
+        let slot = ProgressSlot::default();
+        let progress = Progress::new(true, &slot);
+        assert!(progress.is_drawn());
+        let mut totals = Totals::default();
+        totals.resources = 40;
+        totals.entitlements = 2;
+        progress.handle(&ProgressEvent::PageDone {
+            phase: Phase::Resources,
+            resource_type: "user".into(),
+            items: 40,
+            skipped: 0,
+            totals,
+        });
+        let bar = progress.bar.clone().unwrap();
+        assert_eq!(bar.position(), 42);
+        assert!(
+            bar.message().starts_with("listing users: user"),
+            "{}",
+            bar.message()
+        );
+        progress.finish();
+        assert!(bar.is_finished());
+        assert_eq!(slot.suspend(|| 7), 7, "no bar left to suspend");
+    }
+
+    #[test]
+    fn without_a_bar_events_are_only_logged() {
+        let progress = Progress::new(false, &ProgressSlot::default());
+        assert!(!progress.is_drawn());
+        progress.handle(&ProgressEvent::PhaseStarted {
+            phase: Phase::Save,
+            resource_type: None,
+        });
+        progress.finish();
     }
 }

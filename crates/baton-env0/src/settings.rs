@@ -83,7 +83,10 @@ pub struct Setting<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Setting<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Setting").field("value", &self.value).field("source", &self.source).finish()
+        f.debug_struct("Setting")
+            .field("value", &self.value)
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -114,12 +117,16 @@ impl fmt::Debug for SecretSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SecretSpec::Missing => f.write_str("Missing"),
-            SecretSpec::Value(setting) => {
-                f.debug_struct("Value").field("value", &"****").field("source", &setting.source).finish()
-            }
-            SecretSpec::File { path, via } => {
-                f.debug_struct("File").field("path", path).field("via", via).finish()
-            }
+            SecretSpec::Value(setting) => f
+                .debug_struct("Value")
+                .field("value", &"****")
+                .field("source", &setting.source)
+                .finish(),
+            SecretSpec::File { path, via } => f
+                .debug_struct("File")
+                .field("path", path)
+                .field("via", via)
+                .finish(),
         }
     }
 }
@@ -130,9 +137,10 @@ impl SecretSpec {
         match self {
             SecretSpec::Missing => None,
             SecretSpec::Value(setting) => Some(setting.source.clone()),
-            SecretSpec::File { path, via } => {
-                Some(Source::SecretFile { path: path.clone(), via: Box::new(via.clone()) })
-            }
+            SecretSpec::File { path, via } => Some(Source::SecretFile {
+                path: path.clone(),
+                via: Box::new(via.clone()),
+            }),
         }
     }
 }
@@ -245,7 +253,11 @@ impl Environment for ProcessEnvironment {
 struct FileConfig {
     #[serde(alias = "api_key_id")]
     api_key_id: Option<String>,
-    #[serde(alias = "api_key_secret", default, deserialize_with = "deserialize_secret")]
+    #[serde(
+        alias = "api_key_secret",
+        default,
+        deserialize_with = "deserialize_secret"
+    )]
     api_key_secret: Option<SecretString>,
     #[serde(alias = "api_key_secret_file")]
     api_key_secret_file: Option<PathBuf>,
@@ -316,12 +328,16 @@ fn load_config_file(
         cwd_default.to_path_buf()
     };
     let built = config::Config::builder()
-        .add_source(config::File::from(path.as_path()).format(config::FileFormat::Yaml).required(true))
+        .add_source(
+            config::File::from(path.as_path())
+                .format(config::FileFormat::Yaml)
+                .required(true),
+        )
         .build()
         .map_err(|e| config_error(&path, &e))?;
     let mut unknown = Vec::new();
-    let parsed: FileConfig =
-        serde_ignored::deserialize(built, |key| unknown.push(key.to_string())).map_err(|e| config_error(&path, &e))?;
+    let parsed: FileConfig = serde_ignored::deserialize(built, |key| unknown.push(key.to_string()))
+        .map_err(|e| config_error(&path, &e))?;
     let mut warnings: Vec<String> = unknown
         .iter()
         .map(|key| {
@@ -348,8 +364,10 @@ fn config_error(path: &Path, err: &config::ConfigError) -> Failure {
     // The config crate's messages name the key and the file, and may quote a mistyped value. The
     // secret key accepts any scalar (numbers and booleans become text), so its value never fails
     // to parse and is never quoted.
-    Failure::usage(format!("cannot read config file {}: {err}", path.display()))
-        .hint(format!("the file must be YAML whose keys are flag names: {}", CONFIG_FILE_KEYS.join(", ")))
+    Failure::usage(format!("cannot read config file {}: {err}", path.display())).hint(format!(
+        "the file must be YAML whose keys are flag names: {}",
+        CONFIG_FILE_KEYS.join(", ")
+    ))
 }
 
 /// The permission bits (when group or others may read/write) of `path`, on unix.
@@ -389,7 +407,9 @@ fn layer<T>(
         return Some(Setting::new(value, Source::Env(var.to_owned())));
     }
     match (file, file_path) {
-        (Some(value), Some(path)) => Some(Setting::new(value, Source::ConfigFile(path.to_path_buf()))),
+        (Some(value), Some(path)) => {
+            Some(Setting::new(value, Source::ConfigFile(path.to_path_buf())))
+        }
         _ => None,
     }
 }
@@ -403,7 +423,10 @@ fn env_name(id: &str) -> String {
 }
 
 /// Shorthand: the clap value of a global arg `id` with its source, if it came from flag or env.
-fn from_clap<T: Clone + Send + Sync + 'static>(matches: &ArgMatches, id: &str) -> Option<(T, Source)> {
+fn from_clap<T: Clone + Send + Sync + 'static>(
+    matches: &ArgMatches,
+    id: &str,
+) -> Option<(T, Source)> {
     let source = clap_source(matches, id, &flag_name(id), &env_name(id))?;
     let value = matches.get_one::<T>(id)?.clone();
     Some((value, source))
@@ -411,8 +434,11 @@ fn from_clap<T: Clone + Send + Sync + 'static>(matches: &ArgMatches, id: &str) -
 
 fn parse_enum<E: ValueEnum>(raw: &str, key: &str, path: &Path) -> Result<E, Failure> {
     E::from_str(raw, true).map_err(|_| {
-        let allowed: Vec<String> =
-            E::value_variants().iter().filter_map(ValueEnum::to_possible_value).map(|p| p.get_name().to_owned()).collect();
+        let allowed: Vec<String> = E::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|p| p.get_name().to_owned())
+            .collect();
         Failure::usage(format!(
             "config file {}: `{key}` must be one of {}, got `{raw}`",
             path.display(),
@@ -446,7 +472,8 @@ impl Settings {
         cwd: &Path,
     ) -> Result<Settings, Failure> {
         let explicit_config = args.config.clone().and_then(|path| {
-            clap_source(matches, "config", "--config", "BATON_CONFIG_PATH").map(|source| (path, source))
+            clap_source(matches, "config", "--config", "BATON_CONFIG_PATH")
+                .map(|source| (path, source))
         });
         let explicit_source = explicit_config.as_ref().map(|(_, source)| source.clone());
         let loaded = load_config_file(explicit_config, &cwd.join(DEFAULT_CONFIG_FILE))?;
@@ -465,33 +492,58 @@ impl Settings {
         );
         let organization_id = layer(
             from_clap::<String>(matches, "organization_id").filter(|(v, _)| !v.is_empty()),
-            env.var(ENV0_ORGANIZATION_ID).map(|v| (v, ENV0_ORGANIZATION_ID)),
+            env.var(ENV0_ORGANIZATION_ID)
+                .map(|v| (v, ENV0_ORGANIZATION_ID)),
             file_cfg.organization_id.clone().filter(|v| !v.is_empty()),
             fp,
         );
         let api_key_secret = resolve_secret(matches, env, &file_cfg, fp)?;
 
-        let file = layer(from_clap::<PathBuf>(matches, "file"), None, file_cfg.file.clone(), fp)
-            .unwrap_or_else(|| Setting::new(PathBuf::from(DEFAULT_FILE), Source::Default));
-        let base_url = layer(from_clap::<String>(matches, "base_url"), None, file_cfg.base_url.clone(), fp)
-            .unwrap_or_else(|| Setting::new(DEFAULT_BASE_URL.to_owned(), Source::Default));
+        let file = layer(
+            from_clap::<PathBuf>(matches, "file"),
+            None,
+            file_cfg.file.clone(),
+            fp,
+        )
+        .unwrap_or_else(|| Setting::new(PathBuf::from(DEFAULT_FILE), Source::Default));
+        let base_url = layer(
+            from_clap::<String>(matches, "base_url"),
+            None,
+            file_cfg.base_url.clone(),
+            fp,
+        )
+        .unwrap_or_else(|| Setting::new(DEFAULT_BASE_URL.to_owned(), Source::Default));
         let file_log_level = file_cfg
             .log_level
             .as_deref()
             .map(|raw| parse_enum::<LogLevel>(raw, "log-level", file_path_for_errors))
             .transpose()?;
-        let log_level = layer(from_clap::<LogLevel>(matches, "log_level"), None, file_log_level, fp)
-            .unwrap_or_else(|| Setting::new(LogLevel::Info, Source::Default));
+        let log_level = layer(
+            from_clap::<LogLevel>(matches, "log_level"),
+            None,
+            file_log_level,
+            fp,
+        )
+        .unwrap_or_else(|| Setting::new(LogLevel::Info, Source::Default));
         let file_log_format = file_cfg
             .log_format
             .as_deref()
             .map(|raw| parse_enum::<LogFormat>(raw, "log-format", file_path_for_errors))
             .transpose()?;
-        let log_format = layer(from_clap::<LogFormat>(matches, "log_format"), None, file_log_format, fp)
-            .unwrap_or_else(|| {
-                let default = if env.stderr_is_terminal() { LogFormat::Console } else { LogFormat::Json };
-                Setting::new(default, Source::Default)
-            });
+        let log_format = layer(
+            from_clap::<LogFormat>(matches, "log_format"),
+            None,
+            file_log_format,
+            fp,
+        )
+        .unwrap_or_else(|| {
+            let default = if env.stderr_is_terminal() {
+                LogFormat::Console
+            } else {
+                LogFormat::Json
+            };
+            Setting::new(default, Source::Default)
+        });
         let http_timeout_seconds = layer(
             from_clap::<u64>(matches, "http_timeout_seconds"),
             None,
@@ -500,8 +552,13 @@ impl Settings {
         )
         .unwrap_or_else(|| Setting::new(DEFAULT_HTTP_TIMEOUT_SECONDS, Source::Default));
         check_range(&http_timeout_seconds, "--http-timeout-seconds", 1, 1800)?;
-        let max_retries = layer(from_clap::<u32>(matches, "max_retries"), None, file_cfg.max_retries, fp)
-            .unwrap_or_else(|| Setting::new(DEFAULT_MAX_RETRIES, Source::Default));
+        let max_retries = layer(
+            from_clap::<u32>(matches, "max_retries"),
+            None,
+            file_cfg.max_retries,
+            fp,
+        )
+        .unwrap_or_else(|| Setting::new(DEFAULT_MAX_RETRIES, Source::Default));
         check_range(&max_retries, "--max-retries", 0, 100)?;
         let max_requests_per_minute = layer(
             from_clap::<u32>(matches, "max_requests_per_minute"),
@@ -510,13 +567,33 @@ impl Settings {
             fp,
         )
         .unwrap_or_else(|| Setting::new(DEFAULT_MAX_REQUESTS_PER_MINUTE, Source::Default));
-        check_range(&max_requests_per_minute, "--max-requests-per-minute", 1, 100_000)?;
-        let workers = layer(from_clap::<usize>(matches, "workers"), None, file_cfg.workers, fp)
-            .unwrap_or_else(|| Setting::new(DEFAULT_WORKERS, Source::Default));
+        check_range(
+            &max_requests_per_minute,
+            "--max-requests-per-minute",
+            1,
+            100_000,
+        )?;
+        let workers = layer(
+            from_clap::<usize>(matches, "workers"),
+            None,
+            file_cfg.workers,
+            fp,
+        )
+        .unwrap_or_else(|| Setting::new(DEFAULT_WORKERS, Source::Default));
         check_range(&workers, "--workers", 1, 64)?;
-        let no_progress = layer(from_clap::<bool>(matches, "no_progress"), None, file_cfg.no_progress, fp)
-            .unwrap_or_else(|| Setting::new(false, Source::Default));
-        let summary_json = layer(from_clap::<PathBuf>(matches, "summary_json"), None, file_cfg.summary_json.clone(), fp);
+        let no_progress = layer(
+            from_clap::<bool>(matches, "no_progress"),
+            None,
+            file_cfg.no_progress,
+            fp,
+        )
+        .unwrap_or_else(|| Setting::new(false, Source::Default));
+        let summary_json = layer(
+            from_clap::<PathBuf>(matches, "summary_json"),
+            None,
+            file_cfg.summary_json.clone(),
+            fp,
+        );
         let retry_base_delay = args.retry_base_delay_ms.map(Duration::from_millis);
 
         if let Some(path) = fp {
@@ -544,7 +621,9 @@ impl Settings {
             no_progress,
             summary_json,
             retry_base_delay,
-            config_source: config_file.as_ref().map(|_| explicit_source.unwrap_or(Source::Default)),
+            config_source: config_file
+                .as_ref()
+                .map(|_| explicit_source.unwrap_or(Source::Default)),
             config_file,
             warnings,
         })
@@ -566,14 +645,21 @@ impl Settings {
         if self.organization_id.is_none() {
             missing.push("organization id (--organization-id, $BATON_ORGANIZATION_ID or $ENV0_ORGANIZATION_ID)");
         }
-        let (Some(key_id), Some(secret), Some(org)) = (&self.api_key_id, secret, &self.organization_id) else {
+        let (Some(key_id), Some(secret), Some(org)) =
+            (&self.api_key_id, secret, &self.organization_id)
+        else {
             return Err(Failure::usage(format!("missing {}", missing.join("; "))).hint(
                 "set them as flags, environment variables or keys of the YAML config file (--config, $BATON_CONFIG_PATH or ./.baton.yaml); `baton-env0 config` lists every setting",
             ));
         };
         let organization_id = parse_org_id(org)?;
         let base_url = validate_base_url(&self.base_url)?;
-        Ok(Credentials { api_key_id: key_id.value.clone(), api_key_secret: secret, organization_id, base_url })
+        Ok(Credentials {
+            api_key_id: key_id.value.clone(),
+            api_key_secret: secret,
+            organization_id,
+            base_url,
+        })
     }
 
     /// The secret, reading its file if that is where it comes from.
@@ -601,17 +687,29 @@ fn resolve_secret(
     file_cfg: &FileConfig,
     fp: Option<&Path>,
 ) -> Result<SecretSpec, Failure> {
-    let value_source = clap_source(matches, "api_key_secret", "--api-key-secret", "BATON_API_KEY_SECRET");
-    let file_source =
-        clap_source(matches, "api_key_secret_file", "--api-key-secret-file", "BATON_API_KEY_SECRET_FILE");
+    let value_source = clap_source(
+        matches,
+        "api_key_secret",
+        "--api-key-secret",
+        "BATON_API_KEY_SECRET",
+    );
+    let file_source = clap_source(
+        matches,
+        "api_key_secret_file",
+        "--api-key-secret-file",
+        "BATON_API_KEY_SECRET_FILE",
+    );
     let value = value_source.and_then(|source| {
         matches
             .get_one::<SecretString>("api_key_secret")
             .filter(|s| !s.expose_secret().is_empty())
             .map(|s| Setting::new(s.clone(), source))
     });
-    let path = file_source
-        .and_then(|source| matches.get_one::<PathBuf>("api_key_secret_file").map(|p| (p.clone(), source)));
+    let path = file_source.and_then(|source| {
+        matches
+            .get_one::<PathBuf>("api_key_secret_file")
+            .map(|p| (p.clone(), source))
+    });
     // Flags first, then BATON_* variables: a layer may not hold both a value and a file.
     let is_flag = |s: &Source| matches!(s, Source::Flag(_));
     for flags_layer in [true, false] {
@@ -626,24 +724,34 @@ fn resolve_secret(
                 .hint("use either --api-key-secret or --api-key-secret-file"));
             }
             (Some(v), None) => return Ok(SecretSpec::Value(v.clone())),
-            (None, Some((p, s))) => return Ok(SecretSpec::File { path: p.clone(), via: s.clone() }),
+            (None, Some((p, s))) => {
+                return Ok(SecretSpec::File {
+                    path: p.clone(),
+                    via: s.clone(),
+                });
+            }
             (None, None) => {}
         }
     }
     if let Some(secret) = env.var(ENV0_API_SECRET) {
-        return Ok(SecretSpec::Value(Setting::new(SecretString::from(secret), Source::Env(ENV0_API_SECRET.to_owned()))));
+        return Ok(SecretSpec::Value(Setting::new(
+            SecretString::from(secret),
+            Source::Env(ENV0_API_SECRET.to_owned()),
+        )));
     }
     if let Some(path) = fp {
         if let Some(secret) = &file_cfg.api_key_secret {
-            return Ok(SecretSpec::Value(Setting::new(secret.clone(), Source::ConfigFile(path.to_path_buf()))));
+            return Ok(SecretSpec::Value(Setting::new(
+                secret.clone(),
+                Source::ConfigFile(path.to_path_buf()),
+            )));
         }
         if let Some(secret_path) = &file_cfg.api_key_secret_file {
-            // A relative path in the config file is relative to the config file's directory.
-            let resolved = match path.parent() {
-                Some(dir) if secret_path.is_relative() => dir.join(secret_path),
-                _ => secret_path.clone(),
-            };
-            return Ok(SecretSpec::File { path: resolved, via: Source::ConfigFile(path.to_path_buf()) });
+            // Like every path setting, a relative path is relative to the working directory.
+            return Ok(SecretSpec::File {
+                path: secret_path.clone(),
+                via: Source::ConfigFile(path.to_path_buf()),
+            });
         }
     }
     Ok(SecretSpec::Missing)
@@ -653,8 +761,11 @@ fn resolve_secret(
 /// [`SecretString`] right away. Warns when group or others may read the file.
 fn read_secret_file(path: &Path, via: &Source) -> Result<(SecretString, Option<String>), Failure> {
     let mut raw = std::fs::read_to_string(path).map_err(|e| {
-        Failure::usage(format!("cannot read the API key secret file {} (from {via}): {e}", path.display()))
-            .hint("the file must exist, be readable and hold only the secret")
+        Failure::usage(format!(
+            "cannot read the API key secret file {} (from {via}): {e}",
+            path.display()
+        ))
+        .hint("the file must exist, be readable and hold only the secret")
     })?;
     if raw.ends_with("\r\n") {
         raw.truncate(raw.len() - 2);
@@ -663,7 +774,10 @@ fn read_secret_file(path: &Path, via: &Source) -> Result<(SecretString, Option<S
     }
     let secret = SecretString::from(raw);
     if secret.expose_secret().is_empty() {
-        return Err(Failure::usage(format!("the API key secret file {} (from {via}) is empty", path.display())));
+        return Err(Failure::usage(format!(
+            "the API key secret file {} (from {via}) is empty",
+            path.display()
+        )));
     }
     let warning = loose_mode(path).map(|mode| {
         format!(
@@ -692,8 +806,13 @@ pub fn parse_org_id(org: &Setting<String>) -> Result<String, Failure> {
 pub fn validate_base_url(setting: &Setting<String>) -> Result<String, Failure> {
     let raw = setting.value.trim();
     let bad = |why: &str| {
-        Failure::usage(format!("--base-url `{raw}` (from {}) {why}", setting.source))
-            .hint(format!("use an https:// URL such as {DEFAULT_BASE_URL}; http:// is accepted only for localhost"))
+        Failure::usage(format!(
+            "--base-url `{raw}` (from {}) {why}",
+            setting.source
+        ))
+        .hint(format!(
+            "use an https:// URL such as {DEFAULT_BASE_URL}; http:// is accepted only for localhost"
+        ))
     };
     let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -740,10 +859,19 @@ mod tests {
         }
     }
 
-    fn resolve(args: &[&str], env: &[(&'static str, &'static str)], cwd: &Path) -> Result<Settings, Failure> {
+    fn resolve(
+        args: &[&str],
+        env: &[(&'static str, &'static str)],
+        cwd: &Path,
+    ) -> Result<Settings, Failure> {
         let matches = Cli::command().try_get_matches_from(args).unwrap();
         let cli = Cli::from_arg_matches(&matches).unwrap();
-        Settings::resolve(&matches, &cli.global, &FakeEnv(env.iter().copied().collect()), cwd)
+        Settings::resolve(
+            &matches,
+            &cli.global,
+            &FakeEnv(env.iter().copied().collect()),
+            cwd,
+        )
     }
 
     const ORG: &str = "2f1e8a2c-0b4e-4c1f-9a57-6d2b8f3c1a90";
@@ -767,14 +895,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = resolve(
             &["baton-env0", "--api-key-id", "from-flag"],
-            &[(ENV0_API_KEY, "from-env0"), (ENV0_ORGANIZATION_ID, ORG), (ENV0_API_SECRET, "s3cr3t")],
+            &[
+                (ENV0_API_KEY, "from-env0"),
+                (ENV0_ORGANIZATION_ID, ORG),
+                (ENV0_API_SECRET, "s3cr3t"),
+            ],
             dir.path(),
         )
         .unwrap();
         assert_eq!(s.api_key_id.as_ref().unwrap().value, "from-flag");
-        assert_eq!(s.api_key_id.as_ref().unwrap().source, Source::Flag("--api-key-id".into()));
-        assert_eq!(s.organization_id.as_ref().unwrap().source, Source::Env(ENV0_ORGANIZATION_ID.into()));
-        assert_eq!(s.api_key_secret.source(), Some(Source::Env(ENV0_API_SECRET.into())));
+        assert_eq!(
+            s.api_key_id.as_ref().unwrap().source,
+            Source::Flag("--api-key-id".into())
+        );
+        assert_eq!(
+            s.organization_id.as_ref().unwrap().source,
+            Source::Env(ENV0_ORGANIZATION_ID.into())
+        );
+        assert_eq!(
+            s.api_key_secret.source(),
+            Some(Source::Env(ENV0_API_SECRET.into()))
+        );
     }
 
     #[test]
@@ -799,7 +940,12 @@ mod tests {
     fn explicit_missing_config_file_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.yaml");
-        let err = resolve(&["baton-env0", "--config", missing.to_str().unwrap()], &[], dir.path()).unwrap_err();
+        let err = resolve(
+            &["baton-env0", "--config", missing.to_str().unwrap()],
+            &[],
+            dir.path(),
+        )
+        .unwrap_err();
         assert_eq!(err.kind, crate::exit::ExitKind::Usage);
         assert!(err.message.contains("nope.yaml"), "{}", err.message);
     }
@@ -807,9 +953,19 @@ mod tests {
     #[test]
     fn secret_value_and_file_in_one_layer_conflict() {
         let dir = tempfile::tempdir().unwrap();
-        let err = resolve(&["baton-env0", "--api-key-secret", "x", "--api-key-secret-file", "/tmp/x"], &[], dir.path())
-            .err()
-            .unwrap();
+        let err = resolve(
+            &[
+                "baton-env0",
+                "--api-key-secret",
+                "x",
+                "--api-key-secret-file",
+                "/tmp/x",
+            ],
+            &[],
+            dir.path(),
+        )
+        .err()
+        .unwrap();
         assert!(err.message.contains("given twice"), "{}", err.message);
         assert!(!err.render().contains(" x "), "{}", err.render());
     }
@@ -825,7 +981,15 @@ mod tests {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         }
         let mut s = resolve(
-            &["baton-env0", "--api-key-secret-file", path.to_str().unwrap(), "--api-key-id", "k", "--organization-id", ORG],
+            &[
+                "baton-env0",
+                "--api-key-secret-file",
+                path.to_str().unwrap(),
+                "--api-key-id",
+                "k",
+                "--organization-id",
+                ORG,
+            ],
             &[],
             dir.path(),
         )
@@ -835,7 +999,10 @@ mod tests {
         #[cfg(unix)]
         {
             let warnings = s.take_warnings();
-            assert!(warnings.iter().any(|w| w.contains("mode 0644")), "{warnings:?}");
+            assert!(
+                warnings.iter().any(|w| w.contains("mode 0644")),
+                "{warnings:?}"
+            );
         }
     }
 
@@ -845,16 +1012,30 @@ mod tests {
         let mut s = resolve(&["baton-env0", "--api-key-id", "k"], &[], dir.path()).unwrap();
         let err = s.credentials().unwrap_err();
         assert_eq!(err.kind, crate::exit::ExitKind::Usage);
-        assert!(err.message.starts_with("missing api key secret"), "{}", err.message);
-        assert!(err.message.contains("$ENV0_ORGANIZATION_ID"), "{}", err.message);
+        assert!(
+            err.message.starts_with("missing api key secret"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("$ENV0_ORGANIZATION_ID"),
+            "{}",
+            err.message
+        );
         assert!(!err.message.contains("api key id ("), "{}", err.message);
     }
 
     #[test]
     fn organization_id_must_be_a_uuid() {
-        let setting = Setting::new("not-a-uuid".to_owned(), Source::Flag("--organization-id".into()));
+        let setting = Setting::new(
+            "not-a-uuid".to_owned(),
+            Source::Flag("--organization-id".into()),
+        );
         let err = parse_org_id(&setting).unwrap_err();
-        assert_eq!(err.message, "organization id `not-a-uuid` (from --organization-id) is not a UUID");
+        assert_eq!(
+            err.message,
+            "organization id `not-a-uuid` (from --organization-id) is not a UUID"
+        );
         let upper = Setting::new(ORG.to_uppercase(), Source::Default);
         assert_eq!(parse_org_id(&upper).unwrap(), ORG);
     }
@@ -863,7 +1044,10 @@ mod tests {
     fn base_url_rules() {
         let ok = |u: &str| validate_base_url(&Setting::new(u.to_owned(), Source::Default));
         assert_eq!(ok("https://api.env0.com/").unwrap(), "https://api.env0.com");
-        assert_eq!(ok("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            ok("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
         assert!(ok("http://localhost:1").is_ok());
         assert!(ok("http://[::1]:1").is_ok());
         assert!(ok("http://api.env0.com").is_err());
@@ -876,6 +1060,9 @@ mod tests {
     fn out_of_range_numbers_name_their_source() {
         let dir = tempfile::tempdir().unwrap();
         let err = resolve(&["baton-env0", "--workers", "0"], &[], dir.path()).unwrap_err();
-        assert_eq!(err.message, "--workers must be between 1 and 64, got 0 (from --workers)");
+        assert_eq!(
+            err.message,
+            "--workers must be between 1 and 64, got 0 (from --workers)"
+        );
     }
 }

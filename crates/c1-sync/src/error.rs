@@ -49,12 +49,20 @@ pub struct ConnectorError {
 impl ConnectorError {
     /// An error worth retrying: the same call may succeed later.
     pub fn transient(error: impl Into<BoxError>) -> Self {
-        Self { transient: true, retry_after: None, source: error.into() }
+        Self {
+            transient: true,
+            retry_after: None,
+            source: error.into(),
+        }
     }
 
     /// An error not worth retrying: the sync stops.
     pub fn permanent(error: impl Into<BoxError>) -> Self {
-        Self { transient: false, retry_after: None, source: error.into() }
+        Self {
+            transient: false,
+            retry_after: None,
+            source: error.into(),
+        }
     }
 
     /// Asks the engine to wait at least `wait` before the next attempt (for example a rate
@@ -134,7 +142,9 @@ pub enum SyncError {
     },
 
     /// A listing call failed permanently, or transiently more than the allowed attempts.
-    #[error("listing {phase} of resource type `{resource_type}` failed after {attempts} attempt(s)")]
+    #[error(
+        "listing {phase} of resource type `{resource_type}` failed after {attempts} attempt(s)"
+    )]
     Connector {
         /// The phase that failed.
         phase: Phase,
@@ -148,7 +158,9 @@ pub enum SyncError {
     },
 
     /// A syncer returned the page token it was just called with, which would loop forever.
-    #[error("listing {phase} of resource type `{resource_type}` returned page token `{token}` twice in a row")]
+    #[error(
+        "listing {phase} of resource type `{resource_type}` returned page token `{token}` twice in a row"
+    )]
     PageTokenRepeated {
         /// The phase.
         phase: Phase,
@@ -173,7 +185,11 @@ pub enum SyncError {
 
     /// The c1z store failed (the message names the file).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store {
+        /// The store's error.
+        #[from]
+        source: StoreError,
+    },
 
     /// The temporary file that holds resources between phases failed.
     #[error("temporary resource spool failed")]
@@ -206,7 +222,10 @@ mod tests {
     fn connector_error_is_transparent_and_downcastable() {
         let err = ConnectorError::permanent(Outer(std::io::Error::other("inner")));
         assert_eq!(err.to_string(), "outer");
-        assert_eq!(StdError::source(&err).map(ToString::to_string).as_deref(), Some("inner"));
+        assert_eq!(
+            StdError::source(&err).map(ToString::to_string).as_deref(),
+            Some("inner")
+        );
         assert!(err.downcast_ref::<Outer>().is_some());
         assert!(err.downcast_ref::<std::io::Error>().is_none());
         assert!(!err.is_transient());
@@ -218,7 +237,10 @@ mod tests {
         let err = ConnectorError::transient("slow down").with_retry_after(Duration::from_secs(3));
         assert!(err.is_transient());
         assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
-        assert_eq!(format!("{err:?}"), r#"ConnectorError { transient: true, retry_after: Some(3s), source: "slow down" }"#);
+        assert_eq!(
+            format!("{err:?}"),
+            r#"ConnectorError { transient: true, retry_after: Some(3s), source: "slow down" }"#
+        );
     }
 
     #[test]
@@ -229,9 +251,19 @@ mod tests {
             attempts: 5,
             source: ConnectorError::transient("503"),
         };
-        assert_eq!(err.to_string(), "listing grants of resource type `team` failed after 5 attempt(s)");
-        assert!(err.connector_error().is_some_and(ConnectorError::is_transient));
-        let err = SyncError::TooManyWarnings { warnings: 11, items: 20, first: "x".into() };
+        assert_eq!(
+            err.to_string(),
+            "listing grants of resource type `team` failed after 5 attempt(s)"
+        );
+        assert!(
+            err.connector_error()
+                .is_some_and(ConnectorError::is_transient)
+        );
+        let err = SyncError::TooManyWarnings {
+            warnings: 11,
+            items: 20,
+            first: "x".into(),
+        };
         assert!(err.connector_error().is_none());
     }
 }

@@ -9,7 +9,8 @@
 //! # Overview
 //!
 //! - [`ClientConfig`] → [`Env0Client::new`] → one method per endpoint, each returning wire models
-//!   from [`models`](crate::Organization) with newtype ids ([`OrgId`], [`UserId`], ...).
+//!   ([`Organization`], [`OrganizationUser`], [`ApiKey`], ...) with newtype ids ([`OrgId`],
+//!   [`UserId`], ...).
 //! - Every request waits for a rate limiter shared by all clones of the client, then is retried
 //!   on 429, 5xx and network failures (including bodies cut short) with exponential backoff and
 //!   full jitter, honouring `Retry-After`. 400, 401, 402, 403 and 404 are never retried.

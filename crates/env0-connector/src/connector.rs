@@ -8,7 +8,8 @@
 //!   already did), the API keys and, when any principal holds a custom role, the custom roles;
 //!   every later call pages through that one snapshot. Wire values are converted to
 //!   [`Principal`]s and dropped; resources are built one page at a time.
-//! - One connector serves one sync: the snapshot is kept for the connector's lifetime.
+//! - The snapshot is dropped once its last page is served; a later first-page call fetches a
+//!   fresh one.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -281,6 +282,15 @@ impl ResourceSyncer for UserSyncer {
         let mut page = if end < total {
             Page::next(items, end.to_string())
         } else {
+            // The listing is complete: free the snapshot now rather than at the end of the sync.
+            // A later first-page call starts a fresh listing.
+            let mut listing = self.shared.listing.lock().await;
+            if listing
+                .as_ref()
+                .is_some_and(|current| Arc::ptr_eq(current, &principals))
+            {
+                *listing = None;
+            }
             Page::last(items)
         };
         for warning in warnings {

@@ -8,8 +8,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::fields::{FieldInfo, fields};
 use crate::exit::Failure;
+use crate::fields::{FieldInfo, fields};
 use crate::settings::{Setting, Settings, Source};
 
 #[derive(Serialize)]
@@ -37,7 +37,10 @@ fn path_text(path: &Path) -> Value {
     Value::String(path.display().to_string())
 }
 
-fn effective<T>(setting: Option<&Setting<T>>, to_value: impl Fn(&T) -> Value) -> (Value, Option<Source>) {
+fn effective<T>(
+    setting: Option<&Setting<T>>,
+    to_value: impl Fn(&T) -> Value,
+) -> (Value, Option<Source>) {
     match setting {
         Some(s) => (to_value(&s.value), Some(s.source.clone())),
         None => (Value::Null, None),
@@ -57,13 +60,23 @@ fn lookup(settings: &Settings, name: &str) -> (Value, Option<Source>) {
         },
         "organization-id" => effective(settings.organization_id.as_ref(), string),
         "file" => effective(Some(&settings.file), |p| path_text(p)),
-        "config" => (settings.config_file.as_deref().map_or(Value::Null, path_text), settings.config_source.clone()),
+        "config" => (
+            settings
+                .config_file
+                .as_deref()
+                .map_or(Value::Null, path_text),
+            settings.config_source.clone(),
+        ),
         "base-url" => effective(Some(&settings.base_url), string),
         "log-level" => effective(Some(&settings.log_level), |l| Value::from(l.as_str())),
         "log-format" => effective(Some(&settings.log_format), |l| Value::from(l.as_str())),
-        "http-timeout-seconds" => effective(Some(&settings.http_timeout_seconds), |v| Value::from(*v)),
+        "http-timeout-seconds" => {
+            effective(Some(&settings.http_timeout_seconds), |v| Value::from(*v))
+        }
         "max-retries" => effective(Some(&settings.max_retries), |v| Value::from(*v)),
-        "max-requests-per-minute" => effective(Some(&settings.max_requests_per_minute), |v| Value::from(*v)),
+        "max-requests-per-minute" => {
+            effective(Some(&settings.max_requests_per_minute), |v| Value::from(*v))
+        }
         "workers" => effective(Some(&settings.workers), |v| Value::from(*v)),
         "no-progress" => effective(Some(&settings.no_progress), |v| Value::from(*v)),
         "summary-json" => effective(settings.summary_json.as_ref(), |p| path_text(p)),
@@ -79,13 +92,21 @@ pub(crate) fn document(settings: &Settings) -> Result<String, Failure> {
             let (value, source) = lookup(settings, &info.name);
             let source = source.map(|s| s.to_string());
             let value = if info.secret { Value::Null } else { value };
-            FieldOut { set: source.is_some(), value, source, info }
+            FieldOut {
+                set: source.is_some(),
+                value,
+                source,
+                info,
+            }
         })
         .collect();
     let out = ConfigOut {
         connector: "baton-env0",
         version: env!("CARGO_PKG_VERSION"),
-        config_file: settings.config_file.as_ref().map(|p| p.display().to_string()),
+        config_file: settings
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
         fields,
     };
     let mut json = serde_json::to_string_pretty(&out).map_err(|e| Failure::other(e.to_string()))?;

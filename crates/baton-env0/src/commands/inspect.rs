@@ -24,8 +24,24 @@ pub(crate) struct UserRow {
     last_login: String,
 }
 
-const HEADERS: [&str; 7] = ["ID", "DISPLAY NAME", "EMAIL", "ROLE", "STATUS", "ACCOUNT TYPE", "LAST LOGIN"];
-const CSV_HEADERS: [&str; 7] = ["id", "display_name", "email", "role", "status", "account_type", "last_login"];
+const HEADERS: [&str; 7] = [
+    "ID",
+    "DISPLAY NAME",
+    "EMAIL",
+    "ROLE",
+    "STATUS",
+    "ACCOUNT TYPE",
+    "LAST LOGIN",
+];
+const CSV_HEADERS: [&str; 7] = [
+    "id",
+    "display_name",
+    "email",
+    "role",
+    "status",
+    "account_type",
+    "last_login",
+];
 
 impl UserRow {
     fn cells(&self) -> [&str; 7] {
@@ -70,7 +86,11 @@ impl UserRow {
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default();
         UserRow {
-            id: resource.id.as_ref().map(|id| id.resource.clone()).unwrap_or_default(),
+            id: resource
+                .id
+                .as_ref()
+                .map(|id| id.resource.clone())
+                .unwrap_or_default(),
             display_name: resource.display_name.clone(),
             email,
             role,
@@ -114,14 +134,20 @@ fn pick_sync(reader: &C1zReader, path: &Path, sync_id: Option<&str>) -> Result<S
         if let Some(run) = reader.sync_run(id).map_err(|e| store_read_failure(&e))? {
             return Ok(run);
         }
-        let known: Vec<String> =
-            reader.sync_runs().map_err(|e| store_read_failure(&e))?.into_iter().map(|r| r.sync_id).collect();
+        let known: Vec<String> = reader
+            .sync_runs()
+            .map_err(|e| store_read_failure(&e))?
+            .into_iter()
+            .map(|r| r.sync_id)
+            .collect();
         let hint = if known.is_empty() {
             "the file holds no sync".to_owned()
         } else {
             format!("the file holds: {}", known.join(", "))
         };
-        return Err(Failure::usage(format!("{}: no sync with id `{id}`", path.display())).hint(hint));
+        return Err(
+            Failure::usage(format!("{}: no sync with id `{id}`", path.display())).hint(hint),
+        );
     }
     reader
         .latest_finished_sync()
@@ -133,13 +159,23 @@ fn pick_sync(reader: &C1zReader, path: &Path, sync_id: Option<&str>) -> Result<S
 }
 
 /// Reads the users of one sync: every resource whose type has `TRAIT_USER`, in stored order.
-pub(crate) fn read_users(path: &Path, sync_id: Option<&str>) -> Result<(SyncRun, Vec<UserRow>), Failure> {
+pub(crate) fn read_users(
+    path: &Path,
+    sync_id: Option<&str>,
+) -> Result<(SyncRun, Vec<UserRow>), Failure> {
     let reader = C1zReader::open(path).map_err(|e| store_read_failure(&e))?;
     let run = pick_sync(&reader, path, sync_id)?;
-    let types = reader.resource_types(&run.sync_id).map_err(|e| store_read_failure(&e))?;
+    let types = reader
+        .resource_types(&run.sync_id)
+        .map_err(|e| store_read_failure(&e))?;
     let mut rows = Vec::new();
-    for rt in types.iter().filter(|rt| rt.traits.contains(&(pb::resource_type::Trait::User as i32))) {
-        let resources = reader.resources(&run.sync_id, Some(&rt.id)).map_err(|e| store_read_failure(&e))?;
+    for rt in types
+        .iter()
+        .filter(|rt| rt.traits.contains(&(pb::resource_type::Trait::User as i32)))
+    {
+        let resources = reader
+            .resources(&run.sync_id, Some(&rt.id))
+            .map_err(|e| store_read_failure(&e))?;
         rows.extend(resources.iter().map(UserRow::from_resource));
     }
     Ok((run, rows))
@@ -195,7 +231,11 @@ struct JsonOut<'a> {
 }
 
 /// Runs `inspect`.
-pub(crate) fn run(path: &Path, format: InspectFormat, sync_id: Option<&str>) -> Result<(), Failure> {
+pub(crate) fn run(
+    path: &Path,
+    format: InspectFormat,
+    sync_id: Option<&str>,
+) -> Result<(), Failure> {
     let (run, rows) = read_users(path, sync_id)?;
     let text = match format {
         InspectFormat::Table => table(&rows),
@@ -207,7 +247,8 @@ pub(crate) fn run(path: &Path, format: InspectFormat, sync_id: Option<&str>) -> 
                 ended_at: run.ended_at.as_deref(),
                 users: &rows,
             };
-            let mut json = serde_json::to_string_pretty(&out).map_err(|e| Failure::other(e.to_string()))?;
+            let mut json =
+                serde_json::to_string_pretty(&out).map_err(|e| Failure::other(e.to_string()))?;
             json.push('\n');
             json
         }

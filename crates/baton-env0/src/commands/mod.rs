@@ -20,25 +20,34 @@ use crate::settings::{Credentials, Settings};
 const TEST_MAX_RETRY_DELAY_FACTOR: u32 = 8;
 
 /// Builds the env0 client from validated credentials and the tuning settings.
-pub(crate) fn client(credentials: &Credentials, settings: &Settings) -> Result<Env0Client, Failure> {
-    let mut config = ClientConfig::new(credentials.api_key_id.clone(), credentials.api_key_secret.clone())
-        .base_url(&credentials.base_url)
-        .map_err(|e| api_failure(&e))?
-        .timeout(Duration::from_secs(settings.http_timeout_seconds.value))
-        .max_retries(settings.max_retries.value)
-        .requests_per_minute(settings.max_requests_per_minute.value)
-        .on_retry(|event| {
-            tracing::warn!(
-                endpoint = %event.endpoint,
-                attempt = event.attempt,
-                status = event.status,
-                wait_ms = event.wait.as_millis() as u64,
-                reason = %event.reason,
-                "env0 request failed; retrying"
-            );
-        });
+pub(crate) fn client(
+    credentials: &Credentials,
+    settings: &Settings,
+) -> Result<Env0Client, Failure> {
+    let mut config = ClientConfig::new(
+        credentials.api_key_id.clone(),
+        credentials.api_key_secret.clone(),
+    )
+    .base_url(&credentials.base_url)
+    .map_err(|e| api_failure(&e))?
+    .timeout(Duration::from_secs(settings.http_timeout_seconds.value))
+    .max_retries(settings.max_retries.value)
+    .requests_per_minute(settings.max_requests_per_minute.value)
+    .on_retry(|event| {
+        tracing::warn!(
+            endpoint = %event.endpoint,
+            attempt = event.attempt,
+            status = event.status,
+            wait_ms = event.wait.as_millis() as u64,
+            reason = %event.reason,
+            "env0 request failed; retrying"
+        );
+    });
     if let Some(delay) = settings.retry_base_delay {
-        config = config.retry_base_delay(delay).max_retry_delay(delay * TEST_MAX_RETRY_DELAY_FACTOR).jitter_seed(0);
+        config = config
+            .retry_base_delay(delay)
+            .max_retry_delay(delay * TEST_MAX_RETRY_DELAY_FACTOR)
+            .jitter_seed(0);
     }
     Env0Client::new(config).map_err(|e| api_failure(&e))
 }
@@ -58,9 +67,9 @@ pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
     message
 }
 
-const AUTH_HINT: &str = "check --api-key-id and --api-key-secret ($BATON_API_KEY_ID / $BATON_API_KEY_SECRET)";
-const PLAN_HINT: &str =
-    "the organization's env0 plan does not include this API; check the plan with env0, and check --organization-id";
+const AUTH_HINT: &str =
+    "check --api-key-id and --api-key-secret ($BATON_API_KEY_ID / $BATON_API_KEY_SECRET)";
+const PLAN_HINT: &str = "the organization's env0 plan does not include this API; check the plan with env0, and check --organization-id";
 const ACCESS_HINT: &str = "give the API key the organization Admin role (read-only is enough) in this organization, and check --organization-id";
 
 /// Maps an env0 client error to its exit code, message and hint.
@@ -96,7 +105,9 @@ pub(crate) fn api_failure(err: &env0_api::Error) -> Failure {
 pub(crate) fn connector_failure(err: &ConnectorError) -> Failure {
     if let Some(own) = err.downcast_ref::<env0_connector::Error>() {
         let kind = match (own.is_access_denied(), own) {
-            (true, _) | (_, env0_connector::Error::OrganizationNotVisible { .. }) => ExitKind::Permission,
+            (true, _) | (_, env0_connector::Error::OrganizationNotVisible { .. }) => {
+                ExitKind::Permission
+            }
             _ => ExitKind::Other,
         };
         let hint = match own {
@@ -118,10 +129,14 @@ pub(crate) fn connector_failure(err: &ConnectorError) -> Failure {
 /// Maps a store error met while writing the output (the message names the file) to exit 6.
 pub(crate) fn store_failure(err: &StoreError) -> Failure {
     let hint = match err {
-        StoreError::NotC1z { .. } | StoreError::UnsupportedV3 { .. } | StoreError::NotSqlite { .. } => {
+        StoreError::NotC1z { .. }
+        | StoreError::UnsupportedV3 { .. }
+        | StoreError::NotSqlite { .. } => {
             "--file names an existing file that is not a c1z v1 file; pick another path or move the file away"
         }
-        _ => "check that the directory of --file exists and is writable, and that the disk has room",
+        _ => {
+            "check that the directory of --file exists and is writable, and that the disk has room"
+        }
     };
     Failure::file(chain(err)).hint(hint)
 }
@@ -129,7 +144,9 @@ pub(crate) fn store_failure(err: &StoreError) -> Failure {
 /// Maps a store error met while reading a c1z (`inspect`) to exit 6.
 pub(crate) fn store_read_failure(err: &StoreError) -> Failure {
     let hint = match err {
-        StoreError::NotC1z { .. } | StoreError::UnsupportedV3 { .. } | StoreError::NotSqlite { .. } => {
+        StoreError::NotC1z { .. }
+        | StoreError::UnsupportedV3 { .. }
+        | StoreError::NotSqlite { .. } => {
             "the file is not a c1z v1 file written by a baton connector; pick another file"
         }
         _ => "check the path given to inspect (or --file) and that the file is readable",
@@ -147,13 +164,11 @@ pub(crate) fn sync_failure(err: &SyncError) -> Failure {
         return failure;
     }
     match err {
-        SyncError::Store(store) => store_failure(store),
-        SyncError::TooManyWarnings { .. } => {
-            Failure::other(err.to_string()).hint("rerun with --log-level debug to see every warning")
-        }
-        SyncError::Spool { .. } => {
-            Failure::file(chain(err)).hint("check that the temporary directory ($TMPDIR) is writable and has room")
-        }
+        SyncError::Store { source } => store_failure(source),
+        SyncError::TooManyWarnings { .. } => Failure::other(err.to_string())
+            .hint("rerun with --log-level debug to see every warning"),
+        SyncError::Spool { .. } => Failure::file(chain(err))
+            .hint("check that the temporary directory ($TMPDIR) is writable and has room"),
         _ => Failure::other(chain(err)),
     }
 }
@@ -164,7 +179,10 @@ mod tests {
 
     #[test]
     fn unauthorized_is_exit_3_with_the_documented_hint() {
-        let err = env0_api::Error::Unauthorized { endpoint: "GET /organizations".into(), message: String::new() };
+        let err = env0_api::Error::Unauthorized {
+            endpoint: "GET /organizations".into(),
+            message: String::new(),
+        };
         let failure = api_failure(&err);
         assert_eq!(failure.kind, ExitKind::Auth);
         assert_eq!(
@@ -183,14 +201,24 @@ mod tests {
             message: String::new(),
         };
         assert_eq!(api_failure(&err).kind, ExitKind::Unavailable);
-        let err = env0_api::Error::RateLimited { endpoint: "GET /x".into(), attempts: 2, elapsed: Duration::ZERO };
+        let err = env0_api::Error::RateLimited {
+            endpoint: "GET /x".into(),
+            attempts: 2,
+            elapsed: Duration::ZERO,
+        };
         assert_eq!(api_failure(&err).kind, ExitKind::Unavailable);
     }
 
     #[test]
     fn permission_and_plan_are_exit_4() {
-        let forbidden = env0_api::Error::Forbidden { endpoint: "GET /x".into(), message: String::new() };
-        let plan = env0_api::Error::NotInPlan { endpoint: "GET /x".into(), message: String::new() };
+        let forbidden = env0_api::Error::Forbidden {
+            endpoint: "GET /x".into(),
+            message: String::new(),
+        };
+        let plan = env0_api::Error::NotInPlan {
+            endpoint: "GET /x".into(),
+            message: String::new(),
+        };
         assert_eq!(api_failure(&forbidden).kind, ExitKind::Permission);
         assert_eq!(api_failure(&plan).kind, ExitKind::Permission);
         let wrapped = ConnectorError::permanent(forbidden);
@@ -199,7 +227,9 @@ mod tests {
 
     #[test]
     fn store_errors_are_exit_6() {
-        let err = StoreError::NotC1z { path: "x.c1z".into() };
+        let err = StoreError::NotC1z {
+            path: "x.c1z".into(),
+        };
         let failure = store_failure(&err);
         assert_eq!(failure.kind, ExitKind::File);
         assert_eq!(failure.message, "x.c1z: not a c1z file");
@@ -208,7 +238,11 @@ mod tests {
     #[test]
     fn chain_skips_repeated_messages() {
         let io = std::io::Error::other("disk full");
-        let err = StoreError::Io { path: "out.c1z".into(), action: "write the file", source: io };
+        let err = StoreError::Io {
+            path: "out.c1z".into(),
+            action: "write the file",
+            source: io,
+        };
         assert_eq!(chain(&err), "out.c1z: could not write the file: disk full");
     }
 }

@@ -32,10 +32,16 @@ pub(crate) fn check_writable(path: &Path, source: &Source, flag: &str) -> Result
     };
     let hint = match source {
         Source::Flag(_) => format!("{flag} must name a file in an existing, writable directory"),
-        other => format!("{flag} (from {other}) must name a file in an existing, writable directory"),
+        other => {
+            format!("{flag} (from {other}) must name a file in an existing, writable directory")
+        }
     };
     if path.is_dir() {
-        return Err(Failure::file(format!("cannot write {}: it is a directory", path.display())).hint(hint));
+        return Err(Failure::file(format!(
+            "cannot write {}: it is a directory",
+            path.display()
+        ))
+        .hint(hint));
     }
     if !dir.is_dir() {
         return Err(Failure::file(format!(
@@ -45,9 +51,15 @@ pub(crate) fn check_writable(path: &Path, source: &Source, flag: &str) -> Result
         ))
         .hint(hint));
     }
-    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let probe = dir.join(format!(".{name}.{}.baton-env0-probe", std::process::id()));
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
         Ok(file) => {
             drop(file);
             // Best effort: the probe is empty and uniquely named.
@@ -62,8 +74,11 @@ pub(crate) fn check_writable(path: &Path, source: &Source, flag: &str) -> Result
 /// previous sync of an existing file, so it must be one.
 pub(crate) fn check_existing_c1z(path: &Path) -> Result<(), Failure> {
     if path.is_file() && !starts_with_c1z_magic(path) {
-        return Err(Failure::file(format!("{} exists and is not a c1z v1 file; refusing to replace it", path.display()))
-            .hint("pick another path for --file, or move the existing file away"));
+        return Err(Failure::file(format!(
+            "{} exists and is not a c1z v1 file; refusing to replace it",
+            path.display()
+        ))
+        .hint("pick another path for --file, or move the existing file away"));
     }
     Ok(())
 }
@@ -72,7 +87,10 @@ pub(crate) fn check_existing_c1z(path: &Path) -> Result<(), Failure> {
 fn starts_with_c1z_magic(path: &Path) -> bool {
     use std::io::Read as _;
     let mut magic = [0_u8; 5];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"C1ZF\0"
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"C1ZF\0"
 }
 
 /// Counts of the principals, as the summary line reports them.
@@ -85,7 +103,11 @@ pub(crate) struct Principals {
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 { format!("{n} {one}") } else { format!("{n} {many}") }
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// `1.2s`, `2m03s`, `1h02m`.
@@ -168,7 +190,12 @@ struct SummaryFile<'a> {
 fn principals(connector: &Env0Connector) -> Principals {
     let summary = connector.summary();
     let (humans, api_keys) = (summary.humans as u64, summary.api_keys as u64);
-    Principals { users: humans + api_keys, humans, api_keys, pending_invites: summary.pending_invites as u64 }
+    Principals {
+        users: humans + api_keys,
+        humans,
+        api_keys,
+        pending_invites: summary.pending_invites as u64,
+    }
 }
 
 /// Writes text to stderr around the progress bar; stderr failures are ignored (nowhere to report).
@@ -181,7 +208,11 @@ pub(crate) fn stderr(slot: &ProgressSlot, text: &str) {
 }
 
 /// Runs the sync.
-pub(crate) fn run(settings: &mut Settings, stderr_is_terminal: bool, slot: &ProgressSlot) -> Result<(), Failure> {
+pub(crate) fn run(
+    settings: &mut Settings,
+    stderr_is_terminal: bool,
+    slot: &ProgressSlot,
+) -> Result<(), Failure> {
     let credentials = settings.credentials()?;
     for warning in settings.take_warnings() {
         tracing::warn!("{warning}");
@@ -193,14 +224,21 @@ pub(crate) fn run(settings: &mut Settings, stderr_is_terminal: bool, slot: &Prog
         check_writable(&summary.value, &summary.source, "--summary-json")?;
     }
     let client = client(&credentials, settings)?;
-    let connector = Env0Connector::new(client, env0_api::OrgId::new(credentials.organization_id.clone()));
+    let connector = Env0Connector::new(
+        client,
+        env0_api::OrgId::new(credentials.organization_id.clone()),
+    );
 
-    let draw = stderr_is_terminal && settings.log_format.value == LogFormat::Console && !settings.no_progress.value;
+    let draw = stderr_is_terminal
+        && settings.log_format.value == LogFormat::Console
+        && !settings.no_progress.value;
     let progress = Progress::new(draw, slot);
     let events = progress.clone();
     // env0-api already retries 429/5xx/network failures (--max-retries); the engine does not retry
     // again on top, so one flag bounds the attempts.
-    let options = SyncOptions::default().with_workers(settings.workers.value).with_max_attempts(1);
+    let options = SyncOptions::default()
+        .with_workers(settings.workers.value)
+        .with_max_attempts(1);
     let engine = SyncEngine::new(options).with_progress(move |event| events.handle(event));
 
     tracing::info!(
@@ -224,7 +262,10 @@ pub(crate) fn run(settings: &mut Settings, stderr_is_terminal: bool, slot: &Prog
     progress.finish();
     let report = match outcome {
         None => {
-            return Err(Failure::other(format!("interrupted; {} was left unchanged", output.display())));
+            return Err(Failure::other(format!(
+                "interrupted; {} was left unchanged",
+                output.display()
+            )));
         }
         Some(Err(err)) => return Err(sync_failure(&err)),
         Some(Ok(report)) => report,
@@ -238,8 +279,11 @@ pub(crate) fn run(settings: &mut Settings, stderr_is_terminal: bool, slot: &Prog
     stderr(slot, &line);
 
     if let Some(summary) = &settings.summary_json {
-        let mut json = serde_json::to_string_pretty(&SummaryFile { report: &report, principals: counts })
-            .map_err(|e| Failure::other(e.to_string()))?;
+        let mut json = serde_json::to_string_pretty(&SummaryFile {
+            report: &report,
+            principals: counts,
+        })
+        .map_err(|e| Failure::other(e.to_string()))?;
         json.push('\n');
         std::fs::write(&summary.value, json).map_err(|e| {
             Failure::file(format!(
@@ -271,10 +315,22 @@ mod tests {
         std::fs::write(&blocker, "x").unwrap();
         let err = check_writable(&blocker.join("out.c1z"), &Source::Default, "--file").unwrap_err();
         assert_eq!(err.kind, crate::exit::ExitKind::File);
-        assert!(err.message.contains("does not exist or is not a directory"), "{}", err.message);
+        assert!(
+            err.message.contains("does not exist or is not a directory"),
+            "{}",
+            err.message
+        );
         let err = check_writable(dir.path(), &Source::Default, "--file").unwrap_err();
-        assert!(err.message.ends_with("it is a directory"), "{}", err.message);
+        assert!(
+            err.message.ends_with("it is a directory"),
+            "{}",
+            err.message
+        );
         assert!(check_writable(&dir.path().join("ok.c1z"), &Source::Default, "--file").is_ok());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the probe is removed");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the probe is removed"
+        );
     }
 }

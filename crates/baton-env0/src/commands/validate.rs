@@ -12,7 +12,9 @@ use crate::settings::Settings;
 fn visibility(v: &Visibility, what: &str, consequence: &str) -> String {
     match v {
         Visibility::Visible { count } => format!("{count} visible"),
-        Visibility::Denied { status, .. } => format!("not visible ({status}); {what}: {consequence}"),
+        Visibility::Denied { status, .. } => {
+            format!("not visible ({status}); {what}: {consequence}")
+        }
         _ => "unknown".to_owned(),
     }
 }
@@ -29,8 +31,16 @@ pub(crate) fn render(report: &AccessReport) -> String {
         "organization  {name} ({})\nmembers       {} visible\napi keys      {}\ncustom roles  {}\nresult        {verdict}\n",
         report.organization_id,
         report.users_visible,
-        visibility(&report.api_keys, "API keys", "a sync cannot tell them apart from people"),
-        visibility(&report.custom_roles, "custom roles", "users keep their role ids, without names"),
+        visibility(
+            &report.api_keys,
+            "API keys",
+            "a sync cannot tell them apart from people"
+        ),
+        visibility(
+            &report.custom_roles,
+            "custom roles",
+            "users keep their role ids, without names"
+        ),
     )
 }
 
@@ -41,8 +51,13 @@ pub(crate) fn run(settings: &mut Settings) -> Result<(), Failure> {
         tracing::warn!("{warning}");
     }
     let client = client(&credentials, settings)?;
-    let connector = Env0Connector::new(client, env0_api::OrgId::new(credentials.organization_id.clone()));
-    let report = runtime()?.block_on(connector.check_access()).map_err(|e| connector_failure(&e))?;
+    let connector = Env0Connector::new(
+        client,
+        env0_api::OrgId::new(credentials.organization_id.clone()),
+    );
+    let report = runtime()?
+        .block_on(connector.check_access())
+        .map_err(|e| connector_failure(&e))?;
     let text = render(&report);
     let mut stdout = std::io::stdout().lock();
     stdout

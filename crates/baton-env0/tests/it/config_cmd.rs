@@ -17,7 +17,8 @@ fn config_describes_every_field_with_value_and_source() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains(SECRET));
     assert!(!out.stderr.contains(SECRET));
-    sb.insta(None).bind(|| insta::assert_snapshot!("config", out.stdout));
+    sb.insta(None)
+        .bind(|| insta::assert_snapshot!("config", out.stdout));
 }
 
 #[test]
@@ -26,11 +27,23 @@ fn config_without_anything_set_shows_defaults() {
     let out = Outcome::of(sb.cmd().arg("config"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let field = |name: &str| doc["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
+    let field = |name: &str| {
+        doc["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(field("api-key-secret")["set"], false);
     assert_eq!(field("file")["value"], "sync.c1z");
     assert_eq!(field("file")["source"], "default");
-    assert_eq!(field("log-format")["value"], "json", "stderr is not a terminal");
+    assert_eq!(
+        field("log-format")["value"],
+        "json",
+        "stderr is not a terminal"
+    );
     assert_eq!(doc["config_file"], serde_json::Value::Null);
 }
 
@@ -41,7 +54,11 @@ fn unknown_config_keys_are_warned_about() {
     let out = Outcome::of(sb.cmd().args(["config", "--log-format", "console"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("WARN"), "{}", out.stderr);
-    assert!(out.stderr.contains("unknown key `organisation-id` ignored"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown key `organisation-id` ignored"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -49,6 +66,7 @@ fn invalid_config_file_is_a_usage_error() {
     let sb = Sandbox::new();
     sb.write("bad.yaml", "workers: many\n");
     let out = Outcome::of(sb.cmd().args(["config", "--config", "bad.yaml"]));
-    sb.insta(None).bind(|| insta::assert_snapshot!("config_file_invalid", out.failure_report()));
+    sb.insta(None)
+        .bind(|| insta::assert_snapshot!("config_file_invalid", out.failure_report()));
     assert_eq!(out.code, 2);
 }

@@ -7,7 +7,8 @@ use mockito::Matcher;
 use crate::support::{Endpoint, Env0, ORG, Outcome, Sandbox};
 
 fn snapshot(sb: &Sandbox, env0: Option<&Env0>, name: &str, out: &Outcome) {
-    sb.insta(env0.map(|e| &e.server)).bind(|| insta::assert_snapshot!(name, out.failure_report()));
+    sb.insta(env0.map(|e| &e.server))
+        .bind(|| insta::assert_snapshot!(name, out.failure_report()));
 }
 
 #[test]
@@ -21,7 +22,11 @@ fn missing_credentials_are_listed_in_one_message() {
 #[test]
 fn only_the_missing_field_is_listed() {
     let sb = Sandbox::new();
-    let out = Outcome::of(sb.cmd().args(["validate", "--api-key-id", "k"]).env("ENV0_ORGANIZATION_ID", ORG));
+    let out = Outcome::of(
+        sb.cmd()
+            .args(["validate", "--api-key-id", "k"])
+            .env("ENV0_ORGANIZATION_ID", ORG),
+    );
     assert_eq!(out.code, 2);
     snapshot(&sb, None, "missing_secret", &out);
 }
@@ -29,7 +34,11 @@ fn only_the_missing_field_is_listed() {
 #[test]
 fn organization_id_must_be_a_uuid() {
     let sb = Sandbox::new();
-    let out = Outcome::of(sb.cmd().args(["--api-key-id", "k", "--api-key-secret", "s"]).env("BATON_ORGANIZATION_ID", "acme"));
+    let out = Outcome::of(
+        sb.cmd()
+            .args(["--api-key-id", "k", "--api-key-secret", "s"])
+            .env("BATON_ORGANIZATION_ID", "acme"),
+    );
     assert_eq!(out.code, 2);
     snapshot(&sb, None, "bad_organization_id", &out);
 }
@@ -54,7 +63,11 @@ fn plain_http_is_refused_for_remote_hosts() {
 #[test]
 fn missing_explicit_config_file() {
     let sb = Sandbox::new();
-    let out = Outcome::of(sb.cmd().arg("config").env("BATON_CONFIG_PATH", "missing.yaml"));
+    let out = Outcome::of(
+        sb.cmd()
+            .arg("config")
+            .env("BATON_CONFIG_PATH", "missing.yaml"),
+    );
     assert_eq!(out.code, 2);
     snapshot(&sb, None, "missing_config_file", &out);
 }
@@ -85,7 +98,9 @@ fn forbidden_users_listing_is_exit_4() {
 fn plan_without_api_keys_is_exit_4() {
     let sb = Sandbox::new();
     let mut env0 = Env0::empty();
-    env0.ok(Endpoint::Organizations).ok(Endpoint::Users).fail(Endpoint::ApiKeys, 402);
+    env0.ok(Endpoint::Organizations)
+        .ok(Endpoint::Users)
+        .fail(Endpoint::ApiKeys, 402);
     let out = Outcome::of(&mut sb.cmd_for(&env0.server));
     env0.assert_hit();
     assert_eq!(out.code, 4);
@@ -127,7 +142,13 @@ fn server_errors_after_retries_are_exit_5() {
 fn rate_limited_after_retries_is_exit_5() {
     let sb = Sandbox::new();
     let mut env0 = Env0::empty();
-    let mock = env0.server.mock("GET", "/organizations").with_status(429).with_header("retry-after", "0").expect(2).create();
+    let mock = env0
+        .server
+        .mock("GET", "/organizations")
+        .with_status(429)
+        .with_header("retry-after", "0")
+        .expect(2)
+        .create();
     let out = Outcome::of(sb.cmd_for(&env0.server).args(["--max-retries", "1"]));
     mock.assert();
     assert_eq!(out.code, 5);
@@ -161,8 +182,14 @@ fn unreachable_env0_is_exit_5() {
     assert_eq!(out.code, 5, "{}", out.stderr);
     let report = out.failure_report().replace(&url, "[ENV0]");
     let first_line = report.lines().nth(1).unwrap_or_default();
-    assert!(first_line.starts_with("error: could not talk to env0 for GET /organizations: "), "{report}");
-    assert!(report.contains("hint: check network access to env0"), "{report}");
+    assert!(
+        first_line.starts_with("error: could not talk to env0 for GET /organizations: "),
+        "{report}"
+    );
+    assert!(
+        report.contains("hint: check network access to env0"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -171,7 +198,10 @@ fn unwritable_output_is_exit_6_before_any_request() {
     sb.write("not-a-dir", "x");
     let mut env0 = Env0::empty();
     let untouched = env0.server.mock("GET", Matcher::Any).expect(0).create();
-    let out = Outcome::of(sb.cmd_for(&env0.server).args(["--file", "not-a-dir/out.c1z"]));
+    let out = Outcome::of(
+        sb.cmd_for(&env0.server)
+            .args(["--file", "not-a-dir/out.c1z"]),
+    );
     untouched.assert();
     assert_eq!(out.code, 6);
     snapshot(&sb, Some(&env0), "unwritable_output", &out);
@@ -203,6 +233,9 @@ fn an_existing_output_that_is_not_a_c1z_is_kept_and_exit_6() {
     let out = Outcome::of(sb.cmd_for(&env0.server).env("BATON_FILE", "precious.txt"));
     untouched.assert();
     assert_eq!(out.code, 6);
-    assert_eq!(std::fs::read_to_string(sb.join("precious.txt")).unwrap(), "do not overwrite\n");
+    assert_eq!(
+        std::fs::read_to_string(sb.join("precious.txt")).unwrap(),
+        "do not overwrite\n"
+    );
     snapshot(&sb, Some(&env0), "output_not_c1z", &out);
 }

@@ -18,7 +18,10 @@ fn forms() -> Vec<String> {
 
 fn assert_no_secret(what: &str, text: &str) {
     for form in forms() {
-        assert!(!text.contains(&form), "{what} contains the secret (as `{form}`):\n{text}");
+        assert!(
+            !text.contains(&form),
+            "{what} contains the secret (as `{form}`):\n{text}"
+        );
     }
 }
 
@@ -38,11 +41,18 @@ fn trace_level_sync_never_prints_the_secret() {
         env0.assert_hit();
         assert_eq!(out.code, 0, "{}", out.stderr);
         // The logs really are verbose: env0-api's request logs are there.
-        assert!(out.stderr.contains("TRACE") || out.stderr.contains("DEBUG"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("TRACE") || out.stderr.contains("DEBUG"),
+            "{}",
+            out.stderr
+        );
         assert!(out.stderr.contains("/organizations"), "{}", out.stderr);
         assert_no_secret("stdout", &out.stdout);
         assert_no_secret("stderr", &out.stderr);
-        assert_no_secret("summary", &std::fs::read_to_string(sb.join("summary.json")).unwrap());
+        assert_no_secret(
+            "summary",
+            &std::fs::read_to_string(sb.join("summary.json")).unwrap(),
+        );
     }
 }
 
@@ -58,14 +68,26 @@ fn secret_from_a_file_is_trimmed_used_and_never_printed() {
     }
     let out = Outcome::of(
         sb.cmd()
-            .args(["--api-key-id", KEY_ID, "--organization-id", ORG, "--base-url", &env0.server.url()])
+            .args([
+                "--api-key-id",
+                KEY_ID,
+                "--organization-id",
+                ORG,
+                "--base-url",
+                &env0.server.url(),
+            ])
             .args(["--log-level", "trace", "--log-format", "console"])
             .env("BATON_API_KEY_SECRET_FILE", &path),
     );
     env0.assert_hit();
     assert_eq!(out.code, 0, "{}", out.stderr);
     #[cfg(unix)]
-    assert!(out.stderr.contains("is readable by group or others (mode 0644)"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("is readable by group or others (mode 0644)"),
+        "{}",
+        out.stderr
+    );
     assert_no_secret("stderr", &out.stderr);
     assert_no_secret("stdout", &out.stdout);
 }
@@ -83,11 +105,19 @@ fn secret_in_a_readable_config_file_is_warned_about_and_not_printed() {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
-    let out = Outcome::of(sb.cmd().args(["--log-level", "trace", "--log-format", "console"]));
+    let out = Outcome::of(
+        sb.cmd()
+            .args(["--log-level", "trace", "--log-format", "console"]),
+    );
     env0.assert_hit();
     assert_eq!(out.code, 0, "{}", out.stderr);
     #[cfg(unix)]
-    assert!(out.stderr.contains("holds api-key-secret and is readable by group or others (mode 0640)"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("holds api-key-secret and is readable by group or others (mode 0640)"),
+        "{}",
+        out.stderr
+    );
     assert_no_secret("stderr", &out.stderr);
     let config = Outcome::of(sb.cmd().arg("config"));
     assert_eq!(config.code, 0, "{}", config.stderr);
@@ -103,10 +133,21 @@ fn failures_never_print_the_secret() {
     assert_eq!(out.code, 3);
     assert_no_secret("stderr", &out.stderr);
     // A wrong secret is not echoed either.
-    let out = Outcome::of(sb.cmd().args(["--api-key-secret", SECRET, "--organization-id", "not-a-uuid", "--api-key-id", "k"]));
+    let out = Outcome::of(sb.cmd().args([
+        "--api-key-secret",
+        SECRET,
+        "--organization-id",
+        "not-a-uuid",
+        "--api-key-id",
+        "k",
+    ]));
     assert_eq!(out.code, 2);
     assert_no_secret("stderr", &out.stderr);
-    let out = Outcome::of(sb.cmd().args(["--api-key-secret", SECRET, "--api-key-secret-file", "x"]));
+    let out =
+        Outcome::of(
+            sb.cmd()
+                .args(["--api-key-secret", SECRET, "--api-key-secret-file", "x"]),
+        );
     assert_eq!(out.code, 2);
     assert_no_secret("stderr", &out.stderr);
 }

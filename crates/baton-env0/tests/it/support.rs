@@ -16,12 +16,17 @@ pub(crate) const SECRET: &str = "Sup3r-Secret-Value-9f8e7d";
 
 /// `Authorization` header value for `id:secret`.
 pub(crate) fn basic(id: &str, secret: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
 }
 
 /// A recorded env0 payload from `fixtures/env0/`.
 pub(crate) fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/env0").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/env0")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -33,7 +38,9 @@ pub(crate) struct Sandbox {
 
 impl Sandbox {
     pub(crate) fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().expect("tempdir") }
+        Sandbox {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -47,7 +54,9 @@ impl Sandbox {
     /// The binary, isolated: empty environment (plus HOME), working directory = the sandbox.
     pub(crate) fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("baton-env0").expect("binary built");
-        cmd.env_clear().env("HOME", self.path()).current_dir(self.path());
+        cmd.env_clear()
+            .env("HOME", self.path())
+            .current_dir(self.path());
         cmd
     }
 
@@ -75,7 +84,10 @@ impl Sandbox {
     pub(crate) fn insta(&self, server: Option<&ServerGuard>) -> insta::Settings {
         let mut settings = insta::Settings::clone_current();
         settings.set_prepend_module_to_snapshot(false);
-        let real = self.path().canonicalize().unwrap_or_else(|_| self.path().to_path_buf());
+        let real = self
+            .path()
+            .canonicalize()
+            .unwrap_or_else(|_| self.path().to_path_buf());
         for p in [real, self.path().to_path_buf()] {
             settings.add_filter(&regex_escape(&p.display().to_string()), "[SANDBOX]");
         }
@@ -85,7 +97,10 @@ impl Sandbox {
         // KSUID sync ids.
         settings.add_filter(r"\b[0-9A-Za-z]{27}\b", "[SYNC_ID]");
         // c1z sync-run times (local, space separated).
-        settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?", "[LOCAL_TIME]");
+        settings.add_filter(
+            r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?",
+            "[LOCAL_TIME]",
+        );
         // Durations.
         settings.add_filter(r"\b\d+(\.\d+)?s\b", "[DURATION]");
         settings
@@ -106,11 +121,15 @@ pub(crate) fn regex_escape(text: &str) -> String {
 
 /// stderr without the JSON log lines: what the operator reads as the error.
 pub(crate) fn plain_lines(stderr: &[u8]) -> String {
-    String::from_utf8_lossy(stderr)
+    let mut out = String::new();
+    for line in String::from_utf8_lossy(stderr)
         .lines()
         .filter(|l| !l.starts_with('{'))
-        .map(|l| format!("{l}\n"))
-        .collect()
+    {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Standard output and error of a finished command, plus its exit code.
@@ -132,7 +151,11 @@ impl Outcome {
 
     /// `exit N` then the non-JSON stderr lines: the snapshot of a failure.
     pub(crate) fn failure_report(&self) -> String {
-        format!("exit {}\n{}", self.code, plain_lines(self.stderr.as_bytes()))
+        format!(
+            "exit {}\n{}",
+            self.code,
+            plain_lines(self.stderr.as_bytes())
+        )
     }
 }
 
@@ -155,13 +178,21 @@ pub(crate) enum Endpoint {
 impl Env0 {
     /// A server with no mocks yet.
     pub(crate) fn empty() -> Env0 {
-        Env0 { server: Server::new(), mocks: Vec::new() }
+        Env0 {
+            server: Server::new(),
+            mocks: Vec::new(),
+        }
     }
 
     /// Every endpoint answers its fixture.
     pub(crate) fn healthy() -> Env0 {
         let mut env0 = Env0::empty();
-        for endpoint in [Endpoint::Organizations, Endpoint::Users, Endpoint::ApiKeys, Endpoint::Roles] {
+        for endpoint in [
+            Endpoint::Organizations,
+            Endpoint::Users,
+            Endpoint::ApiKeys,
+            Endpoint::Roles,
+        ] {
             env0.ok(endpoint);
         }
         env0
@@ -170,7 +201,9 @@ impl Env0 {
     fn mock(&mut self, endpoint: Endpoint) -> Mock {
         let mock = match endpoint {
             Endpoint::Organizations => self.server.mock("GET", "/organizations"),
-            Endpoint::Users => self.server.mock("GET", format!("/organizations/{ORG}/users").as_str()),
+            Endpoint::Users => self
+                .server
+                .mock("GET", format!("/organizations/{ORG}/users").as_str()),
             Endpoint::ApiKeys => self
                 .server
                 .mock("GET", "/api-keys")

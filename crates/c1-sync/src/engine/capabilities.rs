@@ -19,7 +19,10 @@ const CAPABILITIES_TYPE_URL: &str = "type.googleapis.com/c1.connector.v2.Connect
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(clippy::struct_field_names, reason = "field names mirror the protobuf message's")]
+#[expect(
+    clippy::struct_field_names,
+    reason = "field names mirror the protobuf message's"
+)]
 struct Capabilities {
     #[serde(rename = "@type")]
     type_url: &'static str,
@@ -58,8 +61,10 @@ struct ResourceTypeJson {
 
 /// protojson of an enum value: its name, or its number if unknown.
 fn trait_json(value: i32) -> Value {
-    pb::resource_type::Trait::try_from(value)
-        .map_or_else(|_| Value::from(value), |known| Value::from(known.as_str_name()))
+    pb::resource_type::Trait::try_from(value).map_or_else(
+        |_| Value::from(value),
+        |known| Value::from(known.as_str_name()),
+    )
 }
 
 /// protojson of an annotation `Any`: `@type` plus the message's fields in camelCase. Messages
@@ -75,9 +80,13 @@ fn annotation_json(any: &Any) -> Value {
             .ok()
             .map(|m| non_empty([("resourceTypeId", m.resource_type_id)]))
     } else if annotations::is::<pb::ExternalLink>(any) {
-        c1_model::decode::<pb::ExternalLink>(&any.value).ok().map(|m| non_empty([("url", m.url)]))
+        c1_model::decode::<pb::ExternalLink>(&any.value)
+            .ok()
+            .map(|m| non_empty([("url", m.url)]))
     } else if annotations::is::<pb::V1Identifier>(any) {
-        c1_model::decode::<pb::V1Identifier>(&any.value).ok().map(|m| non_empty([("id", m.id)]))
+        c1_model::decode::<pb::V1Identifier>(&any.value)
+            .ok()
+            .map(|m| non_empty([("id", m.id)]))
     } else {
         None
     };
@@ -99,8 +108,11 @@ fn non_empty<const N: usize>(fields: [(&str, String); N]) -> Vec<(String, Value)
 }
 
 fn capabilities(connector: &dyn Connector) -> Capabilities {
-    let mut resource_types: Vec<pb::ResourceType> =
-        connector.resource_syncers().iter().map(|syncer| syncer.resource_type()).collect();
+    let mut resource_types: Vec<pb::ResourceType> = connector
+        .resource_syncers()
+        .iter()
+        .map(|syncer| syncer.resource_type())
+        .collect();
     resource_types.sort_by(|a, b| a.id.cmp(&b.id));
     resource_types.dedup_by(|a, b| a.id == b.id);
     Capabilities {

@@ -25,7 +25,11 @@ pub struct ConnectorMetadata {
 
 impl ConnectorMetadata {
     /// Metadata with an empty description.
-    pub fn new(name: impl Into<String>, display_name: impl Into<String>, version: impl Into<String>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        display_name: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Self {
         Self {
             name: name.into(),
             display_name: display_name.into(),
@@ -90,11 +94,19 @@ pub trait ResourceSyncer: Send + Sync {
     /// listing). A syncer whose type only exists under parents returns `Page::last(vec![])` for
     /// `parent == None`. Resources listed under a parent without a `parent_resource_id` get the
     /// parent's id filled in.
-    async fn list(&self, parent: Option<&pb::ResourceId>, page_token: &str) -> Result<Page<pb::Resource>, ConnectorError>;
+    async fn list(
+        &self,
+        parent: Option<&pb::ResourceId>,
+        page_token: &str,
+    ) -> Result<Page<pb::Resource>, ConnectorError>;
 
     /// One page of the entitlements of `resource` (a resource this syncer listed). The default
     /// returns none.
-    async fn entitlements(&self, resource: &pb::Resource, page_token: &str) -> Result<Page<pb::Entitlement>, ConnectorError> {
+    async fn entitlements(
+        &self,
+        resource: &pb::Resource,
+        page_token: &str,
+    ) -> Result<Page<pb::Entitlement>, ConnectorError> {
         let _ = (resource, page_token);
         Ok(Page::last(Vec::new()))
     }
@@ -102,7 +114,11 @@ pub trait ResourceSyncer: Send + Sync {
     /// One page of the grants on `resource`'s entitlements. Each grant's entitlement must have
     /// been returned by some [`entitlements`](Self::entitlements) call of this sync, and its
     /// principal must be a resource listed in this sync. The default returns none.
-    async fn grants(&self, resource: &pb::Resource, page_token: &str) -> Result<Page<pb::Grant>, ConnectorError> {
+    async fn grants(
+        &self,
+        resource: &pb::Resource,
+        page_token: &str,
+    ) -> Result<Page<pb::Grant>, ConnectorError> {
         let _ = (resource, page_token);
         Ok(Page::last(Vec::new()))
     }
@@ -134,13 +150,21 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// The last page of a listing.
     pub fn last(items: Vec<T>) -> Self {
-        Self { items, next_token: String::new(), warnings: Vec::new() }
+        Self {
+            items,
+            next_token: String::new(),
+            warnings: Vec::new(),
+        }
     }
 
     /// A page followed by another, fetched with `next_token`. An empty token makes this the last
     /// page.
     pub fn next(items: Vec<T>, next_token: impl Into<String>) -> Self {
-        Self { items, next_token: next_token.into(), warnings: Vec::new() }
+        Self {
+            items,
+            next_token: next_token.into(),
+            warnings: Vec::new(),
+        }
     }
 
     /// Adds a warning.

@@ -131,7 +131,7 @@
 //! The traits [`Connector`] and [`ResourceSyncer`] are the contract with connectors: new methods
 //! only arrive with default implementations. Structs and enums that will grow ([`Page`],
 //! [`SyncOptions`], [`SyncReport`], [`ProgressEvent`], [`Phase`], [`Totals`],
-//! [`ConnectorMetadata`], [`SyncError`](crate::SyncError)) are `#[non_exhaustive]`: build them
+//! [`ConnectorMetadata`], [`SyncError`]) are `#[non_exhaustive]`: build them
 //! with their constructors and `with_*` setters, and match them with a wildcard arm. The output
 //! order of a sync is part of the contract.
 

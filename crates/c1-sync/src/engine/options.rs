@@ -117,7 +117,11 @@ mod tests {
 
     #[test]
     fn one_attempt_means_no_retry() {
-        let waits: Vec<Duration> = SyncOptions::default().with_max_attempts(0).backoff().build().collect();
+        let waits: Vec<Duration> = SyncOptions::default()
+            .with_max_attempts(0)
+            .backoff()
+            .build()
+            .collect();
         assert!(waits.is_empty());
     }
 
@@ -133,7 +137,10 @@ mod tests {
 
     #[test]
     fn zero_workers_means_one() {
-        assert_eq!(SyncOptions::default().with_workers(0).effective_workers(), 1);
+        assert_eq!(
+            SyncOptions::default().with_workers(0).effective_workers(),
+            1
+        );
         assert_eq!(SyncOptions::default().effective_workers(), 4);
     }
 }

@@ -39,7 +39,12 @@ enum Slot<J, T> {
 /// Fetches every page of every job with up to `workers` jobs in flight, and calls `consume` for
 /// each page in job order, then page order. The first error (from a job, in job order, or from
 /// `consume`) ends the run; jobs still in flight are dropped.
-pub(crate) async fn run_ordered<J, T, I, F, Fut, C>(jobs: I, workers: usize, fetch: &F, mut consume: C) -> Result<(), SyncError>
+pub(crate) async fn run_ordered<J, T, I, F, Fut, C>(
+    jobs: I,
+    workers: usize,
+    fetch: &F,
+    mut consume: C,
+) -> Result<(), SyncError>
 where
     J: Job,
     I: Iterator<Item = Result<J, SyncError>>,
@@ -160,31 +165,55 @@ mod tests {
     async fn fetch_page(job: TestJob, token: String) -> PageResult<(usize, usize)> {
         // Later jobs answer sooner, so completion order is the reverse of job order.
         tokio::time::sleep(Duration::from_millis(job.delay_ms)).await;
-        let index: usize = if token.is_empty() { 0 } else { token.parse().map_err(|_| unreachable_token())? };
+        let index: usize = if token.is_empty() {
+            0
+        } else {
+            token.parse().map_err(|_| unreachable_token())?
+        };
         let items = vec![(job.id, index)];
-        if index + 1 < job.pages { Ok(Page::next(items, (index + 1).to_string())) } else { Ok(Page::last(items)) }
+        if index + 1 < job.pages {
+            Ok(Page::next(items, (index + 1).to_string()))
+        } else {
+            Ok(Page::last(items))
+        }
     }
 
     fn unreachable_token() -> SyncError {
-        SyncError::Spool { source: "bad token".into() }
+        SyncError::Spool {
+            source: "bad token".into(),
+        }
     }
 
     fn jobs() -> Vec<TestJob> {
-        (0..10).map(|id| TestJob { id, pages: 1 + id % 3, delay_ms: 100 - 10 * id as u64 }).collect()
+        (0..10)
+            .map(|id| TestJob {
+                id,
+                pages: 1 + id % 3,
+                delay_ms: 100 - 10 * id as u64,
+            })
+            .collect()
     }
 
     fn expected() -> Vec<(usize, usize)> {
-        jobs().iter().flat_map(|job| (0..job.pages).map(move |page| (job.id, page))).collect()
+        jobs()
+            .iter()
+            .flat_map(|job| (0..job.pages).map(move |page| (job.id, page)))
+            .collect()
     }
 
     #[tokio::test(start_paused = true)]
     async fn pages_arrive_in_job_order_whatever_the_completion_order() {
         for workers in [1, 3, 8] {
             let seen = RefCell::new(Vec::new());
-            run_ordered(jobs().into_iter().map(Ok), workers, &fetch_page, |_job, page| {
-                seen.borrow_mut().extend(page.items);
-                Ok(())
-            })
+            run_ordered(
+                jobs().into_iter().map(Ok),
+                workers,
+                &fetch_page,
+                |_job, page| {
+                    seen.borrow_mut().extend(page.items);
+                    Ok(())
+                },
+            )
             .await
             .unwrap();
             assert_eq!(seen.into_inner(), expected(), "workers = {workers}");
@@ -208,7 +237,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_repeated_token_is_an_error() {
         let fetch = |_job: TestJob, _token: String| async { Ok(Page::next(vec![()], "same")) };
-        let job = TestJob { id: 0, pages: 0, delay_ms: 0 };
+        let job = TestJob {
+            id: 0,
+            pages: 0,
+            delay_ms: 0,
+        };
         let mut pages = 0;
         let result = run_ordered(std::iter::once(Ok(job)), 2, &fetch, |_job, _page| {
             pages += 1;
@@ -225,7 +258,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_consumer_error_ends_the_run() {
         let result = run_ordered(jobs().into_iter().map(Ok), 4, &fetch_page, |job, _page| {
-            if job.id == 2 { Err(unreachable_token()) } else { Ok(()) }
+            if job.id == 2 {
+                Err(unreachable_token())
+            } else {
+                Ok(())
+            }
         })
         .await;
         assert!(matches!(result, Err(SyncError::Spool { .. })));

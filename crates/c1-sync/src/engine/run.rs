@@ -72,11 +72,17 @@ impl Default for SyncEngine {
 impl SyncEngine {
     /// An engine with these options and no progress callback.
     pub fn new(options: SyncOptions) -> Self {
-        Self { options, progress: None }
+        Self {
+            options,
+            progress: None,
+        }
     }
 
     /// Calls `callback` with every [`ProgressEvent`] of later runs.
-    pub fn with_progress(mut self, callback: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
+    pub fn with_progress(
+        mut self,
+        callback: impl Fn(&ProgressEvent) + Send + Sync + 'static,
+    ) -> Self {
         self.progress = Some(Arc::new(callback));
         self
     }
@@ -93,12 +99,23 @@ impl SyncEngine {
     ///
     /// The store writes with blocking file I/O on the calling task; run the sync on a runtime
     /// where that is acceptable (a CLI's main runtime is).
-    pub async fn run(&self, connector: &dyn Connector, output: &Path) -> Result<SyncReport, SyncError> {
+    pub async fn run(
+        &self,
+        connector: &dyn Connector,
+        output: &Path,
+    ) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
-        let ctx = Ctx { options: &self.options, progress: self.progress.as_deref(), retries: AtomicU64::new(0) };
+        let ctx = Ctx {
+            options: &self.options,
+            progress: self.progress.as_deref(),
+            retries: AtomicU64::new(0),
+        };
         let metadata = connector.metadata();
 
-        ctx.emit(&ProgressEvent::PhaseStarted { phase: Phase::Validate, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted {
+            phase: Phase::Validate,
+            resource_type: None,
+        });
         ctx.call(Phase::Validate, None, || connector.validate())
             .await
             .map_err(|(attempts, source)| SyncError::Validate { attempts, source })?;
@@ -106,18 +123,27 @@ impl SyncEngine {
         let mut writer = C1zWriter::open(output)?;
         let mut state = State::new(self.options.max_warning_messages);
 
-        ctx.emit(&ProgressEvent::PhaseStarted { phase: Phase::ResourceTypes, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted {
+            phase: Phase::ResourceTypes,
+            resource_type: None,
+        });
         let types = collect_types(&ctx, &mut state, connector.resource_syncers());
-        let resource_types: Vec<pb::ResourceType> = types.iter().map(|ty| ty.resource_type.clone()).collect();
+        let resource_types: Vec<pb::ResourceType> =
+            types.iter().map(|ty| ty.resource_type.clone()).collect();
         writer.put_resource_types(&resource_types)?;
         state.totals.resource_types = resource_types.len() as u64;
         state.resources_by_type = types.iter().map(|ty| (ty.rules.id.clone(), 0)).collect();
 
-        let mut spool = sync_resources(&ctx, &mut state, &mut writer, &types).await?.finish()?;
-        if spool.len() > 0 {
-            sync_entitlements(&ctx, &mut state, &mut writer, &types, &mut spool).await?;
-            sync_grants(&ctx, &mut state, &mut writer, &types, &mut spool).await?;
-        }
+        let mut spool = sync_resources(&ctx, &mut state, &mut writer, &types)
+            .await?
+            .finish()?;
+        tracing::debug!(
+            resources = state.totals.resources,
+            spooled = spool.len(),
+            "resources listed; spooled those that need entitlements or grants"
+        );
+        sync_entitlements(&ctx, &mut state, &mut writer, &types, &mut spool).await?;
+        sync_grants(&ctx, &mut state, &mut writer, &types, &mut spool).await?;
         drop(spool);
 
         if too_many_warnings(state.totals.warnings, state.items) {
@@ -128,7 +154,10 @@ impl SyncEngine {
             });
         }
 
-        ctx.emit(&ProgressEvent::PhaseStarted { phase: Phase::Save, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted {
+            phase: Phase::Save,
+            resource_type: None,
+        });
         let finished = writer.finish()?;
         let duration = started.elapsed();
         ctx.emit(&ProgressEvent::Finished {
@@ -176,7 +205,12 @@ impl Ctx<'_> {
 
     /// Calls `op` until it succeeds, fails permanently, or runs out of attempts. On failure
     /// returns the number of attempts made and the last error.
-    async fn call<T, F, Fut>(&self, phase: Phase, resource_type: Option<&str>, op: F) -> Result<T, (u32, ConnectorError)>
+    async fn call<T, F, Fut>(
+        &self,
+        phase: Phase,
+        resource_type: Option<&str>,
+        op: F,
+    ) -> Result<T, (u32, ConnectorError)>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ConnectorError>>,
@@ -184,10 +218,19 @@ impl Ctx<'_> {
         let attempts = AtomicU32::new(1);
         op.retry(self.options.backoff())
             .when(ConnectorError::is_transient)
-            .adjust(|error, backoff| backoff.map(|wait| self.options.wait(wait, error.retry_after())))
+            .adjust(|error, backoff| {
+                backoff.map(|wait| self.options.wait(wait, error.retry_after()))
+            })
             .notify(|error, wait| {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed);
                 self.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    %phase,
+                    resource_type,
+                    attempt,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "transient connector error, retrying: {error}"
+                );
                 self.emit(&ProgressEvent::Retry {
                     phase,
                     resource_type: resource_type.map(str::to_owned),
@@ -201,17 +244,24 @@ impl Ctx<'_> {
     }
 
     /// A listing call for `job`, with retries, as the pipeline's fetch step.
-    async fn list<T, F, Fut>(&self, phase: Phase, resource_type: &str, op: F) -> Result<Page<T>, SyncError>
+    async fn list<T, F, Fut>(
+        &self,
+        phase: Phase,
+        resource_type: &str,
+        op: F,
+    ) -> Result<Page<T>, SyncError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Page<T>, ConnectorError>>,
     {
-        self.call(phase, Some(resource_type), op).await.map_err(|(attempts, source)| SyncError::Connector {
-            phase,
-            resource_type: resource_type.to_owned(),
-            attempts,
-            source,
-        })
+        self.call(phase, Some(resource_type), op)
+            .await
+            .map_err(|(attempts, source)| SyncError::Connector {
+                phase,
+                resource_type: resource_type.to_owned(),
+                attempts,
+                source,
+            })
     }
 }
 
@@ -254,20 +304,36 @@ impl State {
         if self.warning_messages.len() < self.max_warning_messages {
             self.warning_messages.push(message.clone());
         }
-        ctx.emit(&ProgressEvent::Warning { phase, resource_type: resource_type.map(str::to_owned), message });
+        ctx.emit(&ProgressEvent::Warning {
+            phase,
+            resource_type: resource_type.map(str::to_owned),
+            message,
+        });
     }
 
     fn begin_phase(&mut self, ctx: &Ctx<'_>, phase: Phase) {
         self.started.clear();
-        ctx.emit(&ProgressEvent::PhaseStarted { phase, resource_type: None });
+        ctx.emit(&ProgressEvent::PhaseStarted {
+            phase,
+            resource_type: None,
+        });
     }
 
     /// Sends the per-type `PhaseStarted` the first time a type shows up in a phase, and counts the
     /// page's items and warnings.
-    fn begin_page<T>(&mut self, ctx: &Ctx<'_>, phase: Phase, resource_type: &str, page: &mut Page<T>) {
+    fn begin_page<T>(
+        &mut self,
+        ctx: &Ctx<'_>,
+        phase: Phase,
+        resource_type: &str,
+        page: &mut Page<T>,
+    ) {
         if !self.started.contains(resource_type) {
             self.started.insert(resource_type.to_owned());
-            ctx.emit(&ProgressEvent::PhaseStarted { phase, resource_type: Some(resource_type.to_owned()) });
+            ctx.emit(&ProgressEvent::PhaseStarted {
+                phase,
+                resource_type: Some(resource_type.to_owned()),
+            });
         }
         self.items += page.items.len() as u64;
         for warning in std::mem::take(&mut page.warnings) {
@@ -275,7 +341,14 @@ impl State {
         }
     }
 
-    fn page_done(&self, ctx: &Ctx<'_>, phase: Phase, resource_type: &str, items: usize, skipped: usize) {
+    fn page_done(
+        &self,
+        ctx: &Ctx<'_>,
+        phase: Phase,
+        resource_type: &str,
+        items: usize,
+        skipped: usize,
+    ) {
         ctx.emit(&ProgressEvent::PageDone {
             phase,
             resource_type: resource_type.to_owned(),
@@ -296,25 +369,39 @@ struct SyncedType {
 }
 
 fn skips_entitlements(annotations: &[prost_types::Any]) -> bool {
-    annotations::has::<pb::SkipEntitlementsAndGrants>(annotations) || annotations::has::<pb::SkipEntitlements>(annotations)
+    annotations::has::<pb::SkipEntitlementsAndGrants>(annotations)
+        || annotations::has::<pb::SkipEntitlements>(annotations)
 }
 
 fn skips_grants(annotations: &[prost_types::Any]) -> bool {
-    annotations::has::<pb::SkipEntitlementsAndGrants>(annotations) || annotations::has::<pb::SkipGrants>(annotations)
+    annotations::has::<pb::SkipEntitlementsAndGrants>(annotations)
+        || annotations::has::<pb::SkipGrants>(annotations)
 }
 
 /// The connector's resource types, validated and deduplicated, in syncer order.
-fn collect_types(ctx: &Ctx<'_>, state: &mut State, syncers: Vec<Arc<dyn ResourceSyncer>>) -> Vec<SyncedType> {
+fn collect_types(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    syncers: Vec<Arc<dyn ResourceSyncer>>,
+) -> Vec<SyncedType> {
     let mut types: Vec<SyncedType> = Vec::with_capacity(syncers.len());
     state.items += syncers.len() as u64;
     for syncer in syncers {
         let resource_type = syncer.resource_type();
         if let Err(problem) = validate::resource_type(&resource_type) {
-            state.warn(ctx, Phase::ResourceTypes, None, &format!("{problem}; its syncer is skipped"));
+            state.warn(
+                ctx,
+                Phase::ResourceTypes,
+                None,
+                &format!("{problem}; its syncer is skipped"),
+            );
             continue;
         }
         if types.iter().any(|ty| ty.rules.id == resource_type.id) {
-            let message = format!("resource type {} is declared twice; the second syncer is skipped", show(&resource_type.id));
+            let message = format!(
+                "resource type {} is declared twice; the second syncer is skipped",
+                show(&resource_type.id)
+            );
             state.warn(ctx, Phase::ResourceTypes, Some(&resource_type.id), &message);
             continue;
         }
@@ -372,19 +459,35 @@ async fn sync_resources(
 ) -> Result<SpoolWriter, SyncError> {
     const PHASE: Phase = Phase::Resources;
     state.begin_phase(ctx, PHASE);
-    let type_ids: Vec<Arc<str>> = types.iter().map(|ty| Arc::from(ty.rules.id.as_str())).collect();
-    let type_index: HashMap<&str, usize> = types.iter().enumerate().map(|(i, ty)| (ty.rules.id.as_str(), i)).collect();
+    let type_ids: Vec<Arc<str>> = types
+        .iter()
+        .map(|ty| Arc::from(ty.rules.id.as_str()))
+        .collect();
+    let type_index: HashMap<&str, usize> = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| (ty.rules.id.as_str(), i))
+        .collect();
     let mut spool = SpoolWriter::new()?;
 
     let fetch = |job: ListJob, token: String| {
         let syncer = Arc::clone(&types[job.type_index].syncer);
-        async move { ctx.list(PHASE, &job.resource_type, || syncer.list(job.parent.as_deref(), &token)).await }
+        async move {
+            ctx.list(PHASE, &job.resource_type, || {
+                syncer.list(job.parent.as_deref(), &token)
+            })
+            .await
+        }
     };
 
     let mut round: Vec<ListJob> = type_ids
         .iter()
         .enumerate()
-        .map(|(type_index, id)| ListJob { type_index, resource_type: Arc::clone(id), parent: None })
+        .map(|(type_index, id)| ListJob {
+            type_index,
+            resource_type: Arc::clone(id),
+            parent: None,
+        })
         .collect();
     while !round.is_empty() {
         let mut children = Vec::new();
@@ -395,13 +498,23 @@ async fn sync_resources(
             let mut skipped = 0;
             for mut resource in page.items {
                 if let Err(problem) = validate::resource(&resource, &ty.rules) {
-                    state.warn(ctx, PHASE, Some(&job.resource_type), &format!("{problem}; skipped"));
+                    state.warn(
+                        ctx,
+                        PHASE,
+                        Some(&job.resource_type),
+                        &format!("{problem}; skipped"),
+                    );
                     skipped += 1;
                     continue;
                 }
-                let Some(id) = resource.id.clone() else { continue };
+                let Some(id) = resource.id.clone() else {
+                    continue;
+                };
                 if !state.resources.insert(resource_key(&id)) {
-                    let message = format!("resource {} was listed twice; the second copy is skipped", show_resource(&id));
+                    let message = format!(
+                        "resource {} was listed twice; the second copy is skipped",
+                        show_resource(&id)
+                    );
                     state.warn(ctx, PHASE, Some(&job.resource_type), &message);
                     skipped += 1;
                     continue;
@@ -442,11 +555,20 @@ async fn sync_resources(
                 writer.put_resources(&valid)?;
             }
             state.totals.resources += valid.len() as u64;
-            *state.resources_by_type.entry(ty.rules.id.clone()).or_default() += valid.len() as u64;
+            *state
+                .resources_by_type
+                .entry(ty.rules.id.clone())
+                .or_default() += valid.len() as u64;
             state.page_done(ctx, PHASE, &job.resource_type, valid.len(), skipped);
             Ok(())
         };
-        run_ordered(round.into_iter().map(Ok), ctx.options.effective_workers(), &fetch, consume).await?;
+        run_ordered(
+            round.into_iter().map(Ok),
+            ctx.options.effective_workers(),
+            &fetch,
+            consume,
+        )
+        .await?;
         round = children;
     }
     Ok(spool)
@@ -454,9 +576,18 @@ async fn sync_resources(
 
 /// The distinct child resource types a resource's `ChildResourceType` annotations name, in
 /// annotation order. An undecodable annotation is a warning.
-fn child_types(ctx: &Ctx<'_>, state: &mut State, resource_type: &str, resource: &pb::Resource) -> Vec<String> {
+fn child_types(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    resource_type: &str,
+    resource: &pb::Resource,
+) -> Vec<String> {
     let mut child_types: Vec<String> = Vec::new();
-    for any in resource.annotations.iter().filter(|any| annotations::is::<pb::ChildResourceType>(any)) {
+    for any in resource
+        .annotations
+        .iter()
+        .filter(|any| annotations::is::<pb::ChildResourceType>(any))
+    {
         match c1_model::decode::<pb::ChildResourceType>(&any.value) {
             Ok(child) if child.resource_type_id.is_empty() => {}
             Ok(child) => {
@@ -466,7 +597,9 @@ fn child_types(ctx: &Ctx<'_>, state: &mut State, resource_type: &str, resource: 
             }
             Err(_) => {
                 let id = resource.id.as_ref().map(show_resource).unwrap_or_default();
-                let message = format!("resource {id} has an undecodable ChildResourceType annotation; ignored");
+                let message = format!(
+                    "resource {id} has an undecodable ChildResourceType annotation; ignored"
+                );
                 state.warn(ctx, Phase::Resources, Some(resource_type), &message);
             }
         }
@@ -486,8 +619,15 @@ fn resource_jobs<'s>(
         let resource_type = type_ids
             .get(type_index)
             .cloned()
-            .ok_or_else(|| SyncError::Spool { source: format!("record names unknown type #{type_index}").into() })?;
-        Ok(ResourceJob { phase, type_index, resource_type, resource: Arc::new(resource) })
+            .ok_or_else(|| SyncError::Spool {
+                source: format!("record names unknown type #{type_index}").into(),
+            })?;
+        Ok(ResourceJob {
+            phase,
+            type_index,
+            resource_type,
+            resource: Arc::new(resource),
+        })
     }))
 }
 
@@ -500,10 +640,18 @@ async fn sync_entitlements(
 ) -> Result<(), SyncError> {
     const PHASE: Phase = Phase::Entitlements;
     state.begin_phase(ctx, PHASE);
-    let type_ids: Vec<Arc<str>> = types.iter().map(|ty| Arc::from(ty.rules.id.as_str())).collect();
+    let type_ids: Vec<Arc<str>> = types
+        .iter()
+        .map(|ty| Arc::from(ty.rules.id.as_str()))
+        .collect();
     let fetch = |job: ResourceJob, token: String| {
         let syncer = Arc::clone(&types[job.type_index].syncer);
-        async move { ctx.list(PHASE, &job.resource_type, || syncer.entitlements(&job.resource, &token)).await }
+        async move {
+            ctx.list(PHASE, &job.resource_type, || {
+                syncer.entitlements(&job.resource, &token)
+            })
+            .await
+        }
     };
     let consume = |job: &ResourceJob, mut page: Page<pb::Entitlement>| -> Result<(), SyncError> {
         state.begin_page(ctx, PHASE, &job.resource_type, &mut page);
@@ -511,7 +659,8 @@ async fn sync_entitlements(
         let mut skipped = 0;
         for entitlement in page.items {
             let resources = &state.resources;
-            let checked = validate::entitlement(&entitlement, |id| resources.contains(&resource_key(id)));
+            let checked =
+                validate::entitlement(&entitlement, |id| resources.contains(&resource_key(id)));
             let problem = match checked {
                 Err(problem) => Some(format!("{problem}; skipped")),
                 Ok(()) if state.entitlements.contains(&entitlement.id) => Some(format!(
@@ -548,10 +697,18 @@ async fn sync_grants(
 ) -> Result<(), SyncError> {
     const PHASE: Phase = Phase::Grants;
     state.begin_phase(ctx, PHASE);
-    let type_ids: Vec<Arc<str>> = types.iter().map(|ty| Arc::from(ty.rules.id.as_str())).collect();
+    let type_ids: Vec<Arc<str>> = types
+        .iter()
+        .map(|ty| Arc::from(ty.rules.id.as_str()))
+        .collect();
     let fetch = |job: ResourceJob, token: String| {
         let syncer = Arc::clone(&types[job.type_index].syncer);
-        async move { ctx.list(PHASE, &job.resource_type, || syncer.grants(&job.resource, &token)).await }
+        async move {
+            ctx.list(PHASE, &job.resource_type, || {
+                syncer.grants(&job.resource, &token)
+            })
+            .await
+        }
     };
     let consume = |job: &ResourceJob, mut page: Page<pb::Grant>| -> Result<(), SyncError> {
         state.begin_page(ctx, PHASE, &job.resource_type, &mut page);
@@ -565,7 +722,12 @@ async fn sync_grants(
                 |id| resources.contains(&resource_key(id)),
             );
             if let Err(problem) = checked {
-                state.warn(ctx, PHASE, Some(&job.resource_type), &format!("{problem}; skipped"));
+                state.warn(
+                    ctx,
+                    PHASE,
+                    Some(&job.resource_type),
+                    &format!("{problem}; skipped"),
+                );
                 skipped += 1;
                 continue;
             }

@@ -17,7 +17,9 @@ pub(crate) const NEEDS_ENTITLEMENTS: u8 = 1;
 pub(crate) const NEEDS_GRANTS: u8 = 2;
 
 fn spool_error(source: impl Into<crate::error::BoxError>) -> SyncError {
-    SyncError::Spool { source: source.into() }
+    SyncError::Spool {
+        source: source.into(),
+    }
 }
 
 /// The writing side.
@@ -28,16 +30,30 @@ pub(crate) struct SpoolWriter {
 
 impl SpoolWriter {
     pub(crate) fn new() -> Result<Self, SyncError> {
-        Ok(Self { file: BufWriter::new(tempfile::tempfile().map_err(spool_error)?), records: 0 })
+        Ok(Self {
+            file: BufWriter::new(tempfile::tempfile().map_err(spool_error)?),
+            records: 0,
+        })
     }
 
-    pub(crate) fn push(&mut self, type_index: usize, flags: u8, resource: &pb::Resource) -> Result<(), SyncError> {
+    pub(crate) fn push(
+        &mut self,
+        type_index: usize,
+        flags: u8,
+        resource: &pb::Resource,
+    ) -> Result<(), SyncError> {
         let bytes = c1_model::encode(resource);
-        let length = u32::try_from(bytes.len()).map_err(|_| spool_error("resource larger than 4 GiB"))?;
-        let type_index = u32::try_from(type_index).map_err(|_| spool_error("too many resource types"))?;
-        self.file.write_all(&type_index.to_le_bytes()).map_err(spool_error)?;
+        let length =
+            u32::try_from(bytes.len()).map_err(|_| spool_error("resource larger than 4 GiB"))?;
+        let type_index =
+            u32::try_from(type_index).map_err(|_| spool_error("too many resource types"))?;
+        self.file
+            .write_all(&type_index.to_le_bytes())
+            .map_err(spool_error)?;
         self.file.write_all(&[flags]).map_err(spool_error)?;
-        self.file.write_all(&length.to_le_bytes()).map_err(spool_error)?;
+        self.file
+            .write_all(&length.to_le_bytes())
+            .map_err(spool_error)?;
         self.file.write_all(&bytes).map_err(spool_error)?;
         self.records += 1;
         Ok(())
@@ -45,8 +61,14 @@ impl SpoolWriter {
 
     /// Flushes and switches to reading.
     pub(crate) fn finish(self) -> Result<Spool, SyncError> {
-        let file = self.file.into_inner().map_err(|error| spool_error(error.into_error()))?;
-        Ok(Spool { file, records: self.records })
+        let file = self
+            .file
+            .into_inner()
+            .map_err(|error| spool_error(error.into_error()))?;
+        Ok(Spool {
+            file,
+            records: self.records,
+        })
     }
 }
 
@@ -65,7 +87,11 @@ impl Spool {
     /// Every record whose flags include `flag`, from the start, as `(type index, resource)`.
     pub(crate) fn records(&mut self, flag: u8) -> Result<SpoolRecords<'_>, SyncError> {
         self.file.rewind().map_err(spool_error)?;
-        Ok(SpoolRecords { reader: BufReader::new(&self.file), flag, failed: false })
+        Ok(SpoolRecords {
+            reader: BufReader::new(&self.file),
+            flag,
+            failed: false,
+        })
     }
 }
 
@@ -125,7 +151,11 @@ mod tests {
     use super::*;
 
     fn resource(id: &str) -> pb::Resource {
-        pb::Resource { id: Some(c1_model::resource_id("team", id)), display_name: id.to_owned(), ..Default::default() }
+        pb::Resource {
+            id: Some(c1_model::resource_id("team", id)),
+            display_name: id.to_owned(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -133,15 +163,27 @@ mod tests {
         let mut writer = SpoolWriter::new().unwrap();
         writer.push(0, NEEDS_ENTITLEMENTS, &resource("a")).unwrap();
         writer.push(1, NEEDS_GRANTS, &resource("b")).unwrap();
-        writer.push(2, NEEDS_ENTITLEMENTS | NEEDS_GRANTS, &resource("c")).unwrap();
+        writer
+            .push(2, NEEDS_ENTITLEMENTS | NEEDS_GRANTS, &resource("c"))
+            .unwrap();
         let mut spool = writer.finish().unwrap();
         assert_eq!(spool.len(), 3);
 
         let names = |spool: &mut Spool, flag| -> Vec<(usize, String)> {
-            spool.records(flag).unwrap().map(|record| record.map(|(i, r)| (i, r.display_name)).unwrap()).collect()
+            spool
+                .records(flag)
+                .unwrap()
+                .map(|record| record.map(|(i, r)| (i, r.display_name)).unwrap())
+                .collect()
         };
-        assert_eq!(names(&mut spool, NEEDS_ENTITLEMENTS), [(0, "a".to_owned()), (2, "c".to_owned())]);
-        assert_eq!(names(&mut spool, NEEDS_GRANTS), [(1, "b".to_owned()), (2, "c".to_owned())]);
+        assert_eq!(
+            names(&mut spool, NEEDS_ENTITLEMENTS),
+            [(0, "a".to_owned()), (2, "c".to_owned())]
+        );
+        assert_eq!(
+            names(&mut spool, NEEDS_GRANTS),
+            [(1, "b".to_owned()), (2, "c".to_owned())]
+        );
         assert_eq!(names(&mut spool, NEEDS_ENTITLEMENTS).len(), 2);
     }
 }

@@ -20,14 +20,21 @@ impl TypeRules {
     pub(crate) fn new(resource_type: &pb::ResourceType) -> Self {
         Self {
             id: resource_type.id.clone(),
-            requires_user_trait: resource_type.traits.contains(&(pb::resource_type::Trait::User as i32)),
+            requires_user_trait: resource_type
+                .traits
+                .contains(&(pb::resource_type::Trait::User as i32)),
         }
     }
 }
 
 /// A key that identifies a resource id unambiguously whatever characters the ids contain.
 pub(crate) fn resource_key(id: &pb::ResourceId) -> String {
-    format!("{}:{}{}", id.resource_type.len(), id.resource_type, id.resource)
+    format!(
+        "{}:{}{}",
+        id.resource_type.len(),
+        id.resource_type,
+        id.resource
+    )
 }
 
 /// `rt:id` for messages, shortened if very long.
@@ -54,7 +61,10 @@ fn check_id(what: &str, value: &str) -> Result<(), String> {
     if value.is_empty() {
         Err(format!("{what} is empty"))
     } else if value.len() > MAX_ID_BYTES {
-        Err(format!("{what} {} is longer than {MAX_ID_BYTES} bytes", show(value)))
+        Err(format!(
+            "{what} {} is longer than {MAX_ID_BYTES} bytes",
+            show(value)
+        ))
     } else {
         Ok(())
     }
@@ -76,9 +86,13 @@ pub(crate) fn resource_type(resource_type: &pb::ResourceType) -> Result<(), Stri
 /// A resource returned by the syncer of `rules`.
 pub(crate) fn resource(resource: &pb::Resource, rules: &TypeRules) -> Result<(), String> {
     let Some(id) = resource.id.as_ref() else {
-        return Err(format!("resource {} has no id", show(&resource.display_name)));
+        return Err(format!(
+            "resource {} has no id",
+            show(&resource.display_name)
+        ));
     };
-    check_resource_id("resource id", Some(id)).map_err(|problem| format!("resource {}: {problem}", show_resource(id)))?;
+    check_resource_id("resource id", Some(id))
+        .map_err(|problem| format!("resource {}: {problem}", show_resource(id)))?;
     if id.resource_type != rules.id {
         return Err(format!(
             "resource {} has resource type {} but was listed by the syncer of {}",
@@ -91,7 +105,9 @@ pub(crate) fn resource(resource: &pb::Resource, rules: &TypeRules) -> Result<(),
         check_resource_id("parent resource id", Some(parent))
             .map_err(|problem| format!("resource {}: {problem}", show_resource(id)))?;
     }
-    if rules.requires_user_trait && !c1_model::annotations::has::<pb::UserTrait>(&resource.annotations) {
+    if rules.requires_user_trait
+        && !c1_model::annotations::has::<pb::UserTrait>(&resource.annotations)
+    {
         return Err(format!(
             "resource {} lacks the UserTrait annotation that its type's TRAIT_USER requires",
             show_resource(id)
@@ -106,7 +122,10 @@ pub(crate) fn entitlement(
     resource_exists: impl Fn(&pb::ResourceId) -> bool,
 ) -> Result<(), String> {
     check_id("entitlement id", &entitlement.id)?;
-    let resource_id = entitlement.resource.as_ref().and_then(|resource| resource.id.as_ref());
+    let resource_id = entitlement
+        .resource
+        .as_ref()
+        .and_then(|resource| resource.id.as_ref());
     check_resource_id("resource id", resource_id)
         .map_err(|problem| format!("entitlement {}: {problem}", show(&entitlement.id)))?;
     if let Some(id) = resource_id
@@ -136,10 +155,16 @@ pub(crate) fn grant(
     check_id("entitlement id", &entitlement.id).map_err(in_grant)?;
     check_resource_id(
         "entitlement's resource id",
-        entitlement.resource.as_ref().and_then(|resource| resource.id.as_ref()),
+        entitlement
+            .resource
+            .as_ref()
+            .and_then(|resource| resource.id.as_ref()),
     )
     .map_err(in_grant)?;
-    let principal = grant.principal.as_ref().and_then(|principal| principal.id.as_ref());
+    let principal = grant
+        .principal
+        .as_ref()
+        .and_then(|principal| principal.id.as_ref());
     check_resource_id("principal id", principal).map_err(in_grant)?;
     if !entitlement_exists(&entitlement.id) {
         return Err(in_grant(format!(
@@ -156,4 +181,76 @@ pub(crate) fn grant(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use c1_model::{ResourceBuilder, ResourceTypeBuilder, UserBuilder, resource_id};
+
+    use super::*;
+
+    fn user_rules() -> TypeRules {
+        TypeRules::new(
+            &ResourceTypeBuilder::new("user", "User")
+                .with_trait(pb::resource_type::Trait::User)
+                .build(),
+        )
+    }
+
+    #[test]
+    fn resource_keys_cannot_collide() {
+        assert_ne!(
+            resource_key(&resource_id("a:b", "c")),
+            resource_key(&resource_id("a", "b:c"))
+        );
+    }
+
+    #[test]
+    fn user_resources_need_a_user_trait_and_valid_ids() {
+        let rules = user_rules();
+        assert_eq!(
+            resource(&UserBuilder::new("user", "u1", "U").build(), &rules),
+            Ok(())
+        );
+        assert_eq!(
+            resource(&ResourceBuilder::new("user", "u1", "U").build(), &rules),
+            Err("resource `user:u1` lacks the UserTrait annotation that its type's TRAIT_USER requires".into())
+        );
+        let mut no_id = UserBuilder::new("user", "u1", "Ada").build();
+        no_id.id = None;
+        assert_eq!(
+            resource(&no_id, &rules),
+            Err("resource `Ada` has no id".into())
+        );
+        let mut bad_parent = UserBuilder::new("user", "u1", "U").build();
+        bad_parent.parent_resource_id = Some(resource_id("", "p"));
+        assert_eq!(
+            resource(&bad_parent, &rules),
+            Err("resource `user:u1`: parent resource id's resource type is empty".into())
+        );
+        let exactly_max = "x".repeat(MAX_ID_BYTES);
+        assert_eq!(
+            resource(&UserBuilder::new("user", &exactly_max, "U").build(), &rules),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn grants_need_known_entitlements_and_principals() {
+        let team = ResourceBuilder::new("team", "t", "T").build();
+        let member = c1_model::entitlement::assignment(&team, "member");
+        let grant = c1_model::grant::new(&member, &resource_id("user", "u1"));
+        assert_eq!(self::grant(&grant, |_| true, |_| true), Ok(()));
+        assert_eq!(
+            self::grant(&grant, |_| false, |_| true),
+            Err("grant `team:t:member:user:u1`: entitlement `team:t:member` was not listed in this sync".into())
+        );
+        let mut slim = grant.clone();
+        slim.entitlement.as_mut().unwrap().resource = None;
+        assert_eq!(
+            self::grant(&slim, |_| true, |_| true),
+            Err("grant `team:t:member:user:u1`: entitlement's resource id is missing".into())
+        );
+        assert_eq!(entitlement(&member, |id| id.resource == "t"), Ok(()));
+    }
 }

@@ -17,20 +17,20 @@ use super::{StoreError, SyncStats};
 
 const INSERT_RESOURCE_TYPE: &str = "insert into v1_resource_types \
      (external_id, data, sync_id, discovered_at) values (?1, ?2, ?3, ?4) \
-     on conflict (external_id, sync_id) do update set data = excluded.data";
+     on conflict (external_id, sync_id) do update set data = excluded.data returning id";
 const INSERT_RESOURCE: &str = "insert into v1_resources \
      (resource_type_id, external_id, parent_resource_type_id, parent_resource_id, data, sync_id, discovered_at) \
      values (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-     on conflict (external_id, sync_id) do update set data = excluded.data";
+     on conflict (external_id, sync_id) do update set data = excluded.data returning id";
 const INSERT_ENTITLEMENT: &str = "insert into v1_entitlements \
      (resource_type_id, resource_id, external_id, data, sync_id, discovered_at) \
      values (?1, ?2, ?3, ?4, ?5, ?6) \
-     on conflict (external_id, sync_id) do update set data = excluded.data";
+     on conflict (external_id, sync_id) do update set data = excluded.data returning id";
 const INSERT_GRANT: &str = "insert into v1_grants \
      (resource_type_id, resource_id, entitlement_id, principal_resource_type_id, principal_resource_id, \
       external_id, expansion, needs_expansion, data, sync_id, discovered_at) \
      values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-     on conflict (external_id, sync_id) do update set data = excluded.data";
+     on conflict (external_id, sync_id) do update set data = excluded.data returning id";
 
 /// Writes one full sync into a c1z file.
 ///
@@ -49,6 +49,10 @@ pub struct C1zWriter {
     sync_id: String,
     started_at: String,
     previous_sync_id: Option<String>,
+    /// Counts of rows this sync inserted (updates of an existing row do not count).
+    stats: SyncStats,
+    /// Reused encoding buffer.
+    buf: Vec<u8>,
     fail_before_rename: bool,
 }
 
@@ -97,7 +101,7 @@ impl C1zWriter {
             "pragma journal_mode = memory; pragma synchronous = off; \
              pragma temp_store = memory; pragma cache_size = -65536;",
         )
-        .and_then(|()| schema::create(&conn))
+        .and_then(|()| schema::create_for_loading(&conn))
         .map_err(|e| StoreError::sqlite(target, "create the c1z schema", e))?;
 
         let previous_sync_id = carry_over_previous(&conn, target, work.path())?;
@@ -121,6 +125,8 @@ impl C1zWriter {
             sync_id,
             started_at,
             previous_sync_id,
+            stats: SyncStats::default(),
+            buf: Vec::new(),
             fail_before_rename: false,
         })
     }
@@ -143,97 +149,161 @@ impl C1zWriter {
     /// Adds resource types (`external_id` = the type id). Re-adding an id replaces its data.
     pub fn put_resource_types(&mut self, items: &[pb::ResourceType]) -> Result<(), StoreError> {
         let now = now_text();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| sqlite(&self.target, e))?;
+        let Self {
+            conn,
+            target,
+            sync_id,
+            stats,
+            buf,
+            ..
+        } = self;
+        let (target, sync_id) = (&*target, &*sync_id);
+        let tx = conn.transaction().map_err(|e| sqlite(target, e))?;
+        let mut added = SyncStats::default();
+        let mut max_id = max_row_id(&tx, RESOURCE_TYPES).map_err(|e| sqlite(target, e))?;
         {
             let mut stmt = tx
                 .prepare_cached(INSERT_RESOURCE_TYPE)
-                .map_err(|e| sqlite(&self.target, e))?;
+                .map_err(|e| sqlite(target, e))?;
             for (index, item) in items.iter().enumerate() {
                 if item.id.is_empty() {
-                    return Err(invalid(&self.target, "resource type", index, "empty id"));
+                    return Err(invalid(target, "resource type", index, "empty id"));
                 }
-                let data = c1_model::encode(item);
-                stmt.execute(params![item.id, data, self.sync_id, now])
-                    .map_err(|e| sqlite(&self.target, e))?;
+                encode_into(buf, item);
+                let row_id: i64 = stmt
+                    .query_row(params![item.id, &buf[..], sync_id, now], |r| r.get(0))
+                    .map_err(|e| sqlite(target, e))?;
+                if inserted(&mut max_id, row_id) {
+                    added.resource_types += 1;
+                    added
+                        .resources_by_resource_type
+                        .entry(item.id.clone())
+                        .or_insert(0);
+                }
             }
         }
-        tx.commit().map_err(|e| sqlite(&self.target, e))
+        tx.commit().map_err(|e| sqlite(target, e))?;
+        // Counted only once committed: a failed call rolls back its rows and its counts.
+        stats.add(&added);
+        Ok(())
     }
 
     /// Adds resources (`external_id` = `"<resource type>:<resource>"`; parent columns from
     /// `parent_resource_id`, NULL without a parent). Re-adding an id replaces its data.
     pub fn put_resources(&mut self, items: &[pb::Resource]) -> Result<(), StoreError> {
         let now = now_text();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| sqlite(&self.target, e))?;
+        let Self {
+            conn,
+            target,
+            sync_id,
+            stats,
+            buf,
+            ..
+        } = self;
+        let (target, sync_id) = (&*target, &*sync_id);
+        let tx = conn.transaction().map_err(|e| sqlite(target, e))?;
+        let mut added = SyncStats::default();
+        let mut max_id = max_row_id(&tx, RESOURCES).map_err(|e| sqlite(target, e))?;
+        let mut external_id = String::new();
         {
             let mut stmt = tx
                 .prepare_cached(INSERT_RESOURCE)
-                .map_err(|e| sqlite(&self.target, e))?;
+                .map_err(|e| sqlite(target, e))?;
             for (index, item) in items.iter().enumerate() {
-                let id = resource_id(item.id.as_ref()).ok_or_else(|| {
-                    invalid(&self.target, "resource", index, "missing or empty id")
-                })?;
-                let external_id = format!("{}:{}", id.resource_type, id.resource);
+                let id = resource_id(item.id.as_ref())
+                    .ok_or_else(|| invalid(target, "resource", index, "missing or empty id"))?;
+                external_id.clear();
+                external_id.push_str(&id.resource_type);
+                external_id.push(':');
+                external_id.push_str(&id.resource);
                 let (parent_type, parent_id) = item
                     .parent_resource_id
                     .as_ref()
                     .map(|p| (p.resource_type.as_str(), p.resource.as_str()))
                     .unzip();
-                let data = c1_model::encode(item);
-                stmt.execute(params![
-                    id.resource_type,
-                    external_id,
-                    parent_type,
-                    parent_id,
-                    data,
-                    self.sync_id,
-                    now
-                ])
-                .map_err(|e| sqlite(&self.target, e))?;
+                encode_into(buf, item);
+                let row_id: i64 = stmt
+                    .query_row(
+                        params![
+                            id.resource_type,
+                            external_id,
+                            parent_type,
+                            parent_id,
+                            &buf[..],
+                            sync_id,
+                            now
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| sqlite(target, e))?;
+                if inserted(&mut max_id, row_id) {
+                    added.resources += 1;
+                    match added.resources_by_resource_type.get_mut(&id.resource_type) {
+                        Some(n) => *n += 1,
+                        None => {
+                            added
+                                .resources_by_resource_type
+                                .insert(id.resource_type.clone(), 1);
+                        }
+                    }
+                }
             }
         }
-        tx.commit().map_err(|e| sqlite(&self.target, e))
+        tx.commit().map_err(|e| sqlite(target, e))?;
+        // Counted only once committed: a failed call rolls back its rows and its counts.
+        stats.add(&added);
+        Ok(())
     }
 
     /// Adds entitlements (`external_id` = the entitlement id; resource columns from
     /// `entitlement.resource.id`). Re-adding an id replaces its data.
     pub fn put_entitlements(&mut self, items: &[pb::Entitlement]) -> Result<(), StoreError> {
         let now = now_text();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| sqlite(&self.target, e))?;
+        let Self {
+            conn,
+            target,
+            sync_id,
+            stats,
+            buf,
+            ..
+        } = self;
+        let (target, sync_id) = (&*target, &*sync_id);
+        let tx = conn.transaction().map_err(|e| sqlite(target, e))?;
+        let mut added = SyncStats::default();
+        let mut max_id = max_row_id(&tx, ENTITLEMENTS).map_err(|e| sqlite(target, e))?;
         {
             let mut stmt = tx
                 .prepare_cached(INSERT_ENTITLEMENT)
-                .map_err(|e| sqlite(&self.target, e))?;
+                .map_err(|e| sqlite(target, e))?;
             for (index, item) in items.iter().enumerate() {
                 if item.id.is_empty() {
-                    return Err(invalid(&self.target, "entitlement", index, "empty id"));
+                    return Err(invalid(target, "entitlement", index, "empty id"));
                 }
                 let resource = resource_id(item.resource.as_ref().and_then(|r| r.id.as_ref()))
-                    .ok_or_else(|| {
-                        invalid(&self.target, "entitlement", index, "missing resource id")
-                    })?;
-                let data = c1_model::encode(item);
-                stmt.execute(params![
-                    resource.resource_type,
-                    resource.resource,
-                    item.id,
-                    data,
-                    self.sync_id,
-                    now
-                ])
-                .map_err(|e| sqlite(&self.target, e))?;
+                    .ok_or_else(|| invalid(target, "entitlement", index, "missing resource id"))?;
+                encode_into(buf, item);
+                let row_id: i64 = stmt
+                    .query_row(
+                        params![
+                            resource.resource_type,
+                            resource.resource,
+                            item.id,
+                            &buf[..],
+                            sync_id,
+                            now
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| sqlite(target, e))?;
+                if inserted(&mut max_id, row_id) {
+                    added.entitlements += 1;
+                }
             }
         }
-        tx.commit().map_err(|e| sqlite(&self.target, e))
+        tx.commit().map_err(|e| sqlite(target, e))?;
+        // Counted only once committed: a failed call rolls back its rows and its counts.
+        stats.add(&added);
+        Ok(())
     }
 
     /// Adds grants (`external_id` = the grant id; resource, entitlement and principal columns
@@ -242,55 +312,66 @@ impl C1zWriter {
     /// Re-adding an id replaces its data.
     pub fn put_grants(&mut self, items: &[pb::Grant]) -> Result<(), StoreError> {
         let now = now_text();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| sqlite(&self.target, e))?;
+        let Self {
+            conn,
+            target,
+            sync_id,
+            stats,
+            buf,
+            ..
+        } = self;
+        let (target, sync_id) = (&*target, &*sync_id);
+        let tx = conn.transaction().map_err(|e| sqlite(target, e))?;
+        let mut added = SyncStats::default();
+        let mut max_id = max_row_id(&tx, GRANTS).map_err(|e| sqlite(target, e))?;
         {
             let mut stmt = tx
                 .prepare_cached(INSERT_GRANT)
-                .map_err(|e| sqlite(&self.target, e))?;
+                .map_err(|e| sqlite(target, e))?;
             for (index, item) in items.iter().enumerate() {
                 if item.id.is_empty() {
-                    return Err(invalid(&self.target, "grant", index, "empty id"));
+                    return Err(invalid(target, "grant", index, "empty id"));
                 }
                 let entitlement = item
                     .entitlement
                     .as_ref()
                     .filter(|e| !e.id.is_empty())
-                    .ok_or_else(|| {
-                        invalid(&self.target, "grant", index, "missing entitlement id")
-                    })?;
+                    .ok_or_else(|| invalid(target, "grant", index, "missing entitlement id"))?;
                 let resource =
                     resource_id(entitlement.resource.as_ref().and_then(|r| r.id.as_ref()))
                         .ok_or_else(|| {
-                            invalid(
-                                &self.target,
-                                "grant",
-                                index,
-                                "missing entitlement resource id",
-                            )
+                            invalid(target, "grant", index, "missing entitlement resource id")
                         })?;
                 let principal = resource_id(item.principal.as_ref().and_then(|p| p.id.as_ref()))
-                    .ok_or_else(|| invalid(&self.target, "grant", index, "missing principal id"))?;
-                let (expansion, data) = split_expansion(item);
-                stmt.execute(params![
-                    resource.resource_type,
-                    resource.resource,
-                    entitlement.id,
-                    principal.resource_type,
-                    principal.resource,
-                    item.id,
-                    expansion,
-                    i64::from(expansion.is_some()),
-                    data,
-                    self.sync_id,
-                    now
-                ])
-                .map_err(|e| sqlite(&self.target, e))?;
+                    .ok_or_else(|| invalid(target, "grant", index, "missing principal id"))?;
+                let expansion = encode_grant_into(buf, item);
+                let row_id: i64 = stmt
+                    .query_row(
+                        params![
+                            resource.resource_type,
+                            resource.resource,
+                            entitlement.id,
+                            principal.resource_type,
+                            principal.resource,
+                            item.id,
+                            expansion,
+                            i64::from(expansion.is_some()),
+                            &buf[..],
+                            sync_id,
+                            now
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| sqlite(target, e))?;
+                if inserted(&mut max_id, row_id) {
+                    added.grants += 1;
+                }
             }
         }
-        tx.commit().map_err(|e| sqlite(&self.target, e))
+        tx.commit().map_err(|e| sqlite(target, e))?;
+        // Counted only once committed: a failed call rolls back its rows and its counts.
+        stats.add(&added);
+        Ok(())
     }
 
     #[doc(hidden)]
@@ -315,10 +396,13 @@ impl C1zWriter {
             sync_id,
             started_at,
             previous_sync_id,
+            stats,
+            buf: _,
             fail_before_rename,
         } = self;
 
-        let stats = compute_stats(&conn, &sync_id).map_err(|e| sqlite(&target, e))?;
+        schema::create(&conn)
+            .map_err(|e| StoreError::sqlite(&target, "create the c1z indexes", e))?;
         let stats_json = serde_json::to_string(&stats).unwrap_or_default();
         let ended_at = now_text();
         conn.execute(
@@ -362,10 +446,40 @@ fn resource_id(id: Option<&pb::ResourceId>) -> Option<&pb::ResourceId> {
     id.filter(|id| !id.resource_type.is_empty() && !id.resource.is_empty())
 }
 
-/// Splits a grant into (`expansion` bytes, blob without the `GrantExpandable` annotation).
-fn split_expansion(grant: &pb::Grant) -> (Option<Vec<u8>>, Vec<u8>) {
+/// The largest `id` in `table` (0 when empty). SQLite gives a new row `max(id) + 1`, so an upsert
+/// that returns an id above this inserted a row, and one at or below it updated an existing row.
+fn max_row_id(conn: &Connection, table: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        &format!("select coalesce(max(id), 0) from {table}"),
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Whether an upsert that returned `row_id` inserted a new row; keeps `max_id` current.
+fn inserted(max_id: &mut i64, row_id: i64) -> bool {
+    if row_id > *max_id {
+        *max_id = row_id;
+        true
+    } else {
+        false
+    }
+}
+
+/// Encodes `message` into `buf` (cleared first), with the same deterministic encoding as
+/// [`c1_model::encode`], reusing the buffer's allocation.
+fn encode_into<M: prost::Message>(buf: &mut Vec<u8>, message: &M) {
+    buf.clear();
+    buf.reserve(message.encoded_len());
+    message.encode_raw(buf);
+}
+
+/// Encodes a grant into `buf` without its `GrantExpandable` annotation, and returns that
+/// annotation's bytes (the serialized `GrantExpandable`) for the `expansion` column.
+fn encode_grant_into(buf: &mut Vec<u8>, grant: &pb::Grant) -> Option<Vec<u8>> {
     if !c1_model::annotations::has::<pb::GrantExpandable>(&grant.annotations) {
-        return (None, c1_model::encode(grant));
+        encode_into(buf, grant);
+        return None;
     }
     let mut stripped = grant.clone();
     let mut expansion = None;
@@ -377,10 +491,12 @@ fn split_expansion(grant: &pb::Grant) -> (Option<Vec<u8>>, Vec<u8>) {
             true
         }
     });
-    (expansion, c1_model::encode(&stripped))
+    encode_into(buf, &stripped);
+    expansion
 }
 
-/// Counts the objects of `sync_id` for the `stats` column.
+/// Counts the objects of `sync_id` with SQL; the tests check the writer's running counts against it.
+#[cfg(test)]
 fn compute_stats(conn: &Connection, sync_id: &str) -> rusqlite::Result<SyncStats> {
     let count = |table: &str| -> rusqlite::Result<u64> {
         conn.query_row(
@@ -582,5 +698,85 @@ fn invalid(target: &Path, kind: &'static str, index: usize, reason: &'static str
         kind,
         index,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use c1_model::{ResourceTypeBuilder, UserBuilder};
+
+    fn users(names: &[&str]) -> Vec<pb::Resource> {
+        names
+            .iter()
+            .map(|n| UserBuilder::new("user", n, *n).build())
+            .collect()
+    }
+
+    #[test]
+    fn running_counts_match_sql_counts_with_upserts_and_a_carried_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.c1z");
+        let types = [
+            ResourceTypeBuilder::new("user", "User").build(),
+            ResourceTypeBuilder::new("empty", "Empty").build(),
+        ];
+        let group = c1_model::ResourceBuilder::new("group", "g", "G").build_group();
+        let ent = c1_model::entitlement::assignment(&group, "member");
+        let grant = c1_model::grant::new(&ent, &c1_model::resource_id("user", "a"));
+
+        let mut first = C1zWriter::open(&target).unwrap();
+        first.put_resources(&users(&["x", "y", "z"])).unwrap();
+        first.finish().unwrap();
+
+        let mut w = C1zWriter::open(&target).unwrap();
+        w.put_resource_types(&types).unwrap();
+        w.put_resource_types(&types[..1]).unwrap();
+        w.put_resources(&users(&["a", "b"])).unwrap();
+        w.put_resources(&users(&["b", "c"])).unwrap();
+        w.put_resources(std::slice::from_ref(&group)).unwrap();
+        w.put_entitlements(&[ent.clone(), ent]).unwrap();
+        w.put_grants(&[grant.clone(), grant]).unwrap();
+        let mut bad = users(&["d", "e"]);
+        bad[1].id = None;
+        assert!(
+            w.put_resources(&bad).is_err(),
+            "a failed batch adds no rows and no counts"
+        );
+
+        let sql = compute_stats(&w.conn, &w.sync_id).unwrap();
+        assert_eq!(w.stats, sql);
+        assert_eq!(
+            (
+                sql.resource_types,
+                sql.resources,
+                sql.entitlements,
+                sql.grants
+            ),
+            (2, 4, 1, 1)
+        );
+        assert_eq!(
+            sql.resources_by_resource_type
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec![("empty".into(), 0), ("group".into(), 1), ("user".into(), 3)]
+        );
+    }
+
+    #[test]
+    fn buffer_encoding_is_the_model_encoding() {
+        let mut buf = vec![0xFF; 3];
+        let user = &users(&["someone"])[0];
+        encode_into(&mut buf, user);
+        assert_eq!(buf, c1_model::encode(user));
+    }
+
+    #[test]
+    fn tmp_path_is_beside_the_target() {
+        assert_eq!(
+            tmp_path(Path::new("/a/b/out.c1z")),
+            Path::new("/a/b/out.c1z.tmp")
+        );
+        assert_eq!(tmp_path(Path::new("out.c1z")), Path::new("out.c1z.tmp"));
     }
 }

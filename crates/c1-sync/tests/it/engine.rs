@@ -2,11 +2,12 @@
 
 use std::fs;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use c1_model::{ResourceBuilder, annotations, pb, resource_id};
 use c1_sync::{
-    Connector, Page, Phase, ProgressEvent, SyncEngine, SyncError, SyncOptions, Totals, capabilities_json,
+    Connector, Page, Phase, ProgressEvent, SyncEngine, SyncError, SyncOptions, capabilities_json,
     capabilities_json_pretty,
 };
 use rand::rngs::StdRng;
@@ -14,8 +15,8 @@ use rand::{Rng, SeedableRng};
 use tempfile::TempDir;
 
 use crate::support::{
-    Fault, MemConnector, MemSyncer, Meter, Rows, TestError, engine, env, env_type, fast_options, grant, key, project,
-    project_type, team, team_type, user, user_type,
+    Fault, MemConnector, MemSyncer, Meter, Rows, TestError, engine, env, env_type, fast_options,
+    grant, key, project, project_type, team, team_type, user, user_type,
 };
 
 /// A small org: 5 users (3 pages), 2 teams with `member`/`admin` entitlements and grants,
@@ -38,20 +39,39 @@ fn org() -> MemConnector {
         grant(&member(&teams[0]), &users[2]),
         grant(&admin(&teams[0]), &users[0]),
     ];
-    let t2_grants = [grant(&member(&teams[1]), &users[3]), grant(&member(&teams[1]), &users[4])];
+    let t2_grants = [
+        grant(&member(&teams[1]), &users[3]),
+        grant(&member(&teams[1]), &users[4]),
+    ];
 
     MemConnector::new(vec![
         MemSyncer::new(user_type()).resources(None, &users, 2),
         MemSyncer::new(team_type())
             .resources(None, &teams, 1)
-            .entitlements(teams[0].id.as_ref().unwrap(), &[member(&teams[0]), admin(&teams[0])], 1)
-            .entitlements(teams[1].id.as_ref().unwrap(), &[member(&teams[1]), admin(&teams[1])], 5)
+            .entitlements(
+                teams[0].id.as_ref().unwrap(),
+                &[member(&teams[0]), admin(&teams[0])],
+                1,
+            )
+            .entitlements(
+                teams[1].id.as_ref().unwrap(),
+                &[member(&teams[1]), admin(&teams[1])],
+                5,
+            )
             .grants(teams[0].id.as_ref().unwrap(), &t1_grants, 3)
             .grants(teams[1].id.as_ref().unwrap(), &t2_grants, 5),
         MemSyncer::new(project_type())
             .resources(None, &projects, 5)
-            .entitlements(projects[0].id.as_ref().unwrap(), &[viewer.clone()], 5)
-            .grants(projects[0].id.as_ref().unwrap(), &[grant(&viewer, &users[0])], 5),
+            .entitlements(
+                projects[0].id.as_ref().unwrap(),
+                std::slice::from_ref(&viewer),
+                5,
+            )
+            .grants(
+                projects[0].id.as_ref().unwrap(),
+                &[grant(&viewer, &users[0])],
+                5,
+            ),
         MemSyncer::new(env_type())
             .resources(projects[0].id.as_ref(), &[env("e1"), env("e2")], 1)
             .resources(projects[1].id.as_ref(), &[env("e3")], 1),
@@ -68,9 +88,16 @@ fn phase_starts(events: &[ProgressEvent]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            ProgressEvent::PhaseStarted { phase, resource_type } => {
-                Some(format!("{phase}{}", resource_type.as_deref().map(|t| format!(" {t}")).unwrap_or_default()))
-            }
+            ProgressEvent::PhaseStarted {
+                phase,
+                resource_type,
+            } => Some(format!(
+                "{phase}{}",
+                resource_type
+                    .as_deref()
+                    .map(|t| format!(" {t}"))
+                    .unwrap_or_default()
+            )),
             _ => None,
         })
         .collect()
@@ -89,17 +116,42 @@ async fn full_sync_writes_everything_in_order_and_reads_back() {
     assert_eq!(
         rows.resource_keys(),
         [
-            "user:u1", "user:u2", "user:u3", "user:u4", "user:u5", "team:t1", "team:t2", "project:p1", "project:p2",
-            "env:e1", "env:e2", "env:e3",
+            "user:u1",
+            "user:u2",
+            "user:u3",
+            "user:u4",
+            "user:u5",
+            "team:t1",
+            "team:t2",
+            "project:p1",
+            "project:p2",
+            "env:e1",
+            "env:e2",
+            "env:e3",
         ]
     );
     // Child resources carry the parent they were listed under.
-    let parents: Vec<Option<String>> =
-        rows.resources[9..].iter().map(|r| r.parent_resource_id.as_ref().map(key)).collect();
-    assert_eq!(parents, [Some("project:p1".to_owned()), Some("project:p1".to_owned()), Some("project:p2".to_owned())]);
+    let parents: Vec<Option<String>> = rows.resources[9..]
+        .iter()
+        .map(|r| r.parent_resource_id.as_ref().map(key))
+        .collect();
+    assert_eq!(
+        parents,
+        [
+            Some("project:p1".to_owned()),
+            Some("project:p1".to_owned()),
+            Some("project:p2".to_owned())
+        ]
+    );
     assert_eq!(
         rows.entitlement_ids(),
-        ["team:t1:member", "team:t1:admin", "team:t2:member", "team:t2:admin", "project:p1:viewer"]
+        [
+            "team:t1:member",
+            "team:t1:admin",
+            "team:t2:member",
+            "team:t2:admin",
+            "project:p1:viewer"
+        ]
     );
     assert_eq!(
         rows.grant_ids(),
@@ -117,18 +169,47 @@ async fn full_sync_writes_everything_in_order_and_reads_back() {
     // Skips: users and environments by type, project p2 by its own annotation.
     let project_calls = connector.syncer("project").calls();
     assert!(project_calls.contains(&"entitlements:project:p1:".to_owned()));
-    assert!(!project_calls.iter().any(|c| c.contains("project:p2")), "{project_calls:?}");
-    assert!(connector.syncer("user").calls().iter().all(|c| c.starts_with("list:")));
+    assert!(
+        !project_calls.iter().any(|c| c.contains("project:p2")),
+        "{project_calls:?}"
+    );
+    assert!(
+        connector
+            .syncer("user")
+            .calls()
+            .iter()
+            .all(|c| c.starts_with("list:"))
+    );
     let mut env_calls = connector.syncer("env").calls();
     env_calls.sort();
-    assert_eq!(env_calls, ["list:-:", "list:project:p1:", "list:project:p1:page-1", "list:project:p2:"]);
+    assert_eq!(
+        env_calls,
+        [
+            "list:-:",
+            "list:project:p1:",
+            "list:project:p1:page-1",
+            "list:project:p2:"
+        ]
+    );
 
     assert_eq!(report.connector, "memory");
     assert_eq!(report.output, path);
     assert_eq!(report.bytes, fs::metadata(&path).unwrap().len());
-    assert_eq!((report.resource_types, report.resources, report.entitlements, report.grants), (4, 12, 5, 7));
     assert_eq!(
-        report.resources_by_type.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
+        (
+            report.resource_types,
+            report.resources,
+            report.entitlements,
+            report.grants
+        ),
+        (4, 12, 5, 7)
+    );
+    assert_eq!(
+        report
+            .resources_by_type
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
         [("env", 3), ("project", 2), ("team", 2), ("user", 5)]
     );
     assert_eq!((report.items, report.warnings, report.retries), (28, 0, 0));
@@ -157,18 +238,33 @@ async fn full_sync_writes_everything_in_order_and_reads_back() {
     let user_pages: Vec<(u64, u64)> = events
         .iter()
         .filter_map(|e| match e {
-            ProgressEvent::PageDone { phase: Phase::Resources, resource_type, items, totals, .. } if resource_type == "user" => {
-                Some((*items, totals.resources))
-            }
+            ProgressEvent::PageDone {
+                phase: Phase::Resources,
+                resource_type,
+                items,
+                totals,
+                ..
+            } if resource_type == "user" => Some((*items, totals.resources)),
             _ => None,
         })
         .collect();
     assert_eq!(user_pages, [(2, 2), (2, 4), (1, 5)]);
-    let Some(ProgressEvent::Finished { sync_id, totals, .. }) = events.last() else {
+    let Some(ProgressEvent::Finished {
+        sync_id, totals, ..
+    }) = events.last()
+    else {
         panic!("last event is not Finished: {:?}", events.last());
     };
     assert_eq!(sync_id, &report.sync_id);
-    assert_eq!((totals.resources, totals.entitlements, totals.grants, totals.warnings), (12, 5, 7, 0));
+    assert_eq!(
+        (
+            totals.resources,
+            totals.entitlements,
+            totals.grants,
+            totals.warnings
+        ),
+        (12, 5, 7, 0)
+    );
 }
 
 #[tokio::test]
@@ -187,16 +283,30 @@ async fn report_serializes_to_json() {
 async fn transient_failure_is_retried_with_backoff() {
     let users: Vec<pb::Resource> = ["a", "b", "c"].map(user).to_vec();
     let connector = MemConnector::new(vec![
-        MemSyncer::new(user_type()).resources(None, &users, 2).fail("list:-:page-1", 2, Fault::Transient),
+        MemSyncer::new(user_type()).resources(None, &users, 2).fail(
+            "list:-:page-1",
+            2,
+            Fault::Transient,
+        ),
     ]);
     let (_dir, path) = output();
-    let (engine, events) = engine(SyncOptions::default().with_retry_base_delay(Duration::from_secs(1)), None);
+    let (engine, events) = engine(
+        SyncOptions::default().with_retry_base_delay(Duration::from_secs(1)),
+        None,
+    );
     let report = engine.run(&connector, &path).await.unwrap();
 
     assert_eq!(report.retries, 2);
     assert_eq!(report.resources, 3);
-    assert_eq!(connector.syncer("user").calls(), ["list:-:", "list:-:page-1", "list:-:page-1", "list:-:page-1"]);
-    let retries: Vec<ProgressEvent> = events.all().into_iter().filter(|e| matches!(e, ProgressEvent::Retry { .. })).collect();
+    assert_eq!(
+        connector.syncer("user").calls(),
+        ["list:-:", "list:-:page-1", "list:-:page-1", "list:-:page-1"]
+    );
+    let retries: Vec<ProgressEvent> = events
+        .all()
+        .into_iter()
+        .filter(|e| matches!(e, ProgressEvent::Retry { .. }))
+        .collect();
     let retry = |attempt, secs| ProgressEvent::Retry {
         phase: Phase::Resources,
         resource_type: Some("user".to_owned()),
@@ -205,29 +315,34 @@ async fn transient_failure_is_retried_with_backoff() {
         error: "test failure on list:-:page-1".to_owned(),
     };
     assert_eq!(retries, [retry(1, 1), retry(2, 2)]);
-    assert_eq!(Rows::read(&path, &report.sync_id).resource_keys(), ["user:a", "user:b", "user:c"]);
+    assert_eq!(
+        Rows::read(&path, &report.sync_id).resource_keys(),
+        ["user:a", "user:b", "user:c"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_from_the_connector_raises_the_wait() {
-    struct Slow;
+    /// Lists user `a`, an empty page, then asks to wait 7 s once before listing user `b`.
+    struct Slow {
+        failed: AtomicBool,
+    }
     #[c1_sync::async_trait]
     impl c1_sync::ResourceSyncer for Slow {
         fn resource_type(&self) -> pb::ResourceType {
             user_type()
         }
-        async fn list(&self, _: Option<&pb::ResourceId>, token: &str) -> Result<Page<pb::Resource>, c1_sync::ConnectorError> {
-            if token.is_empty() {
-                return Ok(Page::next(vec![user("a")], "again"));
-            }
-            if token == "again" {
-                return Ok(Page::next(vec![], "later"));
-            }
-            static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-            if FAILED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                Ok(Page::last(vec![user("b")]))
-            } else {
-                Err(c1_sync::ConnectorError::transient("rate limited").with_retry_after(Duration::from_secs(7)))
+        async fn list(
+            &self,
+            _: Option<&pb::ResourceId>,
+            token: &str,
+        ) -> Result<Page<pb::Resource>, c1_sync::ConnectorError> {
+            match token {
+                "" => Ok(Page::next(vec![user("a")], "again")),
+                "again" => Ok(Page::next(vec![], "later")),
+                _ if self.failed.swap(true, Ordering::SeqCst) => Ok(Page::last(vec![user("b")])),
+                _ => Err(c1_sync::ConnectorError::transient("rate limited")
+                    .with_retry_after(Duration::from_secs(7))),
             }
         }
     }
@@ -241,7 +356,9 @@ async fn retry_after_from_the_connector_raises_the_wait() {
             Ok(())
         }
         fn resource_syncers(&self) -> Vec<Arc<dyn c1_sync::ResourceSyncer>> {
-            vec![Arc::new(Slow)]
+            vec![Arc::new(Slow {
+                failed: AtomicBool::new(false),
+            })]
         }
     }
     let (_dir, path) = output();
@@ -263,20 +380,35 @@ async fn retry_after_from_the_connector_raises_the_wait() {
 async fn transient_failures_past_max_attempts_fail_the_sync() {
     let connector = MemConnector::new(vec![
         MemSyncer::new(user_type()).resources(None, &[user("a")], 1),
-        MemSyncer::new(team_type()).resources(None, &[team("t")], 1).fail("entitlements:team:t:", 99, Fault::Transient),
+        MemSyncer::new(team_type())
+            .resources(None, &[team("t")], 1)
+            .fail("entitlements:team:t:", 99, Fault::Transient),
     ]);
     let (_dir, path) = output();
     let (engine, events) = engine(fast_options().with_max_attempts(3), None);
     let err = engine.run(&connector, &path).await.unwrap_err();
 
-    let SyncError::Connector { phase, resource_type, attempts, source } = &err else {
+    let SyncError::Connector {
+        phase,
+        resource_type,
+        attempts,
+        source,
+    } = &err
+    else {
         panic!("unexpected error {err:?}");
     };
-    assert_eq!((*phase, resource_type.as_str(), *attempts), (Phase::Entitlements, "team", 3));
-    assert!(source.is_transient());
-    assert_eq!(err.to_string(), "listing entitlements of resource type `team` failed after 3 attempt(s)");
     assert_eq!(
-        err.connector_error().and_then(|e| e.downcast_ref::<TestError>()),
+        (*phase, resource_type.as_str(), *attempts),
+        (Phase::Entitlements, "team", 3)
+    );
+    assert!(source.is_transient());
+    assert_eq!(
+        err.to_string(),
+        "listing entitlements of resource type `team` failed after 3 attempt(s)"
+    );
+    assert_eq!(
+        err.connector_error()
+            .and_then(|e| e.downcast_ref::<TestError>()),
         Some(&TestError("entitlements:team:t:".to_owned()))
     );
     let attempts: Vec<u32> = events
@@ -294,12 +426,17 @@ async fn transient_failures_past_max_attempts_fail_the_sync() {
 #[tokio::test]
 async fn permanent_failure_leaves_the_previous_file_byte_identical() {
     let (dir, path) = output();
-    SyncEngine::new(fast_options()).run(&org(), &path).await.unwrap();
+    SyncEngine::new(fast_options())
+        .run(&org(), &path)
+        .await
+        .unwrap();
     let before = fs::read(&path).unwrap();
 
     let failing = MemConnector::new(vec![
         MemSyncer::new(user_type()).resources(None, &[user("a")], 1),
-        MemSyncer::new(team_type()).resources(None, &[team("t")], 1).fail("grants:team:t:", 1, Fault::Permanent),
+        MemSyncer::new(team_type())
+            .resources(None, &[team("t")], 1)
+            .fail("grants:team:t:", 1, Fault::Permanent),
     ]);
     let (engine, events) = engine(fast_options(), None);
     let err = engine.run(&failing, &path).await.unwrap_err();
@@ -308,10 +445,26 @@ async fn permanent_failure_leaves_the_previous_file_byte_identical() {
         matches!(&err, SyncError::Connector { phase: Phase::Grants, attempts: 1, source, .. } if !source.is_transient()),
         "{err:?}"
     );
-    assert_eq!(failing.syncer("team").calls().iter().filter(|c| c.starts_with("grants:")).count(), 1);
-    assert!(!events.all().iter().any(|e| matches!(e, ProgressEvent::Retry { .. })));
+    assert_eq!(
+        failing
+            .syncer("team")
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("grants:"))
+            .count(),
+        1
+    );
+    assert!(
+        !events
+            .all()
+            .iter()
+            .any(|e| matches!(e, ProgressEvent::Retry { .. }))
+    );
     assert_eq!(fs::read(&path).unwrap(), before);
-    let names: Vec<String> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(names, ["sync.c1z"], "no temporary files left behind");
 }
 
@@ -319,15 +472,32 @@ async fn permanent_failure_leaves_the_previous_file_byte_identical() {
 async fn validation_failure_stops_before_listing() {
     let connector = org().fail_validate(&[Fault::Permanent]);
     let (_dir, path) = output();
-    let err = SyncEngine::new(fast_options()).run(&connector, &path).await.unwrap_err();
-    assert!(matches!(err, SyncError::Validate { attempts: 1, .. }), "{err:?}");
-    assert_eq!(err.to_string(), "connector validation failed after 1 attempt(s)");
-    assert!(err.connector_error().unwrap().downcast_ref::<TestError>().is_some());
+    let err = SyncEngine::new(fast_options())
+        .run(&connector, &path)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::Validate { attempts: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "connector validation failed after 1 attempt(s)"
+    );
+    assert!(
+        err.connector_error()
+            .unwrap()
+            .downcast_ref::<TestError>()
+            .is_some()
+    );
     assert!(connector.syncer("user").calls().is_empty());
     assert!(!path.exists());
 
     let connector = org().fail_validate(&[Fault::Transient, Fault::Transient]);
-    let report = SyncEngine::new(fast_options()).run(&connector, &path).await.unwrap();
+    let report = SyncEngine::new(fast_options())
+        .run(&connector, &path)
+        .await
+        .unwrap();
     assert_eq!((connector.validate_calls(), report.retries), (3, 2));
 }
 
@@ -340,7 +510,10 @@ async fn invalid_items_are_skipped_counted_and_reported() {
     empty_id.id = Some(resource_id("user", ""));
     let too_long = user(&"l".repeat(1025));
     let good = [user("a"), user("b")];
-    let mut first_page = Page::next(vec![good[0].clone(), wrong_type, no_trait, empty_id], "page-1");
+    let mut first_page = Page::next(
+        vec![good[0].clone(), wrong_type, no_trait, empty_id],
+        "page-1",
+    );
     first_page.warnings.push("user 17 has no email".to_owned());
     let second_page = Page::next(vec![good[1].clone(), good[0].clone(), too_long], "page-2");
     // Enough valid items to stay under the warning ratio.
@@ -357,14 +530,21 @@ async fn invalid_items_are_skipped_counted_and_reported() {
         grant(&member, &good[0]),
         c1_model::grant::new(&member, &ghost_principal),
         grant(&orphan, &good[1]),
-        pb::Grant { principal: None, ..grant(&member, &good[1]) },
+        pb::Grant {
+            principal: None,
+            ..grant(&member, &good[1])
+        },
     ];
 
     let connector = MemConnector::new(vec![
         MemSyncer::new(user_type()).resource_pages(None, vec![first_page, second_page, third_page]),
         MemSyncer::new(team_type())
-            .resources(None, &[t.clone()], 1)
-            .entitlements(t.id.as_ref().unwrap(), &[member.clone(), orphan.clone(), nameless, member.clone()], 10)
+            .resources(None, std::slice::from_ref(&t), 1)
+            .entitlements(
+                t.id.as_ref().unwrap(),
+                &[member.clone(), orphan.clone(), nameless, member.clone()],
+                10,
+            )
             .grants(t.id.as_ref().unwrap(), &grants, 10),
     ]);
     let (_dir, path) = output();
@@ -373,7 +553,8 @@ async fn invalid_items_are_skipped_counted_and_reported() {
 
     let rows = Rows::read(&path, &report.sync_id);
     let keys = rows.resource_keys();
-    assert_eq!((&keys[..3], &keys[152..]), (&["user:a", "user:b", "user:f000"][..], &["team:t"][..]));
+    assert_eq!(keys[..3], ["user:a", "user:b", "user:f000"]);
+    assert_eq!(keys[152..], ["team:t"]);
     assert_eq!(keys.len(), 153);
     assert_eq!(rows.entitlement_ids(), ["team:t:member"]);
     assert_eq!(rows.grant_ids(), ["team:t:member:user:a"]);
@@ -395,8 +576,8 @@ async fn invalid_items_are_skipped_counted_and_reported() {
     ];
     assert_eq!(report.warning_messages, expected);
     assert_eq!(report.warnings, 12);
-    // 2 types + 157 resources + 4 entitlements + 4 grants
-    assert_eq!(report.items, 167);
+    // 2 types + 157 users + 1 team + 4 entitlements + 4 grants
+    assert_eq!(report.items, 168);
     let warning_events: Vec<String> = events
         .all()
         .into_iter()
@@ -421,8 +602,12 @@ async fn invalid_items_are_skipped_counted_and_reported() {
 /// A connector with one user type: `valid` good users, then `invalid` users without a user trait.
 fn users_with_invalid(valid: usize, invalid: usize) -> MemConnector {
     let mut users: Vec<pb::Resource> = (0..valid).map(|i| user(&format!("u{i}"))).collect();
-    users.extend((0..invalid).map(|i| ResourceBuilder::new("user", &format!("bad{i}"), "no trait").build()));
-    MemConnector::new(vec![MemSyncer::new(user_type()).resources(None, &users, 25)])
+    users.extend(
+        (0..invalid).map(|i| ResourceBuilder::new("user", &format!("bad{i}"), "no trait").build()),
+    );
+    MemConnector::new(vec![
+        MemSyncer::new(user_type()).resources(None, &users, 25),
+    ])
 }
 
 #[tokio::test]
@@ -430,17 +615,37 @@ async fn warning_threshold_is_more_than_ten_and_more_than_ten_percent() {
     let (_dir, path) = output();
 
     // Ten warnings never fail a sync, even when most items are bad.
-    let report = SyncEngine::new(fast_options()).run(&users_with_invalid(1, 10), &path).await.unwrap();
-    assert_eq!((report.warnings, report.items, report.resources), (10, 12, 1));
+    let report = SyncEngine::new(fast_options())
+        .run(&users_with_invalid(1, 10), &path)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.warnings, report.items, report.resources),
+        (10, 12, 1)
+    );
 
     // Just under: 11 warnings for 110 items (1 type + 109 resources) is exactly 10 %.
-    let report = SyncEngine::new(fast_options()).run(&users_with_invalid(98, 11), &path).await.unwrap();
-    assert_eq!((report.warnings, report.items, report.resources), (11, 110, 98));
+    let report = SyncEngine::new(fast_options())
+        .run(&users_with_invalid(98, 11), &path)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.warnings, report.items, report.resources),
+        (11, 110, 98)
+    );
     let written = fs::read(&path).unwrap();
 
     // Just over: 11 warnings for 109 items.
-    let err = SyncEngine::new(fast_options()).run(&users_with_invalid(97, 11), &path).await.unwrap_err();
-    let SyncError::TooManyWarnings { warnings, items, first } = &err else {
+    let err = SyncEngine::new(fast_options())
+        .run(&users_with_invalid(97, 11), &path)
+        .await
+        .unwrap_err();
+    let SyncError::TooManyWarnings {
+        warnings,
+        items,
+        first,
+    } = &err
+    else {
         panic!("unexpected error {err:?}");
     };
     assert_eq!((*warnings, *items), (11, 109));
@@ -448,8 +653,16 @@ async fn warning_threshold_is_more_than_ten_and_more_than_ten_percent() {
         first,
         "resources of `user`: resource `user:bad0` lacks the UserTrait annotation that its type's TRAIT_USER requires; skipped"
     );
-    assert!(err.to_string().starts_with("too many warnings: 11 warnings for 109 items"), "{err}");
-    assert_eq!(fs::read(&path).unwrap(), written, "a failed sync leaves the file alone");
+    assert!(
+        err.to_string()
+            .starts_with("too many warnings: 11 warnings for 109 items"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        written,
+        "a failed sync leaves the file alone"
+    );
 }
 
 /// A seeded random org large enough for concurrency to reorder call completions.
@@ -464,11 +677,19 @@ fn random_org(seed: u64, meter: Option<&Arc<Meter>>) -> MemConnector {
         None => s,
     };
     let page_size = rng.random_range(7..20);
-    let users_syncer = with_meter(MemSyncer::new(user_type()).resources(None, &users, page_size).latency(seed));
-    let mut teams_syncer = MemSyncer::new(team_type()).resources(None, &teams, 3).latency(seed + 1);
+    let users_syncer = with_meter(
+        MemSyncer::new(user_type())
+            .resources(None, &users, page_size)
+            .latency(seed),
+    );
+    let mut teams_syncer = MemSyncer::new(team_type())
+        .resources(None, &teams, 3)
+        .latency(seed + 1);
     for t in &teams {
-        let entitlements =
-            [c1_model::entitlement::assignment(t, "member"), c1_model::entitlement::permission(t, "admin")];
+        let entitlements = [
+            c1_model::entitlement::assignment(t, "member"),
+            c1_model::entitlement::permission(t, "admin"),
+        ];
         let mut grants = Vec::new();
         for u in &users {
             if rng.random_bool(0.1) {
@@ -476,21 +697,40 @@ fn random_org(seed: u64, meter: Option<&Arc<Meter>>) -> MemConnector {
             }
         }
         let id = t.id.as_ref().unwrap();
-        teams_syncer = teams_syncer.entitlements(id, &entitlements, 1).grants(id, &grants, rng.random_range(1..8));
+        teams_syncer = teams_syncer.entitlements(id, &entitlements, 1).grants(
+            id,
+            &grants,
+            rng.random_range(1..8),
+        );
     }
-    let mut projects_syncer = MemSyncer::new(project_type()).resources(None, &projects, 5).latency(seed + 2);
+    let mut projects_syncer = MemSyncer::new(project_type())
+        .resources(None, &projects, 5)
+        .latency(seed + 2);
     let mut envs_syncer = MemSyncer::new(env_type()).latency(seed + 3);
     for p in &projects {
         let id = p.id.as_ref().unwrap();
         let env_count = rng.random_range(0..6);
-        let envs: Vec<pb::Resource> = (0..env_count).map(|i| env(&format!("{}-e{i}", id.resource))).collect();
+        let envs: Vec<pb::Resource> = (0..env_count)
+            .map(|i| env(&format!("{}-e{i}", id.resource)))
+            .collect();
         envs_syncer = envs_syncer.resources(Some(id), &envs, 2);
         let viewer = c1_model::entitlement::permission(p, "viewer");
         let viewers = rng.random_range(0..30);
-        let grants: Vec<pb::Grant> = users.iter().take(viewers).map(|u| grant(&viewer, u)).collect();
-        projects_syncer = projects_syncer.entitlements(id, &[viewer.clone()], 1).grants(id, &grants, 4);
+        let grants: Vec<pb::Grant> = users
+            .iter()
+            .take(viewers)
+            .map(|u| grant(&viewer, u))
+            .collect();
+        projects_syncer = projects_syncer
+            .entitlements(id, std::slice::from_ref(&viewer), 1)
+            .grants(id, &grants, 4);
     }
-    MemConnector::new(vec![users_syncer, with_meter(teams_syncer), with_meter(projects_syncer), with_meter(envs_syncer)])
+    MemConnector::new(vec![
+        users_syncer,
+        with_meter(teams_syncer),
+        with_meter(projects_syncer),
+        with_meter(envs_syncer),
+    ])
 }
 
 #[tokio::test(start_paused = true)]
@@ -505,13 +745,23 @@ async fn output_is_identical_for_one_and_eight_workers() {
         assert_eq!(report.resources, rows.resources.len() as u64);
         assert_eq!(report.grants, rows.grants.len() as u64);
         assert_eq!(report.warnings, 0);
-        results.push((rows, events.deterministic(), report.resources_by_type.clone()));
+        results.push((
+            rows,
+            events.deterministic(),
+            report.resources_by_type.clone(),
+        ));
         drop(dir);
     }
     let (eight, one) = (results.pop().unwrap(), results.pop().unwrap());
-    assert!(one.0.resources.len() >= 352 && one.0.grants.len() > 100, "the org is big enough to matter");
+    assert!(
+        one.0.resources.len() >= 352 && one.0.grants.len() > 100,
+        "the org is big enough to matter"
+    );
     assert_eq!(one.0, eight.0, "rows differ between 1 and 8 workers");
-    assert_eq!(one.1, eight.1, "progress events differ between 1 and 8 workers");
+    assert_eq!(
+        one.1, eight.1,
+        "progress events differ between 1 and 8 workers"
+    );
     assert_eq!(one.2, eight.2);
 }
 
@@ -521,15 +771,25 @@ async fn concurrency_and_buffered_pages_stay_bounded() {
     let meter = Arc::new(Meter::default());
     let connector = random_org(7, Some(&meter));
     let (_dir, path) = output();
-    let (engine, _events) = engine(SyncOptions::default().with_workers(workers), Some(Arc::clone(&meter)));
+    let (engine, _events) = engine(
+        SyncOptions::default().with_workers(workers),
+        Some(Arc::clone(&meter)),
+    );
     engine.run(&connector, &path).await.unwrap();
 
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(load(&meter.max_in_flight), workers as u64, "listing calls in flight reach but never exceed `workers`");
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::SeqCst);
+    assert_eq!(
+        load(&meter.max_in_flight),
+        workers as u64,
+        "listing calls in flight reach but never exceed `workers`"
+    );
     assert!(load(&meter.pages_returned) > 100);
     let bound = 2 * (workers as u64 + 2);
     let max_unwritten = load(&meter.max_unwritten);
-    assert!(max_unwritten <= bound, "{max_unwritten} pages fetched but not yet written (bound {bound})");
+    assert!(
+        max_unwritten <= bound,
+        "{max_unwritten} pages fetched but not yet written (bound {bound})"
+    );
 }
 
 #[tokio::test]
@@ -546,13 +806,21 @@ async fn the_run_future_is_send() {
 #[tokio::test]
 async fn unknown_child_type_and_duplicate_resource_type_are_warnings() {
     let mut parent = team("t");
-    annotations::set(&mut parent.annotations, &pb::ChildResourceType { resource_type_id: "nope".to_owned() });
+    annotations::set(
+        &mut parent.annotations,
+        &pb::ChildResourceType {
+            resource_type_id: "nope".to_owned(),
+        },
+    );
     let connector = MemConnector::new(vec![
         MemSyncer::new(team_type()).resources(None, &[parent], 1),
         MemSyncer::new(team_type()).resources(None, &[team("other")], 1),
     ]);
     let (_dir, path) = output();
-    let report = SyncEngine::new(fast_options()).run(&connector, &path).await.unwrap();
+    let report = SyncEngine::new(fast_options())
+        .run(&connector, &path)
+        .await
+        .unwrap();
     assert_eq!(
         report.warning_messages,
         [
@@ -566,7 +834,12 @@ async fn unknown_child_type_and_duplicate_resource_type_are_warnings() {
 #[test]
 fn capabilities_follow_batons_format() {
     let mut with_link = project_type();
-    annotations::set(&mut with_link.annotations, &pb::ExternalLink { url: "https://example.com/p".to_owned() });
+    annotations::set(
+        &mut with_link.annotations,
+        &pb::ExternalLink {
+            url: "https://example.com/p".to_owned(),
+        },
+    );
     let connector = MemConnector::new(vec![
         MemSyncer::new(user_type()),
         MemSyncer::new(team_type()),
@@ -577,9 +850,4 @@ fn capabilities_follow_batons_format() {
     insta::assert_snapshot!(pretty);
     let value: serde_json::Value = serde_json::from_str(&pretty).unwrap();
     assert_eq!(value, capabilities_json(&connector));
-}
-
-#[test]
-fn totals_default_to_zero() {
-    assert_eq!(Totals::default().resources, 0);
 }

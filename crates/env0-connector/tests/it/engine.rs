@@ -19,7 +19,7 @@ async fn a_sync_writes_every_principal_to_the_c1z() {
         .run(&connector, &output)
         .await
         .expect("sync succeeds");
-    fake.assert_called_once();
+    fake.assert_calls();
     assert_eq!(report.resources_by_type.get("user"), Some(&24));
     assert_eq!((report.entitlements, report.grants), (0, 0));
     let summary = connector.summary();

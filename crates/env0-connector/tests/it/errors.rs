@@ -149,7 +149,7 @@ async fn an_unknown_page_token_is_refused() {
             .len(),
         2
     );
-    fake.assert_called_once();
+    fake.assert_calls();
 }
 
 #[tokio::test]
@@ -160,7 +160,7 @@ async fn check_access_reports_what_the_key_sees() {
         .check_access()
         .await
         .expect("access is fine");
-    fake.assert_called_once();
+    fake.assert_calls();
     assert_eq!(report.organization_id, "org-table");
     assert_eq!(report.organization_name.as_deref(), Some("Mapping table"));
     assert_eq!(report.organizations_visible, 2);

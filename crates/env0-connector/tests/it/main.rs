@@ -8,4 +8,3 @@ mod paging;
 mod properties;
 mod snapshots;
 mod support;
-mod zz_memory;

@@ -70,7 +70,7 @@ async fn concurrent_first_calls_fetch_once_and_warn_once() {
         }
     }
     assert_eq!(warned_pages, 1, "warnings come with the page that fetched");
-    fake.assert_called_once();
+    fake.assert_calls();
 }
 
 #[tokio::test]
@@ -91,7 +91,7 @@ async fn roles_are_not_asked_without_custom_roles() {
     assert_eq!(ids(&resources), ["k1", "u1", "u2"]);
     assert!(warnings.is_empty(), "{warnings:?}");
     // `/roles` is mocked with expect(0) when the fixture has no roles.
-    fake.assert_called_once();
+    fake.assert_calls();
     let summary = connector.summary();
     assert_eq!(
         (summary.humans, summary.api_keys, summary.active),
@@ -112,5 +112,24 @@ async fn an_empty_organization_lists_one_empty_page() {
     connector.validate().await.expect("validate");
     let (resources, warnings, pages) = list_all(&connector).await;
     assert_eq!((resources.len(), warnings.len(), pages), (0, 0, 1));
-    fake.assert_called_once();
+    fake.assert_calls();
+}
+
+#[tokio::test]
+async fn a_finished_listing_is_released_and_the_next_one_fetches_afresh() {
+    let fixture = Fixture::inline(json!({
+        "organization_id": "org-twice",
+        "users": [{ "status": "Invited", "user": { "user_id": "u1" } }, { "user": { "user_id": "u1" } }],
+        "api_keys": []
+    }));
+    let fake = FakeEnv0::serve_expecting(&fixture, 2).await;
+    let connector = fake.connector(1);
+    let (first, first_warnings, _) = list_all(&connector).await;
+    let (second, second_warnings, _) = list_all(&connector).await;
+    // Users and keys were fetched once per listing, and each listing reported its warning.
+    fake.assert_calls();
+    assert_eq!(first, second);
+    assert_eq!(first_warnings.len(), 1);
+    assert_eq!(first_warnings, second_warnings);
+    assert_eq!(connector.summary().pending_invites, 1);
 }

@@ -22,7 +22,7 @@ async fn sync_fixture(name: &str) -> OrgSnapshot {
     connector.validate().await.expect("validate passes");
     let (resources, warnings, _) = list_all(&connector).await;
     // Members were fetched by validate and reused: every endpoint answered exactly once.
-    fake.assert_called_once();
+    fake.assert_calls();
     let users: Vec<UserView> = resources.iter().map(view).collect();
     let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
     let mut sorted = ids.clone();

@@ -67,7 +67,7 @@ pub(crate) fn fixtures_dir() -> PathBuf {
 }
 
 /// A mock env0 serving one fixture organization. Every endpoint the fixture lists must be called
-/// exactly once ([`FakeEnv0::assert_called_once`]); `/roles` is mocked to fail the test if called
+/// exactly once ([`FakeEnv0::assert_calls`]); `/roles` is mocked to fail the test if called
 /// when the fixture has no `roles`.
 pub(crate) struct FakeEnv0 {
     pub(crate) server: ServerGuard,
@@ -77,6 +77,11 @@ pub(crate) struct FakeEnv0 {
 
 impl FakeEnv0 {
     pub(crate) async fn serve(fixture: &Fixture) -> FakeEnv0 {
+        FakeEnv0::serve_expecting(fixture, 1).await
+    }
+
+    /// Like [`serve`](Self::serve), expecting each fixture endpoint `times` times.
+    pub(crate) async fn serve_expecting(fixture: &Fixture, times: usize) -> FakeEnv0 {
         let server = Server::new_async().await;
         let mut fake = FakeEnv0 {
             server,
@@ -107,7 +112,7 @@ impl FakeEnv0 {
                     .with_status(status)
                     .with_header("content-type", "application/json")
                     .with_body(body)
-                    .expect(1),
+                    .expect(times),
                 None => fake
                     .server
                     .mock("GET", path.as_str())
@@ -128,8 +133,8 @@ impl FakeEnv0 {
         Env0Connector::with_page_size(self.client(), OrgId::new(self.org.clone()), page_size)
     }
 
-    /// Every fixture endpoint was called exactly once (and `/roles` never, when absent).
-    pub(crate) fn assert_called_once(&self) {
+    /// Every fixture endpoint was called as often as expected (and `/roles` never, when absent).
+    pub(crate) fn assert_calls(&self) {
         for (key, mock) in &self.mocks {
             assert!(
                 mock.matched(),
