@@ -1,6 +1,7 @@
 //! Integration tests of the built `baton-env0` binary (assert_cmd) against mockito env0 servers.
 
 mod config_cmd;
+mod e2e;
 mod failures;
 mod help;
 mod inspect;

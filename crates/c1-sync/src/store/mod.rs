@@ -83,19 +83,3 @@ pub struct SyncStats {
     #[serde(default)]
     pub grants: u64,
 }
-
-impl SyncStats {
-    /// Adds `other`'s counts to these.
-    pub(crate) fn add(&mut self, other: &SyncStats) {
-        self.resource_types += other.resource_types;
-        self.resources += other.resources;
-        self.entitlements += other.entitlements;
-        self.grants += other.grants;
-        for (rt, n) in &other.resources_by_resource_type {
-            *self
-                .resources_by_resource_type
-                .entry(rt.clone())
-                .or_insert(0) += n;
-        }
-    }
-}
