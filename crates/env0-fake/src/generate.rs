@@ -343,11 +343,13 @@ impl Org {
         let human_ids: Vec<String> = members.iter().map(|m| m.user.user_id.clone()).collect();
         let api_keys = generate_api_keys(&mut g, &options, &org_id, &members, &listed_role_ids);
 
-        // Every third User-role key is also listed as a member, at a seeded position.
+        // Every third User-role key is also listed as a member, before a seeded human member
+        // (merged in one pass: inserting into a 100k-member Vec one by one is quadratic).
         let user_keys: Vec<&ApiKey> = api_keys
             .iter()
             .filter(|k| k.organization_role.value().map(String::as_str) == Some("User"))
             .collect();
+        let mut key_members: Vec<(usize, Member)> = Vec::new();
         let mut key_member_ids = Vec::new();
         for key in user_keys.iter().step_by(3) {
             let mut user = User::new(key.id.clone());
@@ -360,10 +362,20 @@ impl Org {
                 user,
                 extra: Map::new(),
             };
-            let at = g.below(members.len() + 1);
-            members.insert(at, member);
+            key_members.push((g.below(members.len() + 1), member));
             key_member_ids.push(key.id.clone());
         }
+        key_members.sort_by_key(|(at, _)| *at);
+        let humans = std::mem::take(&mut members);
+        members.reserve(humans.len() + key_members.len());
+        let mut pending = key_members.into_iter().peekable();
+        for (i, human) in humans.into_iter().enumerate() {
+            while let Some((_, m)) = pending.next_if(|(at, _)| *at <= i) {
+                members.push(m);
+            }
+            members.push(human);
+        }
+        members.extend(pending.map(|(_, m)| m));
 
         let teams = generate_teams(&mut g, &options, &org_id, &members, &key_member_ids);
         let projects = generate_projects(&mut g, &options, &org_id);
