@@ -106,7 +106,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("usage: cargo xtask check-layers");
     }
     let output = cargo()
-        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(["metadata", "--format-version", "1"])
         .output()
         .context("running cargo metadata")?;
     if !output.status.success() {

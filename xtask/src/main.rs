@@ -2,6 +2,10 @@
 //!
 //! Commands: `codegen [--check]`, `check-layers`, `demo`, `bench`, `release <version> [--dry-run]`.
 //! Each command lives in its own module; this file only dispatches.
+//!
+//! Architecture invariant: xtask is a leaf: no crate may depend on it, and it is never published
+//! (`publish = false`). It may use any workspace crate (it reads the CLI's clap definitions for
+//! `docs/cli.md`).
 
 // xtask is a command-line tool for maintainers: printing to stdout and stderr is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]

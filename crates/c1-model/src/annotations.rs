@@ -24,7 +24,13 @@ pub fn is<M: Name>(any: &Any) -> bool {
         .type_url
         .rsplit_once('/')
         .map_or(any.type_url.as_str(), |(_, name)| name);
-    name == M::full_name()
+    if M::PACKAGE.is_empty() {
+        return name == M::full_name();
+    }
+    // `<package>.<name>` compared piecewise: `full_name()` would allocate on every call.
+    name.strip_prefix(M::PACKAGE)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|rest| rest == M::NAME)
 }
 
 /// The first annotation of type `M`, decoded; `None` if there is none or it does not decode.
@@ -51,20 +57,30 @@ pub fn has<M: Name>(annotations: &[Any]) -> bool {
 /// Sets the annotation of type `M`: replaces the first existing one in place (and drops any
 /// further duplicates), or appends it. Keeps one annotation per message type, as baton expects.
 pub fn set<M: Name>(annotations: &mut Vec<Any>, message: &M) {
-    let packed = pack(message);
-    let mut placed = false;
+    set_packed::<M>(annotations, pack(message));
+}
+
+/// [`set`] for a message already packed into `packed` (which must hold an `M`).
+pub(crate) fn set_packed<M: Name>(annotations: &mut Vec<Any>, packed: Any) {
+    if annotations.is_empty() {
+        annotations.push(packed);
+        return;
+    }
+    let mut packed = Some(packed);
     annotations.retain_mut(|any| {
         if !is::<M>(any) {
             return true;
         }
-        if placed {
-            return false;
+        // The first one is replaced in place; any further one is a duplicate.
+        match packed.take() {
+            Some(new) => {
+                *any = new;
+                true
+            }
+            None => false,
         }
-        *any = packed.clone();
-        placed = true;
-        true
     });
-    if !placed {
+    if let Some(packed) = packed {
         annotations.push(packed);
     }
 }

@@ -26,10 +26,15 @@ pub enum ProfileValue {
 impl ProfileValue {
     /// This value as a `google.protobuf.Value`.
     pub fn to_value(&self) -> Value {
+        self.clone().into_value()
+    }
+
+    /// This value as a `google.protobuf.Value`, moving a string instead of copying it.
+    pub fn into_value(self) -> Value {
         let kind = match self {
-            Self::String(s) => Kind::StringValue(s.clone()),
-            Self::Bool(b) => Kind::BoolValue(*b),
-            Self::Number(n) => Kind::NumberValue(*n),
+            Self::String(s) => Kind::StringValue(s),
+            Self::Bool(b) => Kind::BoolValue(b),
+            Self::Number(n) => Kind::NumberValue(n),
             Self::Null => Kind::NullValue(prost_types::NullValue::NullValue as i32),
         };
         Value { kind: Some(kind) }
@@ -90,24 +95,24 @@ impl From<Option<&str>> for ProfileValue {
     }
 }
 
-/// An ordered key → value profile; converts to a `google.protobuf.Struct` whose encoding does not
-/// depend on insertion order.
+/// An ordered key → value profile, kept as the `google.protobuf.Struct` fields it becomes (a
+/// `BTreeMap`, so its encoding does not depend on insertion order).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Profile(BTreeMap<String, ProfileValue>);
+pub(crate) struct Profile(BTreeMap<String, Value>);
 
 impl Profile {
     pub(crate) fn insert(&mut self, key: String, value: ProfileValue) {
-        self.0.insert(key, value);
+        self.0.insert(key, value.into_value());
     }
 
+    /// The profile as a `Struct`, without copying its entries.
+    pub(crate) fn into_struct(self) -> Struct {
+        Struct { fields: self.0 }
+    }
+
+    #[cfg(test)]
     pub(crate) fn to_struct(&self) -> Struct {
-        Struct {
-            fields: self
-                .0
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_value()))
-                .collect(),
-        }
+        self.clone().into_struct()
     }
 }
 

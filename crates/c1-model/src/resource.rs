@@ -184,49 +184,59 @@ impl ResourceBuilder {
 
     /// The resource, with no trait annotation.
     pub fn build(self) -> pb::Resource {
-        self.assemble(false).0
+        let (mut resource, profile) = self.assemble_unprofiled(false);
+        resource.profile = profile;
+        resource
     }
 
     /// The resource with exactly one `GroupTrait` annotation (for `TRAIT_GROUP` types).
     pub fn build_group(self) -> pb::Resource {
-        let (mut resource, profile) = self.assemble(true);
-        let group = pb::GroupTrait {
+        let (mut resource, profile) = self.assemble_unprofiled(true);
+        let mut group = pb::GroupTrait {
             icon: None,
             profile,
         };
-        crate::annotations::set(&mut resource.annotations, &group);
+        let packed = crate::annotations::pack(&group);
+        // The trait is encoded: its profile moves to the resource instead of being copied.
+        resource.profile = group.profile.take();
+        crate::annotations::set_packed::<pb::GroupTrait>(&mut resource.annotations, packed);
         resource
     }
 
     /// The resource with exactly one `RoleTrait` annotation (for `TRAIT_ROLE` types).
     pub fn build_role(self) -> pb::Resource {
-        let (mut resource, profile) = self.assemble(true);
-        let role = pb::RoleTrait { profile };
-        crate::annotations::set(&mut resource.annotations, &role);
+        let (mut resource, profile) = self.assemble_unprofiled(true);
+        let mut role = pb::RoleTrait { profile };
+        let packed = crate::annotations::pack(&role);
+        resource.profile = role.profile.take();
+        crate::annotations::set_packed::<pb::RoleTrait>(&mut resource.annotations, packed);
         resource
     }
 
-    /// For [`crate::UserBuilder`]: the resource with status and profile set, and the profile
-    /// (always present) for the user trait to mirror.
+    /// For [`crate::UserBuilder`]: the resource with its status set, and the profile (always
+    /// present). The resource's `profile` is left empty: the caller puts the profile there once the
+    /// user trait that mirrors it is encoded, so it is never copied.
     pub(crate) fn build_with_profile(self) -> (pb::Resource, prost_types::Struct) {
-        let (resource, profile) = self.assemble(true);
+        let (resource, profile) = self.assemble_unprofiled(true);
         (resource, profile.unwrap_or_default())
     }
 
-    /// Puts status and profile on the resource; the profile is an empty struct when none was
-    /// given and `always_profile` is set. Returns the profile for a trait to mirror.
-    fn assemble(self, always_profile: bool) -> (pb::Resource, Option<prost_types::Struct>) {
+    /// Puts the status on the resource and returns the profile separately (an empty struct when
+    /// none was given and `always_profile` is set), leaving `resource.profile` unset.
+    fn assemble_unprofiled(
+        self,
+        always_profile: bool,
+    ) -> (pb::Resource, Option<prost_types::Struct>) {
         let Self {
             mut resource,
             profile,
             status,
         } = self;
         let profile = match profile {
-            Some(profile) => Some(profile.to_struct()),
+            Some(profile) => Some(profile.into_struct()),
             None if always_profile => Some(prost_types::Struct::default()),
             None => None,
         };
-        resource.profile.clone_from(&profile);
         if let Some((status, details)) = status {
             resource.status = Some(pb::Status {
                 status: status.resource_status() as i32,

@@ -198,13 +198,21 @@ impl UserBuilder {
             status,
             details,
         } = self;
-        let (mut resource, profile) = base.status(status, details.clone()).build_with_profile();
+        let (mut resource, profile) = base.build_with_profile();
+        let details = details.unwrap_or_default();
+        resource.status = Some(pb::Status {
+            status: status.resource_status() as i32,
+            details: details.clone(),
+        });
         user_trait.status = Some(pb::user_trait::Status {
             status: status.user_trait_status() as i32,
-            details: details.unwrap_or_default(),
+            details,
         });
         user_trait.profile = Some(profile);
-        crate::annotations::set(&mut resource.annotations, &user_trait);
+        let packed = crate::annotations::pack(&user_trait);
+        // The trait is encoded: its profile moves to the resource instead of being copied.
+        resource.profile = user_trait.profile.take();
+        crate::annotations::set_packed::<pb::UserTrait>(&mut resource.annotations, packed);
         resource
     }
 }

@@ -242,6 +242,57 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
     }
 }
 
+/// A JSON list (`null` means empty) whose items are converted by `convert` one by one as they
+/// are read, so the list of wire values never exists at once.
+pub(crate) struct MappedList<'a, E, F> {
+    pub(crate) convert: &'a mut F,
+    pub(crate) item: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<'de, E, T, F> de::DeserializeSeed<'de> for MappedList<'_, E, F>
+where
+    E: Deserialize<'de>,
+    F: FnMut(E) -> T,
+{
+    type Value = Vec<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, E, T, F> Visitor<'de> for MappedList<'_, E, F>
+where
+    E: Deserialize<'de>,
+    F: FnMut(E) -> T,
+{
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence or null")
+    }
+
+    fn visit_none<Er: de::Error>(self) -> Result<Vec<T>, Er> {
+        Ok(Vec::new())
+    }
+
+    fn visit_unit<Er: de::Error>(self) -> Result<Vec<T>, Er> {
+        Ok(Vec::new())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element::<E>()? {
+            items.push((self.convert)(item));
+        }
+        Ok(items)
+    }
+}
+
 /// A value with [`opt_string`] semantics, for hand-written visitors.
 pub(crate) struct OptString(pub(crate) Option<String>);
 

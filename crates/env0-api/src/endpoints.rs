@@ -8,14 +8,14 @@ use futures::{Stream, TryStreamExt, stream};
 use url::Url;
 
 use crate::config::ClientConfig;
-use crate::de::ListBody;
+use crate::de::{ListBody, MappedList};
 use crate::error::Error;
 use crate::ids::{OrgId, ProjectId};
 use crate::models::{
     ApiKey, AssignmentScope, CustomRole, Organization, OrganizationUser, Project,
     ProjectUserPermission, Team, TeamRoleAssignment, TeamsPage,
 };
-use crate::transport::{Endpoint, Transport};
+use crate::transport::{Endpoint, Transport, decode_seed};
 
 /// Page size asked of `GET /teams/organizations/{org}`.
 pub const TEAMS_PAGE_LIMIT: u32 = 100;
@@ -66,6 +66,41 @@ impl Env0Client {
     pub async fn organization_users(&self, org: &OrgId) -> Result<Vec<OrganizationUser>, Error> {
         self.get_list(&["organizations", org.as_str(), "users"], &[])
             .await
+    }
+
+    /// Like [`organization_users`](Self::organization_users), converting each member with
+    /// `convert` as soon as it is read: the whole list of wire members never exists at once, and
+    /// the response body is freed before this returns. `convert` sees the members in response
+    /// order; when the response fails to decode, the items converted so far are dropped.
+    pub async fn organization_users_with<T, F>(
+        &self,
+        org: &OrgId,
+        convert: F,
+    ) -> Result<Vec<T>, Error>
+    where
+        F: FnMut(OrganizationUser) -> T + Send,
+    {
+        let endpoint = self
+            .transport
+            .endpoint(&["organizations", org.as_str(), "users"], &[])?;
+        let convert = std::sync::Mutex::new(convert);
+        let decode = |body: &[u8], endpoint: &Endpoint| {
+            let mut convert = convert
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let seed = MappedList {
+                convert: &mut *convert,
+                item: std::marker::PhantomData,
+            };
+            decode_seed(seed, body, endpoint)
+        };
+        let items = self.transport.get_decoded(&endpoint, &decode).await?;
+        tracing::debug!(
+            endpoint = endpoint.name(),
+            count = items.len(),
+            "env0 list received"
+        );
+        Ok(items)
     }
 
     /// `GET /api-keys?organizationId={org}`.

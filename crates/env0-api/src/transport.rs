@@ -146,11 +146,24 @@ impl Transport {
         &self,
         endpoint: &Endpoint,
     ) -> Result<T, Error> {
+        self.get_decoded(endpoint, &decode::<T>).await
+    }
+
+    /// Like [`get_json`](Self::get_json) with a custom `decode` of the body. `decode` runs at
+    /// most once per call: a body that does not decode is a permanent failure.
+    pub(crate) async fn get_decoded<T, D>(
+        &self,
+        endpoint: &Endpoint,
+        decode: &D,
+    ) -> Result<T, Error>
+    where
+        D: Fn(&[u8], &Endpoint) -> Result<T, Error> + Sync,
+    {
         let started = tokio::time::Instant::now();
         let attempts = &AtomicU32::new(0);
         let fetch = move || async move {
             let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-            self.attempt::<T>(endpoint, attempt).await
+            self.attempt(endpoint, attempt, decode).await
         };
         let result = fetch
             .retry(self.backoff())
@@ -218,11 +231,15 @@ impl Transport {
     }
 
     /// One attempt: wait for the rate limiter, send, map the status, read and decode.
-    async fn attempt<T: DeserializeOwned>(
+    async fn attempt<T, D>(
         &self,
         endpoint: &Endpoint,
         attempt: u32,
-    ) -> Result<T, Failure> {
+        decode: &D,
+    ) -> Result<T, Failure>
+    where
+        D: Fn(&[u8], &Endpoint) -> Result<T, Error> + Sync,
+    {
         let throttled = self.limiter.acquire().await;
         let span = tracing::debug_span!(
             "env0_request",
@@ -241,7 +258,7 @@ impl Transport {
                 );
             }
             let started = tokio::time::Instant::now();
-            let outcome = self.exchange::<T>(endpoint).await;
+            let outcome = self.exchange(endpoint, decode).await;
             let duration_ms = started.elapsed().as_millis() as u64;
             tracing::Span::current().record("duration_ms", duration_ms);
             match &outcome {
@@ -256,7 +273,10 @@ impl Transport {
         .await
     }
 
-    async fn exchange<T: DeserializeOwned>(&self, endpoint: &Endpoint) -> Result<T, Failure> {
+    async fn exchange<T, D>(&self, endpoint: &Endpoint, decode: &D) -> Result<T, Failure>
+    where
+        D: Fn(&[u8], &Endpoint) -> Result<T, Error> + Sync,
+    {
         let response = self
             .http
             .get(endpoint.url.clone())
@@ -273,7 +293,10 @@ impl Transport {
 
         if status.is_success() {
             let body = self.read_body(response, endpoint).await?;
-            return decode(&body, endpoint).map_err(Failure::Permanent);
+            let decoded = decode(&body, endpoint).map_err(Failure::Permanent);
+            // Free the body before the caller builds on what was decoded.
+            drop(body);
+            return decoded;
         }
 
         let message = read_error_message(response).await;
@@ -479,6 +502,18 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 /// Decodes a JSON body, turning a failure into [`Error::Decode`] with position and snippet.
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], endpoint: &Endpoint) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| decode_error(&e, body, endpoint.name()))
+}
+
+/// Decodes a JSON body with `seed`, turning a failure into [`Error::Decode`] like [`decode`].
+pub(crate) fn decode_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+    seed: S,
+    body: &'de [u8],
+    endpoint: &Endpoint,
+) -> Result<S::Value, Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    seed.deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value))
+        .map_err(|e| decode_error(&e, body, endpoint.name()))
 }
 
 fn decode_error(error: &serde_json::Error, body: &[u8], endpoint: &str) -> Error {

@@ -24,6 +24,7 @@ mod connector;
 pub mod domain;
 mod error;
 pub mod mapping;
+mod packed;
 pub mod sources;
 
 pub use connector::{AccessReport, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};

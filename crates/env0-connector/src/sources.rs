@@ -44,6 +44,14 @@ impl Members {
             .into_iter()
             .map(|m| Principal::from_member(m, &mut warnings))
             .collect();
+        Members::from_principals(principals, warnings)
+    }
+
+    /// Members already converted (in response order), with the warnings of their conversion.
+    pub(crate) fn from_principals(
+        principals: Vec<Principal>,
+        mut warnings: Vec<Warning>,
+    ) -> Members {
         let (principals, duplicates) = sorted_unique(principals, MEMBERS_SOURCE, &mut warnings);
         Members {
             principals,

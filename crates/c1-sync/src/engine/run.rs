@@ -17,7 +17,7 @@ use crate::engine::pipeline::{Job, run_ordered};
 use crate::engine::progress::{Phase, ProgressEvent, Totals};
 use crate::engine::report::SyncReport;
 use crate::engine::spool::{NEEDS_ENTITLEMENTS, NEEDS_GRANTS, Spool, SpoolWriter};
-use crate::engine::validate::{self, TypeRules, resource_key, show, show_resource};
+use crate::engine::validate::{self, TypeRules, resource_key_into, show, show_resource};
 use crate::error::{ConnectorError, SyncError};
 use crate::store::C1zWriter;
 
@@ -496,6 +496,7 @@ async fn sync_resources(
             state.begin_page(ctx, PHASE, &job.resource_type, &mut page);
             let mut valid = Vec::with_capacity(page.items.len());
             let mut skipped = 0;
+            let mut key = String::new();
             for mut resource in page.items {
                 if let Err(problem) = validate::resource(&resource, &ty.rules) {
                     state.warn(
@@ -507,36 +508,42 @@ async fn sync_resources(
                     skipped += 1;
                     continue;
                 }
-                let Some(id) = resource.id.clone() else {
+                let Some(id) = resource.id.as_ref() else {
                     continue;
                 };
-                if !state.resources.insert(resource_key(&id)) {
+                resource_key_into(&mut key, id);
+                if state.resources.contains(key.as_str()) {
                     let message = format!(
                         "resource {} was listed twice; the second copy is skipped",
-                        show_resource(&id)
+                        show_resource(id)
                     );
                     state.warn(ctx, PHASE, Some(&job.resource_type), &message);
                     skipped += 1;
                     continue;
                 }
+                state.resources.insert(key.clone());
                 if resource.parent_resource_id.is_none() {
                     resource.parent_resource_id = job.parent.as_deref().cloned();
                 }
-                let id = Arc::new(id);
-                for child_type in child_types(ctx, state, &job.resource_type, &resource) {
-                    if let Some(&type_index) = type_index.get(child_type.as_str()) {
-                        children.push(ListJob {
-                            type_index,
-                            resource_type: Arc::clone(&type_ids[type_index]),
-                            parent: Some(Arc::clone(&id)),
-                        });
-                    } else {
-                        let message = format!(
-                            "resource {} names child resource type {}, which no syncer lists",
-                            show_resource(&id),
-                            show(&child_type)
-                        );
-                        state.warn(ctx, PHASE, Some(&job.resource_type), &message);
+                let child_types = child_types(ctx, state, &job.resource_type, &resource);
+                if !child_types.is_empty() {
+                    // Only resources with children need a shared copy of their id.
+                    let id = Arc::new(resource.id.clone().unwrap_or_default());
+                    for child_type in child_types {
+                        if let Some(&type_index) = type_index.get(child_type.as_str()) {
+                            children.push(ListJob {
+                                type_index,
+                                resource_type: Arc::clone(&type_ids[type_index]),
+                                parent: Some(Arc::clone(&id)),
+                            });
+                        } else {
+                            let message = format!(
+                                "resource {} names child resource type {}, which no syncer lists",
+                                show_resource(&id),
+                                show(&child_type)
+                            );
+                            state.warn(ctx, PHASE, Some(&job.resource_type), &message);
+                        }
                     }
                 }
                 let mut flags = 0;
@@ -657,10 +664,13 @@ async fn sync_entitlements(
         state.begin_page(ctx, PHASE, &job.resource_type, &mut page);
         let mut valid = Vec::with_capacity(page.items.len());
         let mut skipped = 0;
+        let mut key = String::new();
         for entitlement in page.items {
             let resources = &state.resources;
-            let checked =
-                validate::entitlement(&entitlement, |id| resources.contains(&resource_key(id)));
+            let checked = validate::entitlement(&entitlement, |id| {
+                resource_key_into(&mut key, id);
+                resources.contains(key.as_str())
+            });
             let problem = match checked {
                 Err(problem) => Some(format!("{problem}; skipped")),
                 Ok(()) if state.entitlements.contains(&entitlement.id) => Some(format!(
@@ -714,12 +724,16 @@ async fn sync_grants(
         state.begin_page(ctx, PHASE, &job.resource_type, &mut page);
         let mut valid = Vec::with_capacity(page.items.len());
         let mut skipped = 0;
+        let mut key = String::new();
         for grant in page.items {
             let (entitlements, resources) = (&state.entitlements, &state.resources);
             let checked = validate::grant(
                 &grant,
                 |id| entitlements.contains(id),
-                |id| resources.contains(&resource_key(id)),
+                |id| {
+                    resource_key_into(&mut key, id);
+                    resources.contains(key.as_str())
+                },
             );
             if let Err(problem) = checked {
                 state.warn(

@@ -27,14 +27,25 @@ impl TypeRules {
     }
 }
 
-/// A key that identifies a resource id unambiguously whatever characters the ids contain.
+/// A key that identifies a resource id unambiguously whatever characters the ids contain:
+/// `<length of the type>:<type><resource>`. The engine builds it with [`resource_key_into`].
+#[cfg(test)]
 pub(crate) fn resource_key(id: &pb::ResourceId) -> String {
-    format!(
-        "{}:{}{}",
-        id.resource_type.len(),
-        id.resource_type,
-        id.resource
-    )
+    let mut key = String::new();
+    resource_key_into(&mut key, id);
+    key
+}
+
+/// Writes the key of `id` into `key` (cleared first), reusing its allocation.
+pub(crate) fn resource_key_into(key: &mut String, id: &pb::ResourceId) {
+    use std::fmt::Write as _;
+    key.clear();
+    key.reserve(id.resource_type.len() + id.resource.len() + 6);
+    // Writing into a String cannot fail.
+    let _ = write!(key, "{}", id.resource_type.len());
+    key.push(':');
+    key.push_str(&id.resource_type);
+    key.push_str(&id.resource);
 }
 
 /// `rt:id` for messages, shortened if very long.
@@ -57,6 +68,12 @@ fn shorten(id: &str) -> String {
     }
 }
 
+/// Whether an id is acceptable (non-empty, at most [`MAX_ID_BYTES`]); the cheap test of the
+/// happy path, before any message is built.
+fn id_ok(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_ID_BYTES
+}
+
 fn check_id(what: &str, value: &str) -> Result<(), String> {
     if value.is_empty() {
         Err(format!("{what} is empty"))
@@ -74,6 +91,9 @@ fn check_resource_id(what: &str, id: Option<&pb::ResourceId>) -> Result<(), Stri
     let Some(id) = id else {
         return Err(format!("{what} is missing"));
     };
+    if id_ok(&id.resource_type) && id_ok(&id.resource) {
+        return Ok(());
+    }
     check_id(&format!("{what}'s resource type"), &id.resource_type)?;
     check_id(&format!("{what}'s resource"), &id.resource)
 }
@@ -119,7 +139,7 @@ pub(crate) fn resource(resource: &pb::Resource, rules: &TypeRules) -> Result<(),
 /// An entitlement; `resource_exists` tells whether a resource id was listed in this sync.
 pub(crate) fn entitlement(
     entitlement: &pb::Entitlement,
-    resource_exists: impl Fn(&pb::ResourceId) -> bool,
+    mut resource_exists: impl FnMut(&pb::ResourceId) -> bool,
 ) -> Result<(), String> {
     check_id("entitlement id", &entitlement.id)?;
     let resource_id = entitlement
@@ -144,8 +164,8 @@ pub(crate) fn entitlement(
 /// sync.
 pub(crate) fn grant(
     grant: &pb::Grant,
-    entitlement_exists: impl Fn(&str) -> bool,
-    principal_exists: impl Fn(&pb::ResourceId) -> bool,
+    entitlement_exists: impl FnOnce(&str) -> bool,
+    principal_exists: impl FnOnce(&pb::ResourceId) -> bool,
 ) -> Result<(), String> {
     check_id("grant id", &grant.id)?;
     let in_grant = |problem: String| format!("grant {}: {problem}", show(&grant.id));

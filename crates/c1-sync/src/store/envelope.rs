@@ -15,8 +15,13 @@ const MAGIC_V3_PREFIX: &[u8; 4] = b"C1Z3";
 /// Default ceiling on the decompressed database size: 4 GiB.
 pub const DEFAULT_MAX_DECODED_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
-/// zstd level for writing: the library default, a good speed/size balance for SQLite pages.
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level for writing. Level 1 compresses SQLite pages of protobuf rows about twice as fast
+/// as the library default (3) for a file only slightly larger.
+const ZSTD_LEVEL: i32 = 1;
+
+/// zstd worker threads for writing: the frame is compressed in jobs on this many threads while
+/// the calling thread reads the database file. The output is still one ordinary zstd frame.
+const ZSTD_WORKERS: u32 = 2;
 
 /// What the first bytes of a file say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,15 +129,16 @@ fn copy(reader: &mut impl Read, writer: &mut impl Write) -> Result<u64, CopyErro
 /// Writes `C1ZF\0` + one zstd frame of the file at `db` (with content size and checksum) into
 /// `out`, then fsyncs it. Returns the number of bytes written.
 pub(crate) fn encode_into(db: &Path, out: File) -> io::Result<u64> {
-    let mut input = File::open(db)?;
+    let input = File::open(db)?;
     let len = input.metadata()?.len();
     let mut writer = BufWriter::with_capacity(1 << 20, out);
     writer.write_all(MAGIC_V1)?;
     let mut encoder = zstd::stream::write::Encoder::new(writer, ZSTD_LEVEL)?;
+    encoder.multithread(ZSTD_WORKERS)?;
     encoder.include_checksum(true)?;
     encoder.include_contentsize(true)?;
     encoder.set_pledged_src_size(Some(len))?;
-    io::copy(&mut input, &mut encoder)?;
+    io::copy(&mut BufReader::with_capacity(1 << 20, input), &mut encoder)?;
     let writer = encoder.finish()?;
     let file = writer
         .into_inner()

@@ -98,7 +98,7 @@ impl C1zWriter {
         conn.execute_batch(
             "pragma journal_mode = memory; pragma synchronous = off; \
              pragma locking_mode = exclusive; pragma temp_store = memory; \
-             pragma cache_size = -65536;",
+             pragma cache_size = -32768;",
         )
         .and_then(|()| schema::create_for_loading(&conn))
         .map_err(|e| StoreError::sqlite(target, "create the c1z schema", e))?;

@@ -1,0 +1,229 @@
+//! A compact, read-only form of [`Principal`] for the listing snapshot.
+//!
+//! A sync keeps every principal of the organization alive while it pages through them (100k and
+//! more). A [`Principal`] is about 300 bytes plus one heap allocation per text field; a
+//! [`PackedPrincipal`] keeps all its text in one allocation with 32-bit end offsets, which
+//! roughly halves the snapshot. Pages unpack their principals back into [`Principal`]s.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Membership, OrgRole, Principal, PrincipalKind};
+
+/// Text fields, in storage order.
+const ID: usize = 0;
+const EMAIL: usize = 1;
+const DISPLAY_NAME: usize = 2;
+const GIVEN_NAME: usize = 3;
+const FAMILY_NAME: usize = 4;
+const ROLE_ID: usize = 5;
+const ROLE_NAME: usize = 6;
+const MEMBERSHIP: usize = 7;
+const API_KEY_ID: usize = 8;
+const CREATED_BY: usize = 9;
+const FIELDS: usize = 10;
+
+/// Which [`OrgRole`] (or none), without its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RoleTag {
+    None,
+    Admin,
+    User,
+    Custom,
+}
+
+/// Which [`Membership`] (or none), without its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MembershipTag {
+    None,
+    Active,
+    InvitePending,
+    Other,
+}
+
+/// One principal with its text in a single allocation.
+#[derive(Debug)]
+pub(crate) struct PackedPrincipal {
+    text: Box<str>,
+    /// End offset of each text field in `text`; a field starts where the previous one ends.
+    ends: [u32; FIELDS],
+    /// Bit `i` set when optional field `i` is present (an empty string is kept as empty).
+    present: u16,
+    kind: PrincipalKind,
+    role: RoleTag,
+    membership: MembershipTag,
+    created_at: Option<DateTime<Utc>>,
+    last_sign_in: Option<DateTime<Utc>>,
+}
+
+impl PackedPrincipal {
+    /// Packs `p`, or gives it back when its text does not fit 32-bit offsets.
+    pub(crate) fn pack(p: Principal) -> Result<PackedPrincipal, Box<Principal>> {
+        let (role, role_id, role_name) = match &p.role {
+            None => (RoleTag::None, None, None),
+            Some(OrgRole::Admin) => (RoleTag::Admin, None, None),
+            Some(OrgRole::User) => (RoleTag::User, None, None),
+            Some(OrgRole::Custom { id, name }) => {
+                (RoleTag::Custom, Some(id.as_str()), name.as_deref())
+            }
+        };
+        let (membership, membership_raw) = match &p.membership {
+            None => (MembershipTag::None, None),
+            Some(Membership::Active) => (MembershipTag::Active, None),
+            Some(Membership::InvitePending(raw)) => (MembershipTag::InvitePending, Some(raw)),
+            Some(Membership::Other(raw)) => (MembershipTag::Other, Some(raw)),
+        };
+        let fields: [Option<&str>; FIELDS] = [
+            Some(p.id.as_str()),
+            p.email.as_deref(),
+            Some(p.display_name.as_str()),
+            p.given_name.as_deref(),
+            p.family_name.as_deref(),
+            role_id,
+            role_name,
+            membership_raw.map(String::as_str),
+            p.api_key_id.as_deref(),
+            p.created_by.as_deref(),
+        ];
+        let total: usize = fields.iter().flatten().map(|f| f.len()).sum();
+        if u32::try_from(total).is_err() {
+            return Err(Box::new(p));
+        }
+        let mut text = String::with_capacity(total);
+        let mut ends = [0u32; FIELDS];
+        let mut present = 0u16;
+        for (i, field) in fields.iter().enumerate() {
+            if let Some(value) = field {
+                text.push_str(value);
+                present |= 1 << i;
+            }
+            if let Some(end) = ends.get_mut(i) {
+                *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            }
+        }
+        Ok(PackedPrincipal {
+            text: text.into_boxed_str(),
+            ends,
+            present,
+            kind: p.kind,
+            role,
+            membership,
+            created_at: p.created_at,
+            last_sign_in: p.last_sign_in,
+        })
+    }
+
+    /// Text field `i`, `None` when absent.
+    fn field(&self, i: usize) -> Option<&str> {
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = match i.checked_sub(1) {
+            Some(before) => self.ends.get(before).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(0);
+        self.text.get(start as usize..end as usize)
+    }
+
+    fn owned(&self, i: usize) -> Option<String> {
+        self.field(i).map(str::to_owned)
+    }
+
+    /// The principal, as it was packed.
+    pub(crate) fn unpack(&self) -> Principal {
+        let role = match self.role {
+            RoleTag::None => None,
+            RoleTag::Admin => Some(OrgRole::Admin),
+            RoleTag::User => Some(OrgRole::User),
+            RoleTag::Custom => Some(OrgRole::Custom {
+                id: self.owned(ROLE_ID).unwrap_or_default(),
+                name: self.owned(ROLE_NAME),
+            }),
+        };
+        let raw = || self.owned(MEMBERSHIP).unwrap_or_default();
+        let membership = match self.membership {
+            MembershipTag::None => None,
+            MembershipTag::Active => Some(Membership::Active),
+            MembershipTag::InvitePending => Some(Membership::InvitePending(raw())),
+            MembershipTag::Other => Some(Membership::Other(raw())),
+        };
+        Principal {
+            id: self.owned(ID).unwrap_or_default(),
+            kind: self.kind,
+            email: self.owned(EMAIL),
+            display_name: self.owned(DISPLAY_NAME).unwrap_or_default(),
+            given_name: self.owned(GIVEN_NAME),
+            family_name: self.owned(FAMILY_NAME),
+            role,
+            membership,
+            created_at: self.created_at,
+            last_sign_in: self.last_sign_in,
+            api_key_id: self.owned(API_KEY_ID),
+            created_by: self.owned(CREATED_BY),
+        }
+    }
+}
+
+/// A principal of the snapshot: packed, or as is in the (theoretical) case its text exceeds
+/// 4 GiB.
+#[derive(Debug)]
+pub(crate) enum Stored {
+    Packed(PackedPrincipal),
+    Plain(Box<Principal>),
+}
+
+impl Stored {
+    pub(crate) fn new(p: Principal) -> Stored {
+        match PackedPrincipal::pack(p) {
+            Ok(packed) => Stored::Packed(packed),
+            Err(plain) => Stored::Plain(plain),
+        }
+    }
+
+    /// Calls `f` with the principal.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&Principal) -> T) -> T {
+        match self {
+            Stored::Packed(packed) => f(&packed.unpack()),
+            Stored::Plain(plain) => f(plain),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(p: &Principal) {
+        let stored = Stored::new(p.clone());
+        assert!(matches!(stored, Stored::Packed(_)));
+        stored.with(|back| assert_eq!(back, p));
+    }
+
+    #[test]
+    fn every_field_survives_packing() {
+        let mut warnings = Vec::new();
+        let member: env0_api::OrganizationUser = serde_json::from_str(
+            r#"{"role":"c0ffee","status":"Invited","user":{"user_id":"u1","email":"a@x","name":"Ann","given_name":"Ann","family_name":"B","created_at":"2024-01-02T03:04:05Z"}}"#,
+        )
+        .unwrap();
+        let mut p = Principal::from_member(member, &mut warnings);
+        roundtrip(&p);
+        if let Some(OrgRole::Custom { name, .. }) = &mut p.role {
+            *name = Some(String::new());
+        }
+        p.membership = Some(Membership::Other("Suspended".into()));
+        roundtrip(&p);
+        p.role = Some(OrgRole::Admin);
+        p.membership = Some(Membership::Active);
+        p.email = Some(String::new());
+        roundtrip(&p);
+
+        let key: env0_api::ApiKey = serde_json::from_str(
+            r#"{"id":"k1","apiKeyId":"AK","organizationRole":"User","createdBy":"me","lastUsedAt":"2024-01-02"}"#,
+        )
+        .unwrap();
+        let k = Principal::from_api_key(key, &mut warnings);
+        roundtrip(&k);
+        assert!(warnings.is_empty());
+    }
+}
