@@ -94,6 +94,8 @@ struct Results {
     machine: Machine,
     sizes: Vec<SizeResult>,
     targets: Vec<Target>,
+    /// What `crates/c1-sync/examples/write_100k.rs` printed: the c1z store alone writing 100k users.
+    store_write_100k: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -174,6 +176,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     let targets = targets(&sizes);
     print_table(&sizes, &targets);
+    let store_write_100k = store_write_100k()?;
     let results = Results {
         machine: Machine {
             cpus: thread::available_parallelism().map_or(0, std::num::NonZero::get),
@@ -182,6 +185,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         },
         sizes,
         targets,
+        store_write_100k,
     };
     let dir = workspace_root().join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -200,6 +204,37 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         bail!("targets missed: {}", failed.join("; "));
     }
     Ok(())
+}
+
+/// Runs the store's own measurement (release build): 100k user resources written into a c1z.
+fn store_write_100k() -> Result<Vec<String>> {
+    println!("\n==> c1z store alone: cargo run --release -p c1-sync --example write_100k");
+    let output = crate::util::cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "c1-sync",
+            "--example",
+            "write_100k",
+        ])
+        .output()
+        .context("cannot run the write_100k example")?;
+    if !output.status.success() {
+        bail!(
+            "write_100k failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for line in &lines {
+        println!("    {line}");
+    }
+    Ok(lines)
 }
 
 fn requests(fake: &FakeProcess) -> Result<u64> {
