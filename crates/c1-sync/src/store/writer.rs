@@ -150,114 +150,79 @@ impl C1zWriter {
 
     /// Adds resource types (`external_id` = the type id). Re-adding an id replaces its data.
     pub fn put_resource_types(&mut self, items: &[pb::ResourceType]) -> Result<(), StoreError> {
-        let now = now_text();
-        let Self {
-            conn,
-            target,
-            sync_id,
-            buf,
-            ..
-        } = self;
-        let (target, sync_id) = (&*target, &*sync_id);
-        let tx = conn.savepoint().map_err(|e| sqlite(target, e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(INSERT_RESOURCE_TYPE)
-                .map_err(|e| sqlite(target, e))?;
-            for (index, item) in items.iter().enumerate() {
+        self.put_batch(
+            INSERT_RESOURCE_TYPE,
+            items,
+            |stmt, buf, batch, index, item| {
                 if item.id.is_empty() {
-                    return Err(invalid(target, "resource type", index, "empty id"));
+                    return Err(invalid(batch.target, "resource type", index, "empty id"));
                 }
                 encode_into(buf, item);
-                stmt.execute(params![item.id, &buf[..], sync_id, now])
-                    .map_err(|e| sqlite(target, e))?;
-            }
-        }
-        tx.commit().map_err(|e| sqlite(target, e))
+                stmt.execute(params![item.id, &buf[..], batch.sync_id, batch.now])
+                    .map_err(|e| sqlite(batch.target, e))?;
+                Ok(())
+            },
+        )
     }
 
     /// Adds resources (`external_id` = `"<resource type>:<resource>"`; parent columns from
     /// `parent_resource_id`, NULL without a parent). Re-adding an id replaces its data.
     pub fn put_resources(&mut self, items: &[pb::Resource]) -> Result<(), StoreError> {
-        let now = now_text();
-        let Self {
-            conn,
-            target,
-            sync_id,
-            buf,
-            ..
-        } = self;
-        let (target, sync_id) = (&*target, &*sync_id);
-        let tx = conn.savepoint().map_err(|e| sqlite(target, e))?;
         let mut external_id = String::new();
-        {
-            let mut stmt = tx
-                .prepare_cached(INSERT_RESOURCE)
-                .map_err(|e| sqlite(target, e))?;
-            for (index, item) in items.iter().enumerate() {
-                let id = resource_id(item.id.as_ref())
-                    .ok_or_else(|| invalid(target, "resource", index, "missing or empty id"))?;
-                external_id.clear();
-                external_id.push_str(&id.resource_type);
-                external_id.push(':');
-                external_id.push_str(&id.resource);
-                let (parent_type, parent_id) = item
-                    .parent_resource_id
-                    .as_ref()
-                    .map(|p| (p.resource_type.as_str(), p.resource.as_str()))
-                    .unzip();
-                encode_into(buf, item);
-                stmt.execute(params![
-                    id.resource_type,
-                    external_id,
-                    parent_type,
-                    parent_id,
-                    &buf[..],
-                    sync_id,
-                    now
-                ])
-                .map_err(|e| sqlite(target, e))?;
-            }
-        }
-        tx.commit().map_err(|e| sqlite(target, e))
+        self.put_batch(INSERT_RESOURCE, items, |stmt, buf, batch, index, item| {
+            let id = resource_id(item.id.as_ref())
+                .ok_or_else(|| invalid(batch.target, "resource", index, "missing or empty id"))?;
+            external_id.clear();
+            external_id.push_str(&id.resource_type);
+            external_id.push(':');
+            external_id.push_str(&id.resource);
+            let (parent_type, parent_id) = item
+                .parent_resource_id
+                .as_ref()
+                .map(|p| (p.resource_type.as_str(), p.resource.as_str()))
+                .unzip();
+            encode_into(buf, item);
+            stmt.execute(params![
+                id.resource_type,
+                external_id,
+                parent_type,
+                parent_id,
+                &buf[..],
+                batch.sync_id,
+                batch.now
+            ])
+            .map_err(|e| sqlite(batch.target, e))?;
+            Ok(())
+        })
     }
 
     /// Adds entitlements (`external_id` = the entitlement id; resource columns from
     /// `entitlement.resource.id`). Re-adding an id replaces its data.
     pub fn put_entitlements(&mut self, items: &[pb::Entitlement]) -> Result<(), StoreError> {
-        let now = now_text();
-        let Self {
-            conn,
-            target,
-            sync_id,
-            buf,
-            ..
-        } = self;
-        let (target, sync_id) = (&*target, &*sync_id);
-        let tx = conn.savepoint().map_err(|e| sqlite(target, e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(INSERT_ENTITLEMENT)
-                .map_err(|e| sqlite(target, e))?;
-            for (index, item) in items.iter().enumerate() {
+        self.put_batch(
+            INSERT_ENTITLEMENT,
+            items,
+            |stmt, buf, batch, index, item| {
                 if item.id.is_empty() {
-                    return Err(invalid(target, "entitlement", index, "empty id"));
+                    return Err(invalid(batch.target, "entitlement", index, "empty id"));
                 }
                 let resource = resource_id(item.resource.as_ref().and_then(|r| r.id.as_ref()))
-                    .ok_or_else(|| invalid(target, "entitlement", index, "missing resource id"))?;
+                    .ok_or_else(|| {
+                        invalid(batch.target, "entitlement", index, "missing resource id")
+                    })?;
                 encode_into(buf, item);
                 stmt.execute(params![
                     resource.resource_type,
                     resource.resource,
                     item.id,
                     &buf[..],
-                    sync_id,
-                    now
+                    batch.sync_id,
+                    batch.now
                 ])
-                .map_err(|e| sqlite(target, e))?;
-            }
-        }
-        tx.commit().map_err(|e| sqlite(target, e))
+                .map_err(|e| sqlite(batch.target, e))?;
+                Ok(())
+            },
+        )
     }
 
     /// Adds grants (`external_id` = the grant id; resource, entitlement and principal columns
@@ -265,6 +230,55 @@ impl C1zWriter {
     /// from the stored blob and kept in `expansion` with `needs_expansion = 1`, as the SDK does.
     /// Re-adding an id replaces its data.
     pub fn put_grants(&mut self, items: &[pb::Grant]) -> Result<(), StoreError> {
+        self.put_batch(INSERT_GRANT, items, |stmt, buf, batch, index, item| {
+            let target = batch.target;
+            if item.id.is_empty() {
+                return Err(invalid(target, "grant", index, "empty id"));
+            }
+            let entitlement = item
+                .entitlement
+                .as_ref()
+                .filter(|e| !e.id.is_empty())
+                .ok_or_else(|| invalid(target, "grant", index, "missing entitlement id"))?;
+            let resource = resource_id(entitlement.resource.as_ref().and_then(|r| r.id.as_ref()))
+                .ok_or_else(|| {
+                invalid(target, "grant", index, "missing entitlement resource id")
+            })?;
+            let principal = resource_id(item.principal.as_ref().and_then(|p| p.id.as_ref()))
+                .ok_or_else(|| invalid(target, "grant", index, "missing principal id"))?;
+            let expansion = encode_grant_into(buf, item);
+            stmt.execute(params![
+                resource.resource_type,
+                resource.resource,
+                entitlement.id,
+                principal.resource_type,
+                principal.resource,
+                item.id,
+                expansion,
+                i64::from(expansion.is_some()),
+                &buf[..],
+                batch.sync_id,
+                batch.now
+            ])
+            .map_err(|e| sqlite(target, e))?;
+            Ok(())
+        })
+    }
+
+    /// Inserts `items` with the cached statement `sql`, one `insert` call per item, inside one
+    /// savepoint: any error rolls back the whole batch and nothing of it is kept.
+    fn put_batch<T>(
+        &mut self,
+        sql: &str,
+        items: &[T],
+        mut insert: impl FnMut(
+            &mut rusqlite::Statement<'_>,
+            &mut Vec<u8>,
+            &Batch<'_>,
+            usize,
+            &T,
+        ) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let now = now_text();
         let Self {
             conn,
@@ -273,46 +287,21 @@ impl C1zWriter {
             buf,
             ..
         } = self;
-        let (target, sync_id) = (&*target, &*sync_id);
-        let tx = conn.savepoint().map_err(|e| sqlite(target, e))?;
+        let batch = Batch {
+            target,
+            sync_id,
+            now: &now,
+        };
+        let tx = conn.savepoint().map_err(|e| sqlite(batch.target, e))?;
         {
             let mut stmt = tx
-                .prepare_cached(INSERT_GRANT)
-                .map_err(|e| sqlite(target, e))?;
+                .prepare_cached(sql)
+                .map_err(|e| sqlite(batch.target, e))?;
             for (index, item) in items.iter().enumerate() {
-                if item.id.is_empty() {
-                    return Err(invalid(target, "grant", index, "empty id"));
-                }
-                let entitlement = item
-                    .entitlement
-                    .as_ref()
-                    .filter(|e| !e.id.is_empty())
-                    .ok_or_else(|| invalid(target, "grant", index, "missing entitlement id"))?;
-                let resource =
-                    resource_id(entitlement.resource.as_ref().and_then(|r| r.id.as_ref()))
-                        .ok_or_else(|| {
-                            invalid(target, "grant", index, "missing entitlement resource id")
-                        })?;
-                let principal = resource_id(item.principal.as_ref().and_then(|p| p.id.as_ref()))
-                    .ok_or_else(|| invalid(target, "grant", index, "missing principal id"))?;
-                let expansion = encode_grant_into(buf, item);
-                stmt.execute(params![
-                    resource.resource_type,
-                    resource.resource,
-                    entitlement.id,
-                    principal.resource_type,
-                    principal.resource,
-                    item.id,
-                    expansion,
-                    i64::from(expansion.is_some()),
-                    &buf[..],
-                    sync_id,
-                    now
-                ])
-                .map_err(|e| sqlite(target, e))?;
+                insert(&mut stmt, buf, &batch, index, item)?;
             }
         }
-        tx.commit().map_err(|e| sqlite(target, e))
+        tx.commit().map_err(|e| sqlite(batch.target, e))
     }
 
     #[doc(hidden)]
@@ -391,6 +380,13 @@ fn resource_id(id: Option<&pb::ResourceId>) -> Option<&pb::ResourceId> {
 
 /// Encodes `message` into `buf` (cleared first), with the same deterministic encoding as
 /// [`c1_model::encode`], reusing the buffer's allocation.
+/// What every row of one `put_*` batch shares.
+struct Batch<'a> {
+    target: &'a Path,
+    sync_id: &'a str,
+    now: &'a str,
+}
+
 fn encode_into<M: prost::Message>(buf: &mut Vec<u8>, message: &M) {
     buf.clear();
     buf.reserve(message.encoded_len());
