@@ -27,15 +27,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_or_else(|| dir.path().join("100k.c1z"), Into::into);
 
     let (t0, c0) = (Instant::now(), cpu_time());
+    // Shaped like the env0 connector's users: ten profile keys (mirrored into the trait), both
+    // timestamps, an email and a structured name; blobs of 600–900 bytes.
     let users: Vec<pb::Resource> = (0..USERS)
         .map(|i| {
-            UserBuilder::new("user", &format!("user-{i:06}"), format!("User {i}"))
-                .email(format!("user{i}@example.com"), true)
+            let id = format!("auth0|{:024x}", i as u64 * 0x9e37_79b9_7f4a_7c15);
+            let email = format!("given{i}.family{}@example{}.com", i % 97, i % 13);
+            let seen =
+                chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap_or_default();
+            UserBuilder::new("user", &id, format!("Given{i} Family{}", i % 97))
+                .email(email.as_str(), true)
                 .status(UserStatus::Enabled, None)
                 .account_type(AccountType::Human)
-                .login(format!("user{i}@example.com"))
-                .structured_name(format!("Given{i}"), "Family")
-                .profile("user_id", format!("user-{i:06}"))
+                .login(email.as_str())
+                .last_login(seen)
+                .created_at(seen)
+                .structured_name(format!("Given{i}"), format!("Family{}", i % 97))
+                .profile("user_id", id.as_str())
+                .profile("email", email.as_str())
+                .profile("first_name", format!("Given{i}"))
+                .profile("last_name", format!("Family{}", i % 97))
+                .profile("display_name", format!("Given{i} Family{}", i % 97))
+                .profile("role", "d133fe20-2d51-4e28-8c37-70e17bae2577")
+                .profile("role_name", "Platform Engineer")
+                .profile("status", "Active")
+                .profile("invite_pending", false)
+                .profile("account_type", "human")
                 .build()
         })
         .collect();

@@ -115,6 +115,13 @@ pub enum StoreError {
         sync_id: String,
     },
 
+    /// The writer was used again after one of its calls had already failed.
+    #[error("{}: the writer stopped after an earlier error", path.display())]
+    WriterStopped {
+        /// The target file.
+        path: PathBuf,
+    },
+
     /// A fault injected by a test through the writer's hidden hook.
     #[doc(hidden)]
     #[error("{}: injected fault before rename", path.display())]
@@ -138,6 +145,7 @@ impl StoreError {
             | Self::Decode { path, .. }
             | Self::InvalidRecord { path, .. }
             | Self::SyncNotFound { path, .. }
+            | Self::WriterStopped { path }
             | Self::InjectedFault { path } => path,
         }
     }

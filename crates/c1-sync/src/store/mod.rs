@@ -18,6 +18,7 @@
 
 mod envelope;
 mod error;
+mod loader;
 mod reader;
 mod schema;
 mod time;

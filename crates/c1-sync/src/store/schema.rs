@@ -185,23 +185,6 @@ pub(crate) fn create(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Creates every table and only the unique indexes, which the writer's upserts
-/// (`on conflict (external_id, sync_id)`) need. Building the other indexes once after bulk
-/// loading, with [`create`], is several times cheaper than maintaining them row by row.
-pub(crate) fn create_for_loading(conn: &Connection) -> rusqlite::Result<()> {
-    for table in TABLES {
-        conn.execute_batch(table.create)?;
-        for index in table
-            .indexes
-            .iter()
-            .filter(|i| i.starts_with("create unique index"))
-        {
-            conn.execute_batch(index)?;
-        }
-    }
-    Ok(())
-}
-
 /// Brings a database written by an older SDK up to the HEAD columns, the way the SDK's readers
 /// do on open: missing tables are created (without indexes, which readers do not need) and
 /// missing columns are added with their defaults.
@@ -252,16 +235,6 @@ mod tests {
         assert_eq!(count_in(&conn, "table"), 7);
         assert_eq!(count_in(&conn, "index"), 16);
         // Idempotent, like the SDK's `create ... if not exists`.
-        create(&conn).unwrap();
-        assert_eq!(count_in(&conn, "index"), 16);
-    }
-
-    #[test]
-    fn loading_schema_has_only_the_unique_indexes_until_completed() {
-        let conn = Connection::open_in_memory().unwrap();
-        create_for_loading(&conn).unwrap();
-        assert_eq!(count_in(&conn, "table"), 7);
-        assert_eq!(count_in(&conn, "index"), 7, "one unique index per table");
         create(&conn).unwrap();
         assert_eq!(count_in(&conn, "index"), 16);
     }
