@@ -125,6 +125,12 @@ impl ResourceTypeBuilder {
 /// [`build_role`]: ResourceBuilder::build_role
 #[derive(Debug, Clone)]
 pub struct ResourceBuilder {
+    // Boxed: each chained call moves the builder, and a `pb::Resource` is hundreds of bytes.
+    parts: Box<Parts>,
+}
+
+#[derive(Debug, Clone)]
+struct Parts {
     resource: pb::Resource,
     profile: Option<Profile>,
     status: Option<(UserStatus, Option<String>)>,
@@ -134,31 +140,34 @@ impl ResourceBuilder {
     /// A resource of type `resource_type_id` with id `id` and a display name.
     pub fn new(resource_type_id: &str, id: &str, display_name: impl Into<String>) -> Self {
         Self {
-            resource: pb::Resource {
-                id: Some(resource_id(resource_type_id, id)),
-                display_name: display_name.into(),
-                ..pb::Resource::default()
-            },
-            profile: None,
-            status: None,
+            parts: Box::new(Parts {
+                resource: pb::Resource {
+                    id: Some(resource_id(resource_type_id, id)),
+                    display_name: display_name.into(),
+                    ..pb::Resource::default()
+                },
+                profile: None,
+                status: None,
+            }),
         }
     }
 
     /// Sets the parent resource.
     pub fn parent(mut self, parent: pb::ResourceId) -> Self {
-        self.resource.parent_resource_id = Some(parent);
+        self.parts.resource.parent_resource_id = Some(parent);
         self
     }
 
     /// Sets the description (at most 2048 bytes upstream).
     pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.resource.description = description.into();
+        self.parts.resource.description = description.into();
         self
     }
 
     /// Adds a profile entry; a later value for the same key replaces the earlier one.
     pub fn profile(mut self, key: impl Into<String>, value: impl Into<ProfileValue>) -> Self {
-        self.profile
+        self.parts
+            .profile
             .get_or_insert_with(Profile::default)
             .insert(key.into(), value.into());
         self
@@ -166,19 +175,19 @@ impl ResourceBuilder {
 
     /// Sets the status and optional details (at most 1024 bytes upstream).
     pub fn status(mut self, status: UserStatus, details: Option<String>) -> Self {
-        self.status = Some((status, details));
+        self.parts.status = Some((status, details));
         self
     }
 
     /// Sets when the resource was created upstream.
     pub fn created_at(mut self, time: DateTime<Utc>) -> Self {
-        self.resource.created_at = Some(crate::timestamp(time));
+        self.parts.resource.created_at = Some(crate::timestamp(time));
         self
     }
 
     /// Sets the annotation of `message`'s type (one per message type; a later one replaces it).
     pub fn annotation<M: Name>(mut self, message: &M) -> Self {
-        crate::annotations::set(&mut self.resource.annotations, message);
+        crate::annotations::set(&mut self.parts.resource.annotations, message);
         self
     }
 
@@ -227,11 +236,11 @@ impl ResourceBuilder {
         self,
         always_profile: bool,
     ) -> (pb::Resource, Option<prost_types::Struct>) {
-        let Self {
+        let Parts {
             mut resource,
             profile,
             status,
-        } = self;
+        } = *self.parts;
         let profile = match profile {
             Some(profile) => Some(profile.into_struct()),
             None if always_profile => Some(prost_types::Struct::default()),

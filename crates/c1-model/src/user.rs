@@ -63,7 +63,8 @@ impl AccountType {
 #[derive(Debug, Clone)]
 pub struct UserBuilder {
     base: ResourceBuilder,
-    user_trait: pb::UserTrait,
+    // Boxed, like the resource builder's parts: chained calls move the builder.
+    user_trait: Box<pb::UserTrait>,
     status: UserStatus,
     details: Option<String>,
 }
@@ -73,10 +74,10 @@ impl UserBuilder {
     pub fn new(resource_type_id: &str, id: &str, display_name: impl Into<String>) -> Self {
         Self {
             base: ResourceBuilder::new(resource_type_id, id, display_name),
-            user_trait: pb::UserTrait {
+            user_trait: Box::new(pb::UserTrait {
                 account_type: AccountType::Human.to_pb() as i32,
                 ..pb::UserTrait::default()
-            },
+            }),
             status: UserStatus::Enabled,
             details: None,
         }
@@ -209,7 +210,7 @@ impl UserBuilder {
             details,
         });
         user_trait.profile = Some(profile);
-        let packed = crate::annotations::pack(&user_trait);
+        let packed = crate::annotations::pack(&*user_trait);
         // The trait is encoded: its profile moves to the resource instead of being copied.
         resource.profile = user_trait.profile.take();
         crate::annotations::set_packed::<pb::UserTrait>(&mut resource.annotations, packed);

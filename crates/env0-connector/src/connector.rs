@@ -18,12 +18,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use c1_model::pb;
 use c1_sync::{Connector, ConnectorError, ConnectorMetadata, Page, ResourceSyncer};
-use env0_api::{Env0Client, OrgId};
+use env0_api::{ApiKey, Env0Client, OrgId};
 use serde::Serialize;
 
 use crate::domain::Principal;
 use crate::error::{Error, from_api, permanent};
-use crate::mapping::{user_resource, user_resource_type};
+use crate::mapping::{resource_from, user_resource_type};
 use crate::packed::Stored;
 use crate::sources::{Directory, Members, PrincipalSummary};
 
@@ -51,6 +51,8 @@ struct Shared {
     page_size: usize,
     /// Members fetched by `validate`, waiting for the first listing call.
     prefetched: Mutex<Option<Members>>,
+    /// What `GET /api-keys` answered while `validate` fetched the members.
+    prefetched_keys: Mutex<Option<Result<Vec<ApiKey>, env0_api::Error>>>,
     /// The snapshot the listing pages through, once fetched.
     listing: tokio::sync::Mutex<Option<Arc<Vec<Stored>>>>,
     summary: Mutex<PrincipalSummary>,
@@ -69,6 +71,7 @@ impl Env0Connector {
             org,
             page_size: page_size.max(1),
             prefetched: Mutex::new(None),
+            prefetched_keys: Mutex::new(None),
             listing: tokio::sync::Mutex::new(None),
             summary: Mutex::new(PrincipalSummary::default()),
         });
@@ -134,10 +137,18 @@ impl Connector for Env0Connector {
             .with_description("People and API keys of one env0 organization")
     }
 
+    /// Also fetches the API keys alongside the members (a sync needs both); their outcome,
+    /// failure included, waits for the listing, which reports it.
     async fn validate(&self) -> Result<(), ConnectorError> {
-        self.shared.check_organization().await?;
-        let members = self.shared.fetch_members().await?;
-        *lock(&self.shared.prefetched) = Some(members);
+        let shared = &self.shared;
+        let (organization, members, keys) = futures::join!(
+            shared.check_organization(),
+            shared.fetch_members(),
+            shared.client.api_keys(&shared.org)
+        );
+        organization?;
+        *lock(&shared.prefetched) = Some(members?);
+        *lock(&shared.prefetched_keys) = Some(keys);
         Ok(())
     }
 
@@ -181,8 +192,13 @@ impl Shared {
     /// Members, keys and custom role names, as one directory.
     async fn fetch_directory(&self) -> Result<Directory, ConnectorError> {
         let prefetched = lock(&self.prefetched).take();
+        let prefetched_keys = lock(&self.prefetched_keys).take();
         let keys = async {
-            match self.client.api_keys(&self.org).await {
+            let answer = match prefetched_keys {
+                Some(answer) => answer,
+                None => self.client.api_keys(&self.org).await,
+            };
+            match answer {
                 Ok(keys) => Ok(keys),
                 Err(e) if e.is_access_denied() => Err(permanent(Error::CannotListApiKeys {
                     org: self.org.clone(),
@@ -287,7 +303,7 @@ impl ResourceSyncer for UserSyncer {
             .get(offset..end)
             .unwrap_or_default()
             .iter()
-            .map(|p| p.with(user_resource))
+            .map(|p| resource_from(&p.fields()))
             .collect();
         let mut page = if end < total {
             Page::next(items, end.to_string())

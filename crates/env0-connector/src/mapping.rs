@@ -21,6 +21,7 @@
 //! 1024-byte limit at a character boundary.
 
 use c1_model::{AccountType, ResourceTypeBuilder, UserBuilder, UserStatus, pb};
+use chrono::{DateTime, Utc};
 
 use crate::domain::{Membership, OrgRole, Principal, PrincipalKind};
 
@@ -45,28 +46,90 @@ pub fn user_resource_type() -> pb::ResourceType {
 
 /// A principal as a `user` resource with one `UserTrait`.
 pub fn user_resource(principal: &Principal) -> pb::Resource {
-    match principal.kind {
-        PrincipalKind::ApiKey => api_key_resource(principal),
-        PrincipalKind::Human => member_resource(principal),
+    resource_from(&Fields::of(principal))
+}
+
+/// The fields the mapping reads, borrowed: from a [`Principal`] or straight from the listing's
+/// packed form, so a page is mapped without first rebuilding owned principals.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) kind: PrincipalKind,
+    pub(crate) email: Option<&'a str>,
+    pub(crate) display_name: &'a str,
+    pub(crate) given_name: Option<&'a str>,
+    pub(crate) family_name: Option<&'a str>,
+    /// `Admin`, `User` or the custom role id.
+    pub(crate) role_id: Option<&'a str>,
+    /// `Admin`, `User` or the custom role's name when known.
+    pub(crate) role_name: Option<&'a str>,
+    pub(crate) membership: Option<MembershipRef<'a>>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
+    pub(crate) last_sign_in: Option<DateTime<Utc>>,
+    pub(crate) api_key_id: Option<&'a str>,
+    pub(crate) created_by: Option<&'a str>,
+}
+
+/// [`Membership`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MembershipRef<'a> {
+    Active,
+    InvitePending(&'a str),
+    Other(&'a str),
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn of(p: &'a Principal) -> Fields<'a> {
+        Fields {
+            id: &p.id,
+            kind: p.kind,
+            email: p.email.as_deref(),
+            display_name: &p.display_name,
+            given_name: p.given_name.as_deref(),
+            family_name: p.family_name.as_deref(),
+            role_id: p.role.as_ref().map(OrgRole::id),
+            role_name: p.role.as_ref().and_then(OrgRole::name),
+            membership: p.membership.as_ref().map(|m| match m {
+                Membership::Active => MembershipRef::Active,
+                Membership::InvitePending(raw) => MembershipRef::InvitePending(raw),
+                Membership::Other(raw) => MembershipRef::Other(raw),
+            }),
+            created_at: p.created_at,
+            last_sign_in: p.last_sign_in,
+            api_key_id: p.api_key_id.as_deref(),
+            created_by: p.created_by.as_deref(),
+        }
     }
 }
 
-fn member_resource(p: &Principal) -> pb::Resource {
-    let (status, details) = match &p.membership {
-        Some(Membership::Active) => (UserStatus::Enabled, None),
-        Some(Membership::InvitePending(_)) => (
+/// The mapping itself.
+pub(crate) fn resource_from(fields: &Fields<'_>) -> pb::Resource {
+    match fields.kind {
+        PrincipalKind::ApiKey => api_key_resource(fields),
+        PrincipalKind::Human => member_resource(fields),
+    }
+}
+
+fn member_resource(p: &Fields<'_>) -> pb::Resource {
+    let (status, details) = match p.membership {
+        Some(MembershipRef::Active) => (UserStatus::Enabled, None),
+        Some(MembershipRef::InvitePending(_)) => (
             UserStatus::Disabled,
             Some(INVITE_PENDING_DETAILS.to_owned()),
         ),
-        Some(Membership::Other(raw)) => (UserStatus::Disabled, Some(truncated(raw).to_owned())),
+        Some(MembershipRef::Other(raw)) => (UserStatus::Disabled, Some(truncated(raw).to_owned())),
         None => (UserStatus::Unspecified, None),
     };
-    let mut user = UserBuilder::new(USER_RESOURCE_TYPE, &p.id, truncated(&p.display_name))
+    let raw_status = p.membership.map(|m| match m {
+        MembershipRef::Active => "Active",
+        MembershipRef::InvitePending(raw) | MembershipRef::Other(raw) => raw,
+    });
+    let mut user = UserBuilder::new(USER_RESOURCE_TYPE, p.id, truncated(p.display_name))
         .status(status, details)
         .account_type(AccountType::Human)
-        .login(p.email.as_deref().unwrap_or(&p.id));
-    if let Some(email) = &p.email {
-        user = user.email(email.as_str(), true);
+        .login(p.email.unwrap_or(p.id));
+    if let Some(email) = p.email {
+        user = user.email(email, true);
     }
     if let Some(time) = p.last_sign_in {
         user = user.last_login(time);
@@ -76,40 +139,43 @@ fn member_resource(p: &Principal) -> pb::Resource {
     }
     if p.given_name.is_some() || p.family_name.is_some() {
         user = user.structured_name(
-            p.given_name.as_deref().unwrap_or_default(),
-            p.family_name.as_deref().unwrap_or_default(),
+            p.given_name.unwrap_or_default(),
+            p.family_name.unwrap_or_default(),
         );
     }
-    user.profile("user_id", p.id.as_str())
-        .profile("email", p.email.as_deref())
-        .profile("first_name", p.given_name.as_deref())
-        .profile("last_name", p.family_name.as_deref())
-        .profile("display_name", p.display_name.as_str())
-        .profile("role", p.role.as_ref().map(OrgRole::id))
-        .profile("role_name", p.role.as_ref().and_then(|r| r.name()))
-        .profile("status", p.membership.as_ref().map(Membership::raw))
-        .profile("invite_pending", p.is_invite_pending())
+    user.profile("user_id", p.id)
+        .profile("email", p.email)
+        .profile("first_name", p.given_name)
+        .profile("last_name", p.family_name)
+        .profile("display_name", p.display_name)
+        .profile("role", p.role_id)
+        .profile("role_name", p.role_name)
+        .profile("status", raw_status)
+        .profile(
+            "invite_pending",
+            matches!(p.membership, Some(MembershipRef::InvitePending(_))),
+        )
         .profile("account_type", "human")
         .build()
 }
 
-fn api_key_resource(p: &Principal) -> pb::Resource {
-    let mut user = UserBuilder::new(USER_RESOURCE_TYPE, &p.id, truncated(&p.display_name))
+fn api_key_resource(p: &Fields<'_>) -> pb::Resource {
+    let mut user = UserBuilder::new(USER_RESOURCE_TYPE, p.id, truncated(p.display_name))
         .status(UserStatus::Enabled, None)
         .account_type(AccountType::Service)
-        .login(p.api_key_id.as_deref().unwrap_or_default());
+        .login(p.api_key_id.unwrap_or_default());
     if let Some(time) = p.last_sign_in {
         user = user.last_login(time);
     }
     if let Some(time) = p.created_at {
         user = user.created_at(time);
     }
-    user.profile("user_id", p.id.as_str())
-        .profile("api_key_id", p.api_key_id.as_deref())
-        .profile("role", p.role.as_ref().map(OrgRole::id))
-        .profile("role_name", p.role.as_ref().and_then(|r| r.name()))
+    user.profile("user_id", p.id)
+        .profile("api_key_id", p.api_key_id)
+        .profile("role", p.role_id)
+        .profile("role_name", p.role_name)
         .profile("account_type", "api_key")
-        .profile("created_by", p.created_by.as_deref())
+        .profile("created_by", p.created_by)
         .build()
 }
 

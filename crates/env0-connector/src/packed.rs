@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Membership, OrgRole, Principal, PrincipalKind};
+use crate::mapping::{Fields, MembershipRef};
 
 /// Text fields, in storage order.
 const ID: usize = 0;
@@ -125,11 +126,45 @@ impl PackedPrincipal {
         self.text.get(start as usize..end as usize)
     }
 
+    #[cfg(test)]
     fn owned(&self, i: usize) -> Option<String> {
         self.field(i).map(str::to_owned)
     }
 
+    /// The fields the mapping reads, borrowed from the packed text.
+    pub(crate) fn fields(&self) -> Fields<'_> {
+        let text = |i| self.field(i).unwrap_or_default();
+        let (role_id, role_name) = match self.role {
+            RoleTag::None => (None, None),
+            RoleTag::Admin => (Some("Admin"), Some("Admin")),
+            RoleTag::User => (Some("User"), Some("User")),
+            RoleTag::Custom => (Some(text(ROLE_ID)), self.field(ROLE_NAME)),
+        };
+        let membership = match self.membership {
+            MembershipTag::None => None,
+            MembershipTag::Active => Some(MembershipRef::Active),
+            MembershipTag::InvitePending => Some(MembershipRef::InvitePending(text(MEMBERSHIP))),
+            MembershipTag::Other => Some(MembershipRef::Other(text(MEMBERSHIP))),
+        };
+        Fields {
+            id: text(ID),
+            kind: self.kind,
+            email: self.field(EMAIL),
+            display_name: text(DISPLAY_NAME),
+            given_name: self.field(GIVEN_NAME),
+            family_name: self.field(FAMILY_NAME),
+            role_id,
+            role_name,
+            membership,
+            created_at: self.created_at,
+            last_sign_in: self.last_sign_in,
+            api_key_id: self.field(API_KEY_ID),
+            created_by: self.field(CREATED_BY),
+        }
+    }
+
     /// The principal, as it was packed.
+    #[cfg(test)]
     pub(crate) fn unpack(&self) -> Principal {
         let role = match self.role {
             RoleTag::None => None,
@@ -180,7 +215,16 @@ impl Stored {
         }
     }
 
-    /// Calls `f` with the principal.
+    /// The fields the mapping reads.
+    pub(crate) fn fields(&self) -> Fields<'_> {
+        match self {
+            Stored::Packed(packed) => packed.fields(),
+            Stored::Plain(plain) => Fields::of(plain),
+        }
+    }
+
+    /// The principal, as it was stored.
+    #[cfg(test)]
     pub(crate) fn with<T>(&self, f: impl FnOnce(&Principal) -> T) -> T {
         match self {
             Stored::Packed(packed) => f(&packed.unpack()),
@@ -197,6 +241,11 @@ mod tests {
         let stored = Stored::new(p.clone());
         assert!(matches!(stored, Stored::Packed(_)));
         stored.with(|back| assert_eq!(back, p));
+        let (packed, plain) = (
+            format!("{:?}", stored.fields()),
+            format!("{:?}", Fields::of(p)),
+        );
+        assert_eq!(packed, plain, "the packed fields read as the principal's");
     }
 
     #[test]

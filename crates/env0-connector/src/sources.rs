@@ -112,7 +112,7 @@ impl Directory {
         }
         all.reserve_exact(key_only.len());
         all.append(&mut key_only);
-        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let mut all = sorted_by_id(all);
         all.shrink_to_fit();
 
         Directory {
@@ -295,11 +295,11 @@ pub struct PrincipalSummary {
 
 /// Sorts by id (stable, so the first of equal ids stays first) and drops repeats with a warning.
 fn sorted_unique(
-    mut principals: Vec<Principal>,
+    principals: Vec<Principal>,
     source: &'static str,
     warnings: &mut Vec<Warning>,
 ) -> (Vec<Principal>, usize) {
-    principals.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut principals = sorted_by_id(principals);
     let before = principals.len();
     let mut last_reported: Option<String> = None;
     principals.dedup_by(|later, kept| {
@@ -319,9 +319,60 @@ fn sorted_unique(
     (principals, duplicates)
 }
 
+/// A stable sort by id, in place: the order is worked out on `(id, index)` pairs, which are
+/// small, and then applied with one swap per misplaced principal, instead of comparing and
+/// moving the principals (a few hundred bytes each) themselves, or copying them to a new list.
+fn sorted_by_id(mut principals: Vec<Principal>) -> Vec<Principal> {
+    let order: Vec<usize> = {
+        let mut keys: Vec<(&str, usize)> = principals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|(_, i)| i).collect()
+    };
+    permute(&mut principals, &order);
+    principals
+}
+
+/// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
+/// permutation of the positions), following each cycle of the permutation with swaps.
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    let mut done = vec![false; items.len()];
+    for start in 0..items.len() {
+        if done.get(start).copied().unwrap_or(true) {
+            continue;
+        }
+        let mut at = start;
+        loop {
+            if let Some(d) = done.get_mut(at) {
+                *d = true;
+            }
+            let from = order.get(at).copied().unwrap_or(start);
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_applies_every_cycle() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        // Cycles (0 3 1) (2) (4 5).
+        permute(&mut items, &[3, 0, 2, 1, 5, 4]);
+        assert_eq!(items, vec!['d', 'a', 'c', 'b', 'f', 'e']);
+        let mut empty: Vec<char> = Vec::new();
+        permute(&mut empty, &[]);
+        assert!(empty.is_empty());
+    }
 
     fn members(json: &str) -> Vec<OrganizationUser> {
         serde_json::from_str(json).unwrap()

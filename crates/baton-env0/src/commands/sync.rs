@@ -15,9 +15,11 @@ use crate::logging::ProgressSlot;
 use crate::progress::Progress;
 use crate::settings::{Settings, Source};
 
-/// A multi-threaded runtime for the commands that talk to env0.
+/// The runtime for the commands that talk to env0: one thread. A sync's requests are few and
+/// its work is CPU-bound; the c1z writer runs SQLite on a thread of its own. Keeping HTTP and
+/// decoding on one thread also lets the allocator reuse the memory of a response at once.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::other(format!("cannot start the async runtime: {e}")))

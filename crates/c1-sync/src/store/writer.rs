@@ -91,7 +91,7 @@ impl C1zWriter {
         conn.execute_batch(
             "pragma page_size = 65536; pragma journal_mode = off; pragma synchronous = off; \
              pragma locking_mode = exclusive; pragma temp_store = memory; \
-             pragma cache_size = -32768;",
+             pragma cache_size = -8192;",
         )
         .and_then(|()| schema::create(&conn))
         .map_err(|e| StoreError::sqlite(target, "create the c1z schema", e))?;
