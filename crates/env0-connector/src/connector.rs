@@ -2,13 +2,14 @@
 //!
 //! Call order and caching:
 //! - [`Connector::validate`] checks that `GET /organizations` lists the organization and that
-//!   its users can be listed. The members it fetched for that check are converted at once and kept
-//!   for the listing, so a sync downloads the member list once.
-//! - The user syncer's first [`ResourceSyncer::list`] call fetches the members (unless validate
-//!   already did), the API keys and, when any principal holds a custom role, the custom roles;
+//!   its users can be listed, and fetches the API keys at the same time (all three requests run
+//!   together). The members are converted at once and kept, with the API keys' answer, for the
+//!   listing, so a sync downloads each list once.
+//! - The user syncer's first [`ResourceSyncer::list`] call fetches the members and API keys
+//!   (unless validate already did) and, when any principal holds a custom role, the custom roles;
 //!   every later call pages through that one snapshot. Wire values are converted to
-//!   [`Principal`](crate::Principal)s and dropped; the snapshot keeps them packed (one allocation of text each)
-//!   and resources are built one page at a time.
+//!   [`Principal`](crate::Principal)s and dropped; the snapshot keeps them packed (one allocation
+//!   of text each) and resources are built one page at a time, straight from the packed form.
 //! - The snapshot is dropped once its last page is served; a later first-page call fetches a
 //!   fresh one.
 
