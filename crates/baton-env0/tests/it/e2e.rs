@@ -464,10 +464,16 @@ fn a_persistent_500_exits_5_and_leaves_the_previous_file_untouched() {
     assert_eq!(entries, ["sync.c1z"], "no temporary file is left behind");
     let stats = broken.server.stats();
     assert_eq!(stats.status_count("200"), 0);
-    assert_eq!(
-        stats.total, 3,
-        "the first request and its 2 retries: {stats:?}"
-    );
+    // Validation asks for the organizations, the members and the API keys at once: each is
+    // tried once and retried twice, then the sync gives up.
+    assert_eq!(stats.by_path.len(), 3, "{stats:?}");
+    for (path, count) in &stats.by_path {
+        assert_eq!(
+            *count, 3,
+            "{path}: the first request and its 2 retries: {stats:?}"
+        );
+    }
+    assert_eq!(stats.total, 9, "{stats:?}");
 }
 
 #[test]
