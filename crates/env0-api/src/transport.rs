@@ -292,8 +292,17 @@ impl Transport {
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
 
         if status.is_success() {
+            let started = std::time::Instant::now();
             let body = self.read_body(response, endpoint).await?;
+            let read = started.elapsed();
             let decoded = decode(&body, endpoint).map_err(Failure::Permanent);
+            tracing::debug!(
+                bytes = body.len(),
+                read_ms = u64::try_from(read.as_millis()).unwrap_or(u64::MAX),
+                decode_ms =
+                    u64::try_from((started.elapsed() - read).as_millis()).unwrap_or(u64::MAX),
+                "env0 response body read and decoded"
+            );
             // Free the body before the caller builds on what was decoded.
             drop(body);
             return decoded;

@@ -110,10 +110,7 @@ impl Directory {
                 Err(_) => key_only.push(key),
             }
         }
-        all.reserve_exact(key_only.len());
-        all.append(&mut key_only);
-        let mut all = sorted_by_id(all);
-        all.shrink_to_fit();
+        let all = merged_by_id(all, key_only);
 
         Directory {
             principals: all,
@@ -336,6 +333,23 @@ fn sorted_by_id(mut principals: Vec<Principal>) -> Vec<Principal> {
     principals
 }
 
+/// Two lists sorted by id, with no id in both, as one sorted list: one linear merge.
+fn merged_by_id(a: Vec<Principal>, b: Vec<Principal>) -> Vec<Principal> {
+    if b.is_empty() {
+        return a;
+    }
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let mut b = b.into_iter().peekable();
+    for p in a {
+        while let Some(next) = b.next_if(|k| k.id < p.id) {
+            merged.push(next);
+        }
+        merged.push(p);
+    }
+    merged.extend(b);
+    merged
+}
+
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
 /// permutation of the positions), following each cycle of the permutation with swaps.
 fn permute<T>(items: &mut [T], order: &[usize]) {
@@ -362,6 +376,20 @@ fn permute<T>(items: &mut [T], order: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_keeps_id_order() {
+        let mut warnings = Vec::new();
+        let mut key = |id: &str| {
+            let wire: ApiKey = serde_json::from_str(&format!(r#"{{"id":"{id}"}}"#)).unwrap();
+            Principal::from_api_key(wire, &mut warnings)
+        };
+        let ids = |list: &[Principal]| list.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+        let merged = merged_by_id(vec![key("b"), key("d")], vec![key("a"), key("c"), key("e")]);
+        assert_eq!(ids(&merged), ["a", "b", "c", "d", "e"]);
+        assert_eq!(ids(&merged_by_id(vec![], vec![key("a")])), ["a"]);
+        assert_eq!(ids(&merged_by_id(vec![key("a")], vec![])), ["a"]);
+    }
 
     #[test]
     fn permute_applies_every_cycle() {

@@ -46,7 +46,8 @@ impl Table {
                  (resource_type_id, external_id, parent_resource_type_id, parent_resource_id, data, \
                   sync_id, discovered_at) \
                  values (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 on conflict (external_id, sync_id) do update set data = excluded.data"
+                 on conflict (external_id, sync_id) do update set data = excluded.data \
+                 returning id"
             }
             Table::Entitlements => {
                 "insert into v1_entitlements \
@@ -275,14 +276,23 @@ fn load(
     target: &Path,
     sync_id: &str,
 ) -> Result<Loaded, StoreError> {
-    let mut resources_by_type = BTreeMap::new();
+    let failed = |e| StoreError::sqlite(target, "write rows to the scratch database", e);
+    // Rows carried over from the previous sync are not this sync's.
+    let max_id = conn
+        .query_row("select coalesce(max(id), 0) from v1_resources", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(failed)?;
+    let mut counts = ResourceCounts {
+        max_id,
+        by_type: BTreeMap::new(),
+    };
     for rows in rx {
-        insert(&conn, &rows, sync_id, &mut resources_by_type)
-            .map_err(|e| StoreError::sqlite(target, "write rows to the scratch database", e))?;
+        insert(&conn, &rows, sync_id, &mut counts).map_err(failed)?;
     }
     Ok(Loaded {
         conn,
-        resources_by_type,
+        resources_by_type: counts.by_type,
     })
 }
 
@@ -296,34 +306,45 @@ fn insert(
     conn: &Connection,
     rows: &Rows,
     sync_id: &str,
-    resources_by_type: &mut BTreeMap<String, u64>,
+    counts: &mut ResourceCounts,
 ) -> rusqlite::Result<()> {
     let columns = rows.table.columns();
     let mut stmt = conn.prepare_cached(rows.table.sql())?;
-    let mut last_rowid = conn.last_insert_rowid();
     for row in rows.values.chunks_exact(columns) {
         for (i, value) in row.iter().enumerate() {
             stmt.raw_bind_parameter(i + 1, rows.value(value))?;
         }
         stmt.raw_bind_parameter(columns + 1, sync_id)?;
         stmt.raw_bind_parameter(columns + 2, rows.now.as_str())?;
-        stmt.raw_execute()?;
         if rows.table == Table::Resources {
-            // An upsert that updates leaves the last rowid alone: a new rowid is a new row.
-            let rowid = conn.last_insert_rowid();
-            if rowid != last_rowid
+            // The upsert returns the row's id: a new row gets an id above every earlier one
+            // (ids are assigned max + 1 and nothing is deleted), an updated row keeps its own.
+            let id: i64 = match stmt.raw_query().next()? {
+                Some(row) => row.get(0)?,
+                None => continue,
+            };
+            if id > counts.max_id
                 && let Some(Value::Text(r)) = row.first()
             {
+                counts.max_id = id;
                 let resource_type = rows.text.get(r.clone()).unwrap_or_default();
-                match resources_by_type.get_mut(resource_type) {
+                match counts.by_type.get_mut(resource_type) {
                     Some(n) => *n += 1,
                     None => {
-                        resources_by_type.insert(resource_type.to_owned(), 1);
+                        counts.by_type.insert(resource_type.to_owned(), 1);
                     }
                 }
             }
-            last_rowid = rowid;
+        } else {
+            stmt.raw_execute()?;
         }
     }
     Ok(())
+}
+
+/// Resources inserted (not re-added) per type, and the highest `v1_resources.id` seen.
+#[derive(Debug, Default)]
+struct ResourceCounts {
+    max_id: i64,
+    by_type: BTreeMap<String, u64>,
 }

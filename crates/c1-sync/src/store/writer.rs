@@ -268,10 +268,12 @@ impl C1zWriter {
             fail_before_rename,
         } = self;
 
+        let started = std::time::Instant::now();
         let Loaded {
             conn,
             resources_by_type,
         } = db.finish()?;
+        let loaded = started.elapsed();
         let stats = compute_stats(&conn, &sync_id, resources_by_type)
             .map_err(|e| StoreError::sqlite(&target, "count the objects of the sync", e))?;
         let stats_json = serde_json::to_string(&stats).unwrap_or_default();
@@ -289,8 +291,10 @@ impl C1zWriter {
         let guard = RemoveOnDrop(Some(tmp.clone()));
         let out = File::create(&tmp)
             .map_err(|e| StoreError::io(&target, "create the temporary .tmp file", e))?;
+        let closed = started.elapsed();
         let bytes = envelope::encode_into(&db_path, out)
             .map_err(|e| StoreError::io(&target, "write the temporary .tmp file", e))?;
+        let compressed = started.elapsed();
         if fail_before_rename {
             return Err(StoreError::InjectedFault { path: target });
         }
@@ -300,7 +304,17 @@ impl C1zWriter {
         sync_parent_dir(&target);
         drop(work);
 
-        tracing::debug!(target = %target.display(), %sync_id, bytes, "c1z saved");
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(
+            target = %target.display(),
+            %sync_id,
+            bytes,
+            inserts_done_ms = ms(loaded),
+            database_closed_ms = ms(closed),
+            compressed_ms = ms(compressed),
+            total_ms = ms(started.elapsed()),
+            "c1z saved"
+        );
         Ok(FinishedSync {
             sync_id,
             path: target,
@@ -600,6 +614,28 @@ mod tests {
                 .into_iter()
                 .collect::<Vec<_>>(),
             vec![("empty".into(), 0), ("group".into(), 1), ("user".into(), 3)]
+        );
+    }
+
+    #[test]
+    fn stats_count_every_resource_of_a_fresh_file() {
+        // Regression: the first resource of a fresh file gets the same row id as the first
+        // resource type; it must still be counted.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("fresh.c1z");
+        let mut w = C1zWriter::open(&target).unwrap();
+        w.put_resource_types(&[ResourceTypeBuilder::new("user", "User").build()])
+            .unwrap();
+        w.put_resources(&users(&["a", "b", "c"])).unwrap();
+        w.put_resources(&users(&["a"])).unwrap();
+        let stats = w.finish().unwrap().stats;
+        assert_eq!(stats.resources, 3);
+        assert_eq!(
+            stats
+                .resources_by_resource_type
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec![("user".into(), 3)]
         );
     }
 
