@@ -299,8 +299,8 @@ impl Transport {
             tracing::debug!(
                 bytes = body.len(),
                 read_ms = u64::try_from(read.as_millis()).unwrap_or(u64::MAX),
-                decode_ms =
-                    u64::try_from((started.elapsed() - read).as_millis()).unwrap_or(u64::MAX),
+                decode_ms = u64::try_from(started.elapsed().saturating_sub(read).as_millis())
+                    .unwrap_or(u64::MAX),
                 "env0 response body read and decoded"
             );
             // Free the body before the caller builds on what was decoded.
