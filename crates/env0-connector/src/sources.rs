@@ -110,7 +110,8 @@ impl Directory {
                 Err(_) => key_only.push(key),
             }
         }
-        let all = merged_by_id(all, key_only);
+        let mut all = merged_by_id(all, key_only);
+        all.shrink_to_fit();
 
         Directory {
             principals: all,
@@ -312,7 +313,8 @@ fn sorted_unique(
         repeated
     });
     let duplicates = before - principals.len();
-    principals.shrink_to_fit();
+    // No `shrink_to_fit`: the spare capacity is never touched (so costs no memory), and the API
+    // keys may still be merged in without a reallocation that would copy every member.
     (principals, duplicates)
 }
 
@@ -333,21 +335,33 @@ fn sorted_by_id(mut principals: Vec<Principal>) -> Vec<Principal> {
     principals
 }
 
-/// Two lists sorted by id, with no id in both, as one sorted list: one linear merge.
-fn merged_by_id(a: Vec<Principal>, b: Vec<Principal>) -> Vec<Principal> {
+/// Two lists sorted by id, with no id in both, as one sorted list. The merge order is worked out
+/// in one linear pass and applied in place ([`permute`]), so no second copy of the principals
+/// ever exists.
+fn merged_by_id(mut a: Vec<Principal>, b: Vec<Principal>) -> Vec<Principal> {
     if b.is_empty() {
         return a;
     }
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let mut b = b.into_iter().peekable();
-    for p in a {
-        while let Some(next) = b.next_if(|k| k.id < p.id) {
-            merged.push(next);
+    let (n, m) = (a.len(), b.len());
+    a.reserve_exact(m);
+    a.extend(b);
+    let mut order = Vec::with_capacity(n + m);
+    let (mut i, mut j) = (0, n);
+    while i < n || j < n + m {
+        let take_b = match (a.get(i), a.get(j)) {
+            (Some(x), Some(y)) if i < n && j < n + m => y.id < x.id,
+            _ => i >= n,
+        };
+        if take_b {
+            order.push(j);
+            j += 1;
+        } else {
+            order.push(i);
+            i += 1;
         }
-        merged.push(p);
     }
-    merged.extend(b);
-    merged
+    permute(&mut a, &order);
+    a
 }
 
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
