@@ -338,30 +338,31 @@ fn sorted_by_id(mut principals: Vec<Principal>) -> Vec<Principal> {
 /// Two lists sorted by id, with no id in both, as one sorted list. The merge order is worked out
 /// in one linear pass and applied in place ([`permute`]), so no second copy of the principals
 /// ever exists.
-fn merged_by_id(mut a: Vec<Principal>, b: Vec<Principal>) -> Vec<Principal> {
-    if b.is_empty() {
-        return a;
+fn merged_by_id(mut first: Vec<Principal>, second: Vec<Principal>) -> Vec<Principal> {
+    if second.is_empty() {
+        return first;
     }
-    let (n, m) = (a.len(), b.len());
-    a.reserve_exact(m);
-    a.extend(b);
-    let mut order = Vec::with_capacity(n + m);
-    let (mut i, mut j) = (0, n);
-    while i < n || j < n + m {
-        let take_b = match (a.get(i), a.get(j)) {
-            (Some(x), Some(y)) if i < n && j < n + m => y.id < x.id,
-            _ => i >= n,
+    let split = first.len();
+    let total = split + second.len();
+    first.reserve_exact(second.len());
+    first.extend(second);
+    let mut order = Vec::with_capacity(total);
+    let (mut left, mut right) = (0, split);
+    while left < split || right < total {
+        let take_right = match (first.get(left), first.get(right)) {
+            (Some(l), Some(r)) if left < split && right < total => r.id < l.id,
+            _ => left >= split,
         };
-        if take_b {
-            order.push(j);
-            j += 1;
+        if take_right {
+            order.push(right);
+            right += 1;
         } else {
-            order.push(i);
-            i += 1;
+            order.push(left);
+            left += 1;
         }
     }
-    permute(&mut a, &order);
-    a
+    permute(&mut first, &order);
+    first
 }
 
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
