@@ -9,7 +9,6 @@
 //! The first SQLite error stops the thread; the caller sees it on its next `put_*` call or at
 //! `finish`. Either way the sync fails and the target is never touched.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -46,8 +45,7 @@ impl Table {
                  (resource_type_id, external_id, parent_resource_type_id, parent_resource_id, data, \
                   sync_id, discovered_at) \
                  values (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 on conflict (external_id, sync_id) do update set data = excluded.data \
-                 returning id"
+                 on conflict (external_id, sync_id) do update set data = excluded.data"
             }
             Table::Entitlements => {
                 "insert into v1_entitlements \
@@ -170,20 +168,12 @@ impl Rows {
     }
 }
 
-/// What the database thread hands back at the end.
-#[derive(Debug)]
-pub(crate) struct Loaded {
-    pub(crate) conn: Connection,
-    /// Resources inserted (not re-added) per resource type id.
-    pub(crate) resources_by_type: BTreeMap<String, u64>,
-}
-
 /// The database thread and the channel to it.
 #[derive(Debug)]
 pub(crate) struct Loader {
     target: PathBuf,
     tx: Option<SyncSender<Rows>>,
-    thread: Option<JoinHandle<Result<Loaded, StoreError>>>,
+    thread: Option<JoinHandle<Result<Connection, StoreError>>>,
     /// Set once the thread has stopped on an error that was already returned.
     failed: bool,
 }
@@ -224,7 +214,7 @@ impl Loader {
     }
 
     /// Waits for every queued batch and returns the connection.
-    pub(crate) fn finish(mut self) -> Result<Loaded, StoreError> {
+    pub(crate) fn finish(mut self) -> Result<Connection, StoreError> {
         self.tx = None;
         match self.join() {
             Some(result) => result,
@@ -248,7 +238,7 @@ impl Loader {
         }
     }
 
-    fn join(&mut self) -> Option<Result<Loaded, StoreError>> {
+    fn join(&mut self) -> Option<Result<Connection, StoreError>> {
         let thread = self.thread.take()?;
         Some(thread.join().unwrap_or_else(|_| {
             Err(StoreError::io(
@@ -275,25 +265,12 @@ fn load(
     rx: &Receiver<Rows>,
     target: &Path,
     sync_id: &str,
-) -> Result<Loaded, StoreError> {
-    let failed = |e| StoreError::sqlite(target, "write rows to the scratch database", e);
-    // Rows carried over from the previous sync are not this sync's.
-    let max_id = conn
-        .query_row("select coalesce(max(id), 0) from v1_resources", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(failed)?;
-    let mut counts = ResourceCounts {
-        max_id,
-        by_type: BTreeMap::new(),
-    };
+) -> Result<Connection, StoreError> {
     for rows in rx {
-        insert(&conn, &rows, sync_id, &mut counts).map_err(failed)?;
+        insert(&conn, &rows, sync_id)
+            .map_err(|e| StoreError::sqlite(target, "write rows to the scratch database", e))?;
     }
-    Ok(Loaded {
-        conn,
-        resources_by_type: counts.by_type,
-    })
+    Ok(conn)
 }
 
 /// Inserts one batch.
@@ -302,12 +279,7 @@ fn load(
 /// after a failed batch nothing more is written and the database is thrown away, so a partly
 /// inserted batch is never seen. (A savepoint would copy every page it touches into a statement
 /// journal: a tenth of the insert time.)
-fn insert(
-    conn: &Connection,
-    rows: &Rows,
-    sync_id: &str,
-    counts: &mut ResourceCounts,
-) -> rusqlite::Result<()> {
+fn insert(conn: &Connection, rows: &Rows, sync_id: &str) -> rusqlite::Result<()> {
     let columns = rows.table.columns();
     let mut stmt = conn.prepare_cached(rows.table.sql())?;
     for row in rows.values.chunks_exact(columns) {
@@ -316,35 +288,7 @@ fn insert(
         }
         stmt.raw_bind_parameter(columns + 1, sync_id)?;
         stmt.raw_bind_parameter(columns + 2, rows.now.as_str())?;
-        if rows.table == Table::Resources {
-            // The upsert returns the row's id: a new row gets an id above every earlier one
-            // (ids are assigned max + 1 and nothing is deleted), an updated row keeps its own.
-            let id: i64 = match stmt.raw_query().next()? {
-                Some(row) => row.get(0)?,
-                None => continue,
-            };
-            if id > counts.max_id
-                && let Some(Value::Text(r)) = row.first()
-            {
-                counts.max_id = id;
-                let resource_type = rows.text.get(r.clone()).unwrap_or_default();
-                match counts.by_type.get_mut(resource_type) {
-                    Some(n) => *n += 1,
-                    None => {
-                        counts.by_type.insert(resource_type.to_owned(), 1);
-                    }
-                }
-            }
-        } else {
-            stmt.raw_execute()?;
-        }
+        stmt.raw_execute()?;
     }
     Ok(())
-}
-
-/// Resources inserted (not re-added) per type, and the highest `v1_resources.id` seen.
-#[derive(Debug, Default)]
-struct ResourceCounts {
-    max_id: i64,
-    by_type: BTreeMap<String, u64>,
 }
