@@ -177,7 +177,11 @@ impl Shared {
         let mut warnings = Vec::new();
         let converted = self
             .client
-            .organization_users_with(&self.org, |m| Principal::from_member(m, &mut warnings))
+            .organization_users_with(&self.org, |m| {
+                // Packed as soon as decoded: the response body and the organization's principals
+                // are in memory together only in this compact form.
+                Stored::new(Principal::from_member(m, &mut warnings))
+            })
             .await;
         match converted {
             Ok(principals) => Ok(Members::from_principals(principals, warnings)),
@@ -245,11 +249,7 @@ impl Shared {
             "listed env0 principals"
         );
         *lock(&self.summary) = summary;
-        let (principals, _) = directory.into_parts();
-        // Packed, each principal's text is one allocation: about half the memory.
-        let mut principals: Vec<Stored> = principals.into_iter().map(Stored::new).collect();
-        principals.shrink_to_fit();
-        let principals = Arc::new(principals);
+        let principals = Arc::new(directory.into_stored());
         *listing = Some(Arc::clone(&principals));
         Ok((principals, messages))
     }

@@ -126,7 +126,6 @@ impl PackedPrincipal {
         self.text.get(start as usize..end as usize)
     }
 
-    #[cfg(test)]
     fn owned(&self, i: usize) -> Option<String> {
         self.field(i).map(str::to_owned)
     }
@@ -164,7 +163,6 @@ impl PackedPrincipal {
     }
 
     /// The principal, as it was packed.
-    #[cfg(test)]
     pub(crate) fn unpack(&self) -> Principal {
         let role = match self.role {
             RoleTag::None => None,
@@ -230,6 +228,45 @@ impl Stored {
             Stored::Packed(packed) => f(&packed.unpack()),
             Stored::Plain(plain) => f(plain),
         }
+    }
+
+    /// The principal, unpacked.
+    pub(crate) fn to_principal(&self) -> Principal {
+        match self {
+            Stored::Packed(packed) => packed.unpack(),
+            Stored::Plain(plain) => (**plain).clone(),
+        }
+    }
+
+    /// The principal id.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Stored::Packed(packed) => packed.field(ID).unwrap_or_default(),
+            Stored::Plain(plain) => &plain.id,
+        }
+    }
+
+    /// The custom role id and name (`None` when the principal holds no custom role).
+    pub(crate) fn custom_role(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            Stored::Packed(packed) => (packed.role == RoleTag::Custom).then(|| {
+                (
+                    packed.field(ROLE_ID).unwrap_or_default(),
+                    packed.field(ROLE_NAME),
+                )
+            }),
+            Stored::Plain(plain) => match &plain.role {
+                Some(OrgRole::Custom { id, name }) => Some((id.as_str(), name.as_deref())),
+                _ => None,
+            },
+        }
+    }
+
+    /// Changes the principal with `change` (unpacking and packing it again).
+    pub(crate) fn update(&mut self, change: impl FnOnce(&mut Principal)) {
+        let mut principal = self.to_principal();
+        change(&mut principal);
+        *self = Stored::new(principal);
     }
 }
 

@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use env0_api::{ApiKey, CustomRole, OrganizationUser};
 use serde::Serialize;
 
-use crate::domain::{Membership, OrgRole, Principal, PrincipalKind, Warning, shorten};
+use crate::domain::{OrgRole, Principal, PrincipalKind, Warning, shorten};
+use crate::mapping::MembershipRef;
+use crate::packed::Stored;
 
 /// Where members come from (`GET /organizations/{org}/users`), as named in warnings.
 pub const MEMBERS_SOURCE: &str = "the organization's user list";
@@ -28,10 +30,11 @@ pub const API_KEYS_SOURCE: &str = "the API key list";
 /// Unparseable timestamps named in full in their (single) page warning before the rest are counted.
 const TIMESTAMP_EXAMPLES: usize = 5;
 
-/// Members converted to principals: sorted by id, duplicates removed.
+/// Members converted to principals: sorted by id, duplicates removed, each kept packed (see
+/// [`Stored`]) so the whole organization takes about half the memory.
 #[derive(Debug, Default)]
 pub(crate) struct Members {
-    principals: Vec<Principal>,
+    principals: Vec<Stored>,
     warnings: Vec<Warning>,
     duplicates: usize,
 }
@@ -40,18 +43,16 @@ impl Members {
     /// Converts the wire members, dropping each wire value as soon as it is converted.
     pub(crate) fn from_wire(members: Vec<OrganizationUser>) -> Members {
         let mut warnings = Vec::new();
-        let principals: Vec<Principal> = members
+        let principals: Vec<Stored> = members
             .into_iter()
-            .map(|m| Principal::from_member(m, &mut warnings))
+            .map(|m| Stored::new(Principal::from_member(m, &mut warnings)))
             .collect();
         Members::from_principals(principals, warnings)
     }
 
-    /// Members already converted (in response order), with the warnings of their conversion.
-    pub(crate) fn from_principals(
-        principals: Vec<Principal>,
-        mut warnings: Vec<Warning>,
-    ) -> Members {
+    /// Members already converted and packed (in response order), with the warnings of their
+    /// conversion.
+    pub(crate) fn from_principals(principals: Vec<Stored>, mut warnings: Vec<Warning>) -> Members {
         let (principals, duplicates) = sorted_unique(principals, MEMBERS_SOURCE, &mut warnings);
         Members {
             principals,
@@ -69,7 +70,7 @@ impl Members {
 /// Every principal of one organization, sorted by id, plus what was odd about the data.
 #[derive(Debug, Default)]
 pub struct Directory {
-    principals: Vec<Principal>,
+    principals: Vec<Stored>,
     warnings: Vec<Warning>,
     duplicates: usize,
     keys_listed_as_members: usize,
@@ -89,9 +90,9 @@ impl Directory {
             mut warnings,
             duplicates: member_duplicates,
         } = members;
-        let keys: Vec<Principal> = keys
+        let keys: Vec<Stored> = keys
             .into_iter()
-            .map(|k| Principal::from_api_key(k, &mut warnings))
+            .map(|k| Stored::new(Principal::from_api_key(k, &mut warnings)))
             .collect();
         let (keys, key_duplicates) = sorted_unique(keys, API_KEYS_SOURCE, &mut warnings);
 
@@ -99,11 +100,12 @@ impl Directory {
         let mut keys_listed_as_members = 0;
         let mut key_only = Vec::new();
         for key in keys {
-            match all.binary_search_by(|m| m.id.as_str().cmp(&key.id)) {
+            match all.binary_search_by(|m| m.id().cmp(key.id())) {
                 Ok(at) => {
                     if let Some(slot) = all.get_mut(at) {
-                        let member = std::mem::replace(slot, key);
-                        slot.absorb_member(member);
+                        let member = slot.to_principal();
+                        *slot = key;
+                        slot.update(|key| key.absorb_member(member));
                         keys_listed_as_members += 1;
                     }
                 }
@@ -126,8 +128,8 @@ impl Directory {
     pub fn custom_role_holders(&self) -> BTreeMap<&str, usize> {
         let mut holders = BTreeMap::new();
         for p in &self.principals {
-            if let Some(OrgRole::Custom { id, .. }) = &p.role {
-                *holders.entry(id.as_str()).or_insert(0) += 1;
+            if let Some((id, _)) = p.custom_role() {
+                *holders.entry(id).or_insert(0) += 1;
             }
         }
         holders
@@ -151,8 +153,16 @@ impl Directory {
             })
             .collect();
         for p in &mut self.principals {
-            if let Some(OrgRole::Custom { id, name }) = &mut p.role {
-                name.clone_from(names.get(id.as_str()).unwrap_or(&None));
+            let Some((id, name)) = p.custom_role() else {
+                continue;
+            };
+            let resolved = names.get(id).unwrap_or(&None);
+            if name != resolved.as_deref() {
+                p.update(|principal| {
+                    if let Some(OrgRole::Custom { name, .. }) = &mut principal.role {
+                        name.clone_from(resolved);
+                    }
+                });
             }
         }
         self.warnings.extend(unknown);
@@ -166,9 +176,9 @@ impl Directory {
             .push(Warning::CustomRolesUnavailable { status, holders });
     }
 
-    /// The principals, sorted by id, ids unique.
-    pub fn principals(&self) -> &[Principal] {
-        &self.principals
+    /// The principals, sorted by id, ids unique (unpacked: a copy).
+    pub fn principals(&self) -> Vec<Principal> {
+        self.principals.iter().map(Stored::to_principal).collect()
     }
 
     /// Everything odd met so far, in the order met.
@@ -234,19 +244,20 @@ impl Directory {
         };
         let mut named: BTreeMap<&str, bool> = BTreeMap::new();
         for p in &self.principals {
-            match p.kind {
+            let fields = p.fields();
+            match fields.kind {
                 PrincipalKind::ApiKey => s.api_keys += 1,
                 PrincipalKind::Human => {
                     s.humans += 1;
-                    match &p.membership {
-                        Some(Membership::Active) => s.active += 1,
-                        Some(Membership::InvitePending(_)) => s.pending_invites += 1,
-                        Some(Membership::Other(_)) => s.other_status += 1,
+                    match fields.membership {
+                        Some(MembershipRef::Active) => s.active += 1,
+                        Some(MembershipRef::InvitePending(_)) => s.pending_invites += 1,
+                        Some(MembershipRef::Other(_)) => s.other_status += 1,
                         None => s.unknown_status += 1,
                     }
                 }
             }
-            if let Some(OrgRole::Custom { id, name }) = &p.role {
+            if let Some((id, name)) = p.custom_role() {
                 named.insert(id, name.is_some());
             }
         }
@@ -255,9 +266,15 @@ impl Directory {
         s
     }
 
-    /// The principals and warnings, consuming the directory.
+    /// The principals (unpacked) and warnings, consuming the directory.
     pub fn into_parts(self) -> (Vec<Principal>, Vec<Warning>) {
-        (self.principals, self.warnings)
+        let principals = self.principals.iter().map(Stored::to_principal).collect();
+        (principals, self.warnings)
+    }
+
+    /// The principals as kept, packed.
+    pub(crate) fn into_stored(self) -> Vec<Stored> {
+        self.principals
     }
 }
 
@@ -293,22 +310,22 @@ pub struct PrincipalSummary {
 
 /// Sorts by id (stable, so the first of equal ids stays first) and drops repeats with a warning.
 fn sorted_unique(
-    principals: Vec<Principal>,
+    principals: Vec<Stored>,
     source: &'static str,
     warnings: &mut Vec<Warning>,
-) -> (Vec<Principal>, usize) {
+) -> (Vec<Stored>, usize) {
     let mut principals = sorted_by_id(principals);
     let before = principals.len();
     let mut last_reported: Option<String> = None;
     principals.dedup_by(|later, kept| {
-        let repeated = later.id == kept.id;
+        let repeated = later.id() == kept.id();
         // A repeated id is reported once however often it repeats.
-        if repeated && last_reported.as_deref() != Some(kept.id.as_str()) {
+        if repeated && last_reported.as_deref() != Some(kept.id()) {
             warnings.push(Warning::DuplicateId {
-                id: kept.id.clone(),
+                id: kept.id().to_owned(),
                 source,
             });
-            last_reported = Some(kept.id.clone());
+            last_reported = Some(kept.id().to_owned());
         }
         repeated
     });
@@ -321,12 +338,12 @@ fn sorted_unique(
 /// A stable sort by id, in place: the order is worked out on `(id, index)` pairs, which are
 /// small, and then applied with one swap per misplaced principal, instead of comparing and
 /// moving the principals (a few hundred bytes each) themselves, or copying them to a new list.
-fn sorted_by_id(mut principals: Vec<Principal>) -> Vec<Principal> {
+fn sorted_by_id(mut principals: Vec<Stored>) -> Vec<Stored> {
     let order: Vec<usize> = {
         let mut keys: Vec<(&str, usize)> = principals
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.id.as_str(), i))
+            .map(|(i, p)| (p.id(), i))
             .collect();
         keys.sort_unstable();
         keys.into_iter().map(|(_, i)| i).collect()
@@ -338,7 +355,7 @@ fn sorted_by_id(mut principals: Vec<Principal>) -> Vec<Principal> {
 /// Two lists sorted by id, with no id in both, as one sorted list. The merge order is worked out
 /// in one linear pass and applied in place ([`permute`]), so no second copy of the principals
 /// ever exists.
-fn merged_by_id(mut first: Vec<Principal>, second: Vec<Principal>) -> Vec<Principal> {
+fn merged_by_id(mut first: Vec<Stored>, second: Vec<Stored>) -> Vec<Stored> {
     if second.is_empty() {
         return first;
     }
@@ -350,7 +367,7 @@ fn merged_by_id(mut first: Vec<Principal>, second: Vec<Principal>) -> Vec<Princi
     let (mut left, mut right) = (0, split);
     while left < split || right < total {
         let take_right = match (first.get(left), first.get(right)) {
-            (Some(l), Some(r)) if left < split && right < total => r.id < l.id,
+            (Some(l), Some(r)) if left < split && right < total => r.id() < l.id(),
             _ => left >= split,
         };
         if take_right {
@@ -397,9 +414,9 @@ mod tests {
         let mut warnings = Vec::new();
         let mut key = |id: &str| {
             let wire: ApiKey = serde_json::from_str(&format!(r#"{{"id":"{id}"}}"#)).unwrap();
-            Principal::from_api_key(wire, &mut warnings)
+            Stored::new(Principal::from_api_key(wire, &mut warnings))
         };
-        let ids = |list: &[Principal]| list.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+        let ids = |list: &[Stored]| list.iter().map(|p| p.id().to_owned()).collect::<Vec<_>>();
         let merged = merged_by_id(vec![key("b"), key("d")], vec![key("a"), key("c"), key("e")]);
         assert_eq!(ids(&merged), ["a", "b", "c", "d", "e"]);
         assert_eq!(ids(&merged_by_id(vec![], vec![key("a")])), ["a"]);
@@ -434,11 +451,8 @@ mod tests {
             ),
             vec![],
         );
-        let names: Vec<&str> = dir
-            .principals()
-            .iter()
-            .map(|p| p.display_name.as_str())
-            .collect();
+        let principals = dir.principals();
+        let names: Vec<&str> = principals.iter().map(|p| p.display_name.as_str()).collect();
         assert_eq!(names, ["a", "first b"]);
         assert_eq!(
             dir.warning_messages(),
@@ -455,11 +469,9 @@ mod tests {
             ),
             keys(r#"[{"id":"k1","name":"CI"},{"id":"k2"}]"#),
         );
-        let kinds: Vec<(&str, PrincipalKind)> = dir
-            .principals()
-            .iter()
-            .map(|p| (p.id.as_str(), p.kind))
-            .collect();
+        let principals = dir.principals();
+        let kinds: Vec<(&str, PrincipalKind)> =
+            principals.iter().map(|p| (p.id.as_str(), p.kind)).collect();
         assert_eq!(
             kinds,
             [
@@ -487,8 +499,8 @@ mod tests {
         let roles: Vec<CustomRole> =
             serde_json::from_str(r#"[{"id":"r1","name":"Auditor"},{"id":"r2"}]"#).unwrap();
         dir.resolve_custom_roles(roles);
-        let names: Vec<Option<&str>> = dir
-            .principals()
+        let principals = dir.principals();
+        let names: Vec<Option<&str>> = principals
             .iter()
             .map(|p| p.role.as_ref().and_then(OrgRole::name))
             .collect();

@@ -198,7 +198,7 @@ proptest! {
 
         let mut seen = BTreeSet::new();
         let mut previous: Option<String> = None;
-        for principal in directory.principals() {
+        for principal in &directory.principals() {
             prop_assert!(seen.insert(principal.id.clone()), "duplicate id {}", principal.id);
             if let Some(previous) = &previous {
                 prop_assert!(previous < &principal.id, "not sorted");
