@@ -7,6 +7,7 @@ use c1_model::pb;
 use c1_sync::{C1zReader, SyncRun};
 use prost_types::value::Kind;
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::cli::InspectFormat;
 use crate::commands::store_read_failure;
@@ -181,12 +182,13 @@ pub(crate) fn read_users(
     Ok((run, rows))
 }
 
-/// Renders rows as aligned columns.
+/// Renders rows as aligned columns. Widths are terminal columns, so wide characters (CJK,
+/// most emoji) count twice and combining marks not at all.
 pub(crate) fn table(rows: &[UserRow]) -> String {
     let mut widths = HEADERS.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row.cells()) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let mut out = String::new();
@@ -197,7 +199,7 @@ pub(crate) fn table(rows: &[UserRow]) -> String {
                 text.push_str(cell);
             } else {
                 text.push_str(cell);
-                text.push_str(&" ".repeat(w - cell.chars().count() + 2));
+                text.push_str(&" ".repeat(w.saturating_sub(cell.width()) + 2));
             }
         }
         out.push_str(text.trim_end());
@@ -286,6 +288,18 @@ mod tests {
         let email_col = lines[0].find("EMAIL").unwrap();
         assert_eq!(lines[1].find("u1@").unwrap(), email_col);
         assert_eq!(lines[2].find("user-22@").unwrap(), email_col);
+    }
+
+    #[test]
+    fn wide_characters_keep_the_columns_aligned() {
+        let text = table(&[row("u1", "山田太郎"), row("u2", "Zoë"), row("u3", "Ada")]);
+        let lines: Vec<&str> = text.lines().collect();
+        let email_col = lines[0].find("EMAIL").unwrap();
+        for (line, id) in lines[1..].iter().zip(["u1", "u2", "u3"]) {
+            let at = line.find(&format!("{id}@")).unwrap();
+            // Display columns before the email: each CJK character takes two.
+            assert_eq!(line[..at].width(), email_col, "{line}");
+        }
     }
 
     #[test]
