@@ -78,6 +78,16 @@ pub(crate) enum MembershipRef<'a> {
     Other(&'a str),
 }
 
+impl<'a> MembershipRef<'a> {
+    /// The raw status, as [`Membership::raw`].
+    fn raw(self) -> &'a str {
+        match self {
+            MembershipRef::Active => "Active",
+            MembershipRef::InvitePending(raw) | MembershipRef::Other(raw) => raw,
+        }
+    }
+}
+
 impl<'a> Fields<'a> {
     pub(crate) fn of(p: &'a Principal) -> Fields<'a> {
         Fields {
@@ -120,10 +130,6 @@ fn member_resource(p: &Fields<'_>) -> pb::Resource {
         Some(MembershipRef::Other(raw)) => (UserStatus::Disabled, Some(truncated(raw).to_owned())),
         None => (UserStatus::Unspecified, None),
     };
-    let raw_status = p.membership.map(|m| match m {
-        MembershipRef::Active => "Active",
-        MembershipRef::InvitePending(raw) | MembershipRef::Other(raw) => raw,
-    });
     let mut user = UserBuilder::new(USER_RESOURCE_TYPE, p.id, truncated(p.display_name))
         .status(status, details)
         .account_type(AccountType::Human)
@@ -150,7 +156,7 @@ fn member_resource(p: &Fields<'_>) -> pb::Resource {
         .profile("display_name", p.display_name)
         .profile("role", p.role_id)
         .profile("role_name", p.role_name)
-        .profile("status", raw_status)
+        .profile("status", p.membership.map(MembershipRef::raw))
         .profile(
             "invite_pending",
             matches!(p.membership, Some(MembershipRef::InvitePending(_))),

@@ -1,9 +1,10 @@
-//! A compact, read-only form of [`Principal`] for the listing snapshot.
+//! A compact form of [`Principal`], how the directory and the listing snapshot keep principals.
 //!
 //! A sync keeps every principal of the organization alive while it pages through them (100k and
 //! more). A [`Principal`] is about 300 bytes plus one heap allocation per text field; a
 //! [`PackedPrincipal`] keeps all its text in one allocation with 32-bit end offsets, which
-//! roughly halves the snapshot. Pages unpack their principals back into [`Principal`]s.
+//! roughly halves the memory. Pages are mapped from a borrowed view ([`Stored::fields`]); the
+//! rare change (a key also listed as a member, a custom role name) unpacks and packs again.
 
 use chrono::{DateTime, Utc};
 
@@ -221,15 +222,6 @@ impl Stored {
         }
     }
 
-    /// The principal, as it was stored.
-    #[cfg(test)]
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&Principal) -> T) -> T {
-        match self {
-            Stored::Packed(packed) => f(&packed.unpack()),
-            Stored::Plain(plain) => f(plain),
-        }
-    }
-
     /// The principal, unpacked.
     pub(crate) fn to_principal(&self) -> Principal {
         match self {
@@ -277,7 +269,7 @@ mod tests {
     fn roundtrip(p: &Principal) {
         let stored = Stored::new(p.clone());
         assert!(matches!(stored, Stored::Packed(_)));
-        stored.with(|back| assert_eq!(back, p));
+        assert_eq!(&stored.to_principal(), p);
         let (packed, plain) = (
             format!("{:?}", stored.fields()),
             format!("{:?}", Fields::of(p)),

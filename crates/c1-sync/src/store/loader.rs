@@ -2,9 +2,9 @@
 //!
 //! [`C1zWriter`](super::C1zWriter)'s `put_*` methods check and encode their items on the calling
 //! thread into a [`Rows`] batch (column values in two flat buffers) and hand it to this thread
-//! through a small bounded channel; the thread inserts each batch inside one savepoint, in the
-//! order sent. A sync therefore builds, checks and encodes the next page while SQLite stores the
-//! previous one, and at most [`QUEUED_BATCHES`] batches wait in memory.
+//! through a small bounded channel; the thread inserts the batches in the order sent. A sync
+//! therefore builds, checks and encodes the next page while SQLite stores the previous one, and at
+//! most [`QUEUED_BATCHES`] batches wait in memory.
 //!
 //! The first SQLite error stops the thread; the caller sees it on its next `put_*` call or at
 //! `finish`. Either way the sync fails and the target is never touched.

@@ -19,8 +19,8 @@ use super::{StoreError, SyncStats};
 /// Writes one full sync into a c1z file.
 ///
 /// [`open`](Self::open) prepares a scratch SQLite database in a temporary directory beside the
-/// target; the `put_*` methods add rows to it (each call is one savepoint, all or nothing);
-/// [`finish`](Self::finish) ends the sync and atomically replaces the target. Nothing touches
+/// target; the `put_*` methods add rows to it (an invalid item fails its call, and nothing of
+/// that call is kept); [`finish`](Self::finish) ends the sync and atomically replaces the target. Nothing touches
 /// the target before `finish`, and dropping an unfinished writer removes its temporary files.
 ///
 /// The `put_*` methods check and encode their items on the calling thread, then hand the rows
@@ -143,11 +143,10 @@ impl C1zWriter {
 
     /// Adds resource types (`external_id` = the type id). Re-adding an id replaces its data.
     pub fn put_resource_types(&mut self, items: &[pb::ResourceType]) -> Result<(), StoreError> {
-        self.put_batch(Table::ResourceTypes, items, |rows, index, item| {
+        self.put_batch(Table::ResourceTypes, items, |rows, item| {
             if item.id.is_empty() {
                 return Err("empty id");
             }
-            let _ = index;
             rows.text(&item.id);
             rows.blob(|buf| encode_into(buf, item));
             Ok(())
@@ -157,7 +156,7 @@ impl C1zWriter {
     /// Adds resources (`external_id` = `"<resource type>:<resource>"`; parent columns from
     /// `parent_resource_id`, NULL without a parent). Re-adding an id replaces its data.
     pub fn put_resources(&mut self, items: &[pb::Resource]) -> Result<(), StoreError> {
-        self.put_batch(Table::Resources, items, |rows, _, item| {
+        self.put_batch(Table::Resources, items, |rows, item| {
             let id = resource_id(item.id.as_ref()).ok_or("missing or empty id")?;
             let parent = item.parent_resource_id.as_ref();
             rows.text(&id.resource_type);
@@ -172,7 +171,7 @@ impl C1zWriter {
     /// Adds entitlements (`external_id` = the entitlement id; resource columns from
     /// `entitlement.resource.id`). Re-adding an id replaces its data.
     pub fn put_entitlements(&mut self, items: &[pb::Entitlement]) -> Result<(), StoreError> {
-        self.put_batch(Table::Entitlements, items, |rows, _, item| {
+        self.put_batch(Table::Entitlements, items, |rows, item| {
             if item.id.is_empty() {
                 return Err("empty id");
             }
@@ -191,7 +190,7 @@ impl C1zWriter {
     /// from the stored blob and kept in `expansion` with `needs_expansion = 1`, as the SDK does.
     /// Re-adding an id replaces its data.
     pub fn put_grants(&mut self, items: &[pb::Grant]) -> Result<(), StoreError> {
-        self.put_batch(Table::Grants, items, |rows, _, item| {
+        self.put_batch(Table::Grants, items, |rows, item| {
             if item.id.is_empty() {
                 return Err("empty id");
             }
@@ -219,13 +218,13 @@ impl C1zWriter {
     }
 
     /// Checks and encodes `items` into one batch of rows with `add`, then queues it for the
-    /// database thread, which inserts it inside one savepoint. An invalid item (for which `add`
-    /// returns the reason) fails the call before anything of the batch is queued.
+    /// database thread. An invalid item (for which `add` returns the reason) fails the call
+    /// before anything of the batch is queued.
     fn put_batch<T>(
         &mut self,
         table: Table,
         items: &[T],
-        mut add: impl FnMut(&mut Rows, usize, &T) -> Result<(), &'static str>,
+        mut add: impl FnMut(&mut Rows, &T) -> Result<(), &'static str>,
     ) -> Result<(), StoreError> {
         let kind = match table {
             Table::ResourceTypes => "resource type",
@@ -235,8 +234,7 @@ impl C1zWriter {
         };
         let mut rows = Rows::new(table, now_text(), items.len());
         for (index, item) in items.iter().enumerate() {
-            add(&mut rows, index, item)
-                .map_err(|reason| invalid(&self.target, kind, index, reason))?;
+            add(&mut rows, item).map_err(|reason| invalid(&self.target, kind, index, reason))?;
         }
         debug_assert_eq!(rows.len(), items.len());
         self.db.send(rows)
