@@ -15,6 +15,7 @@ use crate::models::{
     ApiKey, AssignmentScope, CustomRole, Organization, OrganizationUser, Project,
     ProjectUserPermission, Team, TeamRoleAssignment, TeamsPage,
 };
+use crate::split;
 use crate::transport::{Endpoint, Transport, decode_seed};
 
 /// Page size asked of `GET /teams/organizations/{org}`.
@@ -70,26 +71,30 @@ impl Env0Client {
 
     /// Like [`organization_users`](Self::organization_users), converting each member with
     /// `convert` as soon as it is read: the whole list of wire members never exists at once, and
-    /// the response body is freed before this returns. `convert` sees the members in response
-    /// order; when the response fails to decode, the items converted so far are dropped.
+    /// the response body is freed before this returns. The result is in response order; when the
+    /// response fails to decode, the items converted so far are dropped.
+    ///
+    /// A large list (4 MiB or more) is decoded on up to four threads, so `convert` may run on
+    /// several threads at once, in no particular order.
     pub async fn organization_users_with<T, F>(
         &self,
         org: &OrgId,
         convert: F,
     ) -> Result<Vec<T>, Error>
     where
-        F: FnMut(OrganizationUser) -> T + Send,
+        T: Send,
+        F: Fn(OrganizationUser) -> T + Sync,
     {
         let endpoint = self
             .transport
             .endpoint(&["organizations", org.as_str(), "users"], &[])?;
-        let convert = std::sync::Mutex::new(convert);
         let decode = |body: &[u8], endpoint: &Endpoint| {
-            let mut convert = convert
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(items) = split::decode_large_list(body, &convert) {
+                return Ok(items);
+            }
+            let mut serial = |member| convert(member);
             let seed = MappedList {
-                convert: &mut *convert,
+                convert: &mut serial,
                 item: std::marker::PhantomData,
             };
             decode_seed(seed, body, endpoint)

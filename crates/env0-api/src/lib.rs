@@ -28,6 +28,7 @@ mod error;
 mod ids;
 mod models;
 mod ratelimit;
+mod split;
 mod transport;
 
 pub use config::{

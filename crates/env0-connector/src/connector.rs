@@ -174,17 +174,29 @@ impl Shared {
     }
 
     async fn fetch_members(&self) -> Result<Members, ConnectorError> {
-        let mut warnings = Vec::new();
         let converted = self
             .client
             .organization_users_with(&self.org, |m| {
                 // Packed as soon as decoded: the response body and the organization's principals
-                // are in memory together only in this compact form.
-                Stored::new(Principal::from_member(m, &mut warnings))
+                // are in memory together only in this compact form. A large list is decoded on
+                // several threads, so each member carries its own warnings (rarely any).
+                let mut warnings = Vec::new();
+                let principal = Stored::new(Principal::from_member(m, &mut warnings));
+                (principal, warnings)
             })
             .await;
         match converted {
-            Ok(principals) => Ok(Members::from_principals(principals, warnings)),
+            Ok(converted) => {
+                let mut warnings = Vec::new();
+                let principals = converted
+                    .into_iter()
+                    .map(|(principal, found)| {
+                        warnings.extend(found);
+                        principal
+                    })
+                    .collect();
+                Ok(Members::from_principals(principals, warnings))
+            }
             Err(e) if e.is_access_denied() => Err(permanent(Error::CannotListUsers {
                 org: self.org.clone(),
                 status: e.status().unwrap_or(403),

@@ -56,6 +56,64 @@ async fn organization_users() {
     assert_debug_snapshot!("organization_users_basic", users);
 }
 
+/// A member list big enough (over 4 MiB) to be decoded on several threads: every member, in
+/// order, exactly as the plain decoding gives them; and one bad member deep inside still fails
+/// with its real line and column.
+#[tokio::test]
+async fn a_large_member_list_decodes_like_a_small_one() {
+    let members: Vec<String> = (0..20_000)
+        .map(|i| {
+            format!(
+                "{{\"role\": {role}, \"status\": \"Active\", \"extra\": {{\"x\": [\"],}}\\\"\"]}},\n \
+                 \"user\": {{\"user_id\": \"auth0|{i:024}\", \"email\": \"u{i}@example.com\", \
+                 \"name\": \"Üser {i} \\\"q\\\" {{,}}\", \"created_at\": \"2024-01-02T03:04:05.678Z\", \
+                 \"last_login\": null, \"padding\": \"{pad}\"}}}}",
+                role = if i % 3 == 0 { "\"Admin\"" } else { "\"User\"" },
+                pad = "p".repeat(200),
+            )
+        })
+        .collect();
+    let body = format!("[\n{}\n]", members.join(",\n"));
+    assert!(body.len() > 4 * 1024 * 1024, "{} bytes", body.len());
+
+    let mut server = server().await;
+    let path = format!("/organizations/{ORG}/users");
+    let whole = ok_json(&mut server, &path, "", &body).await;
+    let plain = client(&server).organization_users(&org()).await.unwrap();
+    whole.assert_async().await;
+    let whole = ok_json(&mut server, &path, "", &body).await;
+    let converted = client(&server)
+        .organization_users_with(&org(), |m| m)
+        .await
+        .unwrap();
+    whole.assert_async().await;
+    assert_eq!(converted.len(), 20_000);
+    assert_eq!(converted, plain);
+    assert_eq!(
+        converted[19_999].user.user_id,
+        UserId::new(format!("auth0|{:024}", 19_999))
+    );
+
+    // Member 15 000 has an email that is an object. The body opens with `[` on line 1 and each
+    // member takes two lines, so member n's email is on line 2n + 3.
+    let bad = body.replacen(
+        "\"email\": \"u15000@example.com\"",
+        "\"email\": {\"no\": 1}",
+        1,
+    );
+    let broken = ok_json(&mut server, &path, "", &bad).await;
+    let err = client(&server)
+        .organization_users_with(&org(), |m| m)
+        .await
+        .unwrap_err();
+    broken.assert_async().await;
+    let Error::Decode { line, snippet, .. } = &err else {
+        panic!("expected a decode error, got {err:?}");
+    };
+    assert_eq!(*line, 2 * 15_000 + 3, "{err:?}");
+    assert!(snippet.contains("\"no\": 1"), "{snippet}");
+}
+
 #[tokio::test]
 async fn api_keys() {
     let mut server = server().await;
