@@ -32,8 +32,39 @@ pub(crate) enum Table {
 }
 
 impl Table {
+    /// The plain insert for one row, which skips a row whose `(external_id, sync_id)` is already
+    /// stored (or that breaks any other constraint) instead of failing. SQLite runs it markedly
+    /// faster than the upsert, so every row is tried with it first; a skipped row is then written
+    /// again with [`upsert`](Self::upsert), which replaces the stored data or reports the error.
+    fn insert(self) -> &'static str {
+        match self {
+            Table::ResourceTypes => {
+                "insert or ignore into v1_resource_types \
+                 (external_id, data, sync_id, discovered_at) values (?1, ?2, ?3, ?4)"
+            }
+            Table::Resources => {
+                "insert or ignore into v1_resources \
+                 (resource_type_id, external_id, parent_resource_type_id, parent_resource_id, data, \
+                  sync_id, discovered_at) \
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            }
+            Table::Entitlements => {
+                "insert or ignore into v1_entitlements \
+                 (resource_type_id, resource_id, external_id, data, sync_id, discovered_at) \
+                 values (?1, ?2, ?3, ?4, ?5, ?6)"
+            }
+            Table::Grants => {
+                "insert or ignore into v1_grants \
+                 (resource_type_id, resource_id, entitlement_id, principal_resource_type_id, \
+                  principal_resource_id, external_id, expansion, needs_expansion, data, sync_id, \
+                  discovered_at) \
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            }
+        }
+    }
+
     /// The upsert for one row: every column, then `sync_id` and `discovered_at` last.
-    fn sql(self) -> &'static str {
+    fn upsert(self) -> &'static str {
         match self {
             Table::ResourceTypes => {
                 "insert into v1_resource_types \
@@ -109,6 +140,17 @@ impl Rows {
         }
     }
 
+    /// Empties the batch for reuse by `table`, keeping its buffers' capacity.
+    fn reset(&mut self, table: Table, now: String, capacity: usize) {
+        self.table = table;
+        self.now = now;
+        self.text.clear();
+        self.blobs.clear();
+        self.values.clear();
+        self.values
+            .reserve(capacity.saturating_mul(table.columns()));
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.values.len() / self.table.columns()
     }
@@ -173,6 +215,8 @@ impl Rows {
 pub(crate) struct Loader {
     target: PathBuf,
     tx: Option<SyncSender<Rows>>,
+    /// Batches the thread has inserted, handed back so their buffers are reused.
+    spent: Receiver<Rows>,
     thread: Option<JoinHandle<Result<Connection, StoreError>>>,
     /// Set once the thread has stopped on an error that was already returned.
     failed: bool,
@@ -186,18 +230,32 @@ impl Loader {
         sync_id: &str,
     ) -> Result<Loader, StoreError> {
         let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
+        let (back, spent) = mpsc::sync_channel(QUEUED_BATCHES);
         let thread_target = target.to_path_buf();
         let sync_id = sync_id.to_owned();
         let thread = thread::Builder::new()
             .name("c1z-writer".to_owned())
-            .spawn(move || load(conn, &rx, &thread_target, &sync_id))
+            .spawn(move || load(conn, &rx, &back, &thread_target, &sync_id))
             .map_err(|e| StoreError::io(target, "start the database thread", e))?;
         Ok(Loader {
             target: target.to_path_buf(),
             tx: Some(tx),
+            spent,
             thread: Some(thread),
             failed: false,
         })
+    }
+
+    /// An empty batch for `table`: one the thread has finished with when there is one (its
+    /// buffers already have the size a batch needs), else a new one.
+    pub(crate) fn rows(&self, table: Table, now: String, capacity: usize) -> Rows {
+        match self.spent.try_recv() {
+            Ok(mut rows) => {
+                rows.reset(table, now, capacity);
+                rows
+            }
+            Err(_) => Rows::new(table, now, capacity),
+        }
     }
 
     /// Queues `rows`; blocks while [`QUEUED_BATCHES`] batches are waiting. Fails with the
@@ -263,12 +321,15 @@ impl Drop for Loader {
 fn load(
     conn: Connection,
     rx: &Receiver<Rows>,
+    back: &SyncSender<Rows>,
     target: &Path,
     sync_id: &str,
 ) -> Result<Connection, StoreError> {
     for rows in rx {
         insert(&conn, &rows, sync_id)
             .map_err(|e| StoreError::sqlite(target, "write rows to the scratch database", e))?;
+        // Handed back for reuse; dropped when enough are already waiting.
+        drop(back.try_send(rows));
     }
     Ok(conn)
 }
@@ -281,14 +342,23 @@ fn load(
 /// journal: a tenth of the insert time.)
 fn insert(conn: &Connection, rows: &Rows, sync_id: &str) -> rusqlite::Result<()> {
     let columns = rows.table.columns();
-    let mut stmt = conn.prepare_cached(rows.table.sql())?;
+    let mut insert = conn.prepare_cached(rows.table.insert())?;
     for row in rows.values.chunks_exact(columns) {
-        for (i, value) in row.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, rows.value(value))?;
+        let bind = |stmt: &mut rusqlite::CachedStatement<'_>| -> rusqlite::Result<()> {
+            for (i, value) in row.iter().enumerate() {
+                stmt.raw_bind_parameter(i + 1, rows.value(value))?;
+            }
+            stmt.raw_bind_parameter(columns + 1, sync_id)?;
+            stmt.raw_bind_parameter(columns + 2, rows.now.as_str())
+        };
+        bind(&mut insert)?;
+        if insert.raw_execute()? == 0 {
+            // Skipped: an id already stored in this sync, or a broken constraint. The upsert
+            // replaces the data of the first, and fails on the second with SQLite's error.
+            let mut upsert = conn.prepare_cached(rows.table.upsert())?;
+            bind(&mut upsert)?;
+            upsert.raw_execute()?;
         }
-        stmt.raw_bind_parameter(columns + 1, sync_id)?;
-        stmt.raw_bind_parameter(columns + 2, rows.now.as_str())?;
-        stmt.raw_execute()?;
     }
     Ok(())
 }

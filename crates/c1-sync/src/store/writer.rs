@@ -232,7 +232,7 @@ impl C1zWriter {
             Table::Entitlements => "entitlement",
             Table::Grants => "grant",
         };
-        let mut rows = Rows::new(table, now_text(), items.len());
+        let mut rows = self.db.rows(table, now_text(), items.len());
         for (index, item) in items.iter().enumerate() {
             add(&mut rows, item).map_err(|reason| invalid(&self.target, kind, index, reason))?;
         }
@@ -328,7 +328,8 @@ fn resource_id(id: Option<&pb::ResourceId>) -> Option<&pb::ResourceId> {
 
 /// Appends the deterministic encoding of `message` (as [`c1_model::encode`]) to `buf`.
 fn encode_into<M: prost::Message>(buf: &mut Vec<u8>, message: &M) {
-    buf.reserve(message.encoded_len());
+    // No `reserve(encoded_len())` first: that walks the whole message once more, and the batch's
+    // buffer, reused from an earlier batch, normally has the room already.
     message.encode_raw(buf);
 }
 

@@ -682,3 +682,34 @@ fn re_putting_an_object_replaces_its_data() {
     assert_eq!(r.resources(&done.sync_id, None).unwrap(), vec![new]);
     assert_eq!(done.stats.resources, 1);
 }
+
+/// The same ids again inside one call, in every table: the last data wins, the first position
+/// stays, and nothing else moves.
+#[test]
+fn repeated_ids_within_one_call_keep_the_last_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.c1z");
+    let mut w = C1zWriter::open(&target).unwrap();
+    let user = |id: &str, name: &str| UserBuilder::new("user", id, name).build();
+    w.put_resources(&[
+        user("u1", "First"),
+        user("u2", "Two"),
+        user("u1", "Again"),
+        user("u3", "Three"),
+        user("u1", "Last"),
+    ])
+    .unwrap();
+    let owner = user("u2", "Two");
+    let read = c1_model::entitlement::ownership(&owner, "read");
+    let mut renamed = read.clone();
+    renamed.display_name = "renamed".to_owned();
+    w.put_entitlements(&[read, renamed.clone()]).unwrap();
+    let done = w.finish().unwrap();
+    let r = C1zReader::open(&target).unwrap();
+    assert_eq!(
+        r.resources(&done.sync_id, None).unwrap(),
+        vec![user("u1", "Last"), user("u2", "Two"), user("u3", "Three")]
+    );
+    assert_eq!(r.entitlements(&done.sync_id).unwrap(), vec![renamed]);
+    assert_eq!((done.stats.resources, done.stats.entitlements), (3, 1));
+}
