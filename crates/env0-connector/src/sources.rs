@@ -340,16 +340,47 @@ fn sorted_unique(
 /// moving the principals (a few hundred bytes each) themselves, or copying them to a new list.
 fn sorted_by_id(mut principals: Vec<Stored>) -> Vec<Stored> {
     let order: Vec<usize> = {
-        let mut keys: Vec<(&str, usize)> = principals
+        let keys: Vec<(&str, usize)> = principals
             .iter()
             .enumerate()
             .map(|(i, p)| (p.id(), i))
             .collect();
-        keys.sort_unstable();
-        keys.into_iter().map(|(_, i)| i).collect()
+        sorted_order(keys)
     };
     permute(&mut principals, &order);
     principals
+}
+
+/// Lists at least this long are sorted in two halves on two threads, then merged.
+const PARALLEL_SORT_MIN: usize = 16 * 1024;
+
+/// The indexes of `keys` in `(id, index)` order. A long list is sorted as two halves at once
+/// (the second on a scoped thread) and the halves merged; the order is the same either way.
+fn sorted_order(mut keys: Vec<(&str, usize)>) -> Vec<usize> {
+    if keys.len() < PARALLEL_SORT_MIN {
+        keys.sort_unstable();
+        return keys.into_iter().map(|(_, i)| i).collect();
+    }
+    let total = keys.len();
+    let (left, right) = keys.split_at_mut(total / 2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| right.sort_unstable());
+        left.sort_unstable();
+    });
+    let mut order = Vec::with_capacity(total);
+    let (mut l, mut r) = (0, 0);
+    while let (Some(a), Some(b)) = (left.get(l), right.get(r)) {
+        if b < a {
+            order.push(b.1);
+            r += 1;
+        } else {
+            order.push(a.1);
+            l += 1;
+        }
+    }
+    order.extend(left.iter().skip(l).map(|k| k.1));
+    order.extend(right.iter().skip(r).map(|k| k.1));
+    order
 }
 
 /// Two lists sorted by id, with no id in both, as one sorted list. The merge order is worked out
@@ -421,6 +452,24 @@ mod tests {
         assert_eq!(ids(&merged), ["a", "b", "c", "d", "e"]);
         assert_eq!(ids(&merged_by_id(vec![], vec![key("a")])), ["a"]);
         assert_eq!(ids(&merged_by_id(vec![key("a")], vec![])), ["a"]);
+    }
+
+    #[test]
+    fn parallel_sort_order_equals_a_plain_sort() {
+        // Few distinct ids in a scrambled order, so equal ids straddle the halves and their
+        // index order matters.
+        let ids: Vec<String> = (0..PARALLEL_SORT_MIN * 3 + 5)
+            .map(|i| format!("auth0|{:03}", i.wrapping_mul(2_654_435_761) % 500))
+            .collect();
+        let keys: Vec<(&str, usize)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let mut plain = keys.clone();
+        plain.sort();
+        let want: Vec<usize> = plain.into_iter().map(|(_, i)| i).collect();
+        assert_eq!(sorted_order(keys), want);
     }
 
     #[test]
