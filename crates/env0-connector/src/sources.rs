@@ -467,7 +467,7 @@ mod tests {
             .map(|(i, id)| (id.as_str(), i))
             .collect();
         let mut plain = keys.clone();
-        plain.sort();
+        plain.sort_unstable();
         let want: Vec<usize> = plain.into_iter().map(|(_, i)| i).collect();
         assert_eq!(sorted_order(keys), want);
     }
