@@ -230,7 +230,7 @@ impl Shared {
             None => futures::try_join!(self.fetch_members(), keys)?,
         };
         let mut directory = Directory::assemble(members, keys);
-        if !directory.custom_role_holders().is_empty() {
+        if directory.has_custom_roles() {
             match self.client.custom_roles(&self.org).await {
                 Ok(roles) => directory.resolve_custom_roles(roles),
                 Err(e) if e.is_access_denied() => {

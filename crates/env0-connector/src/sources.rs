@@ -143,20 +143,24 @@ impl Directory {
             .into_iter()
             .map(|r| (r.id.into_inner(), r.name))
             .collect();
-        let unknown: Vec<Warning> = self
-            .custom_role_holders()
-            .into_iter()
-            .filter(|(id, _)| !names.contains_key(*id))
-            .map(|(id, holders)| Warning::UnknownCustomRole {
-                id: id.to_owned(),
-                holders,
-            })
-            .collect();
+        // One pass: name every holder and count the holders of ids the list lacks.
+        let mut unknown: BTreeMap<String, usize> = BTreeMap::new();
         for p in &mut self.principals {
             let Some((id, name)) = p.custom_role() else {
                 continue;
             };
-            let resolved = names.get(id).unwrap_or(&None);
+            let resolved = match names.get(id) {
+                Some(resolved) => resolved,
+                None => {
+                    match unknown.get_mut(id) {
+                        Some(holders) => *holders += 1,
+                        None => {
+                            unknown.insert(id.to_owned(), 1);
+                        }
+                    }
+                    &None
+                }
+            };
             if name != resolved.as_deref() {
                 p.update(|principal| {
                     if let Some(OrgRole::Custom { name, .. }) = &mut principal.role {
@@ -165,7 +169,16 @@ impl Directory {
                 });
             }
         }
-        self.warnings.extend(unknown);
+        self.warnings.extend(
+            unknown
+                .into_iter()
+                .map(|(id, holders)| Warning::UnknownCustomRole { id, holders }),
+        );
+    }
+
+    /// Whether any principal holds a custom role (so `GET /roles` is worth asking).
+    pub fn has_custom_roles(&self) -> bool {
+        self.principals.iter().any(|p| p.custom_role().is_some())
     }
 
     /// Records that `GET /roles` answered `status` (402 or 403): custom roles keep their ids.
