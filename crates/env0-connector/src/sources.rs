@@ -149,18 +149,14 @@ impl Directory {
             let Some((id, name)) = p.custom_role() else {
                 continue;
             };
-            let resolved = match names.get(id) {
-                Some(resolved) => resolved,
-                None => {
-                    match unknown.get_mut(id) {
-                        Some(holders) => *holders += 1,
-                        None => {
-                            unknown.insert(id.to_owned(), 1);
-                        }
-                    }
-                    &None
+            let resolved = names.get(id).unwrap_or_else(|| {
+                if let Some(holders) = unknown.get_mut(id) {
+                    *holders += 1;
+                } else {
+                    unknown.insert(id.to_owned(), 1);
                 }
-            };
+                &None
+            });
             if name != resolved.as_deref() {
                 p.update(|principal| {
                     if let Some(OrgRole::Custom { name, .. }) = &mut principal.role {
