@@ -12,6 +12,7 @@ use c1_model::pb;
 use c1_model::pb::user_trait::AccountType;
 use env0_fake::{ApiKey, FakeConfig, Faults, GenerateOptions, Maybe, Member, Org, RunningFake};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// A fake env0 with its own runtime, so the blocking binary runs while it serves.
 struct Fake {
@@ -55,7 +56,12 @@ fn demo_org() -> Org {
 /// The binary with an empty environment in `dir`, pointed at `fake` with the demo credentials
 /// (the secret given as `secret`), fast retries and JSON logs.
 fn baton(dir: &Path, fake: &RunningFake, secret: &str) -> Command {
-    let mut cmd = Command::cargo_bin("baton-env0").expect("baton-env0 is built");
+    Command::from_std(baton_process(dir, fake, secret))
+}
+
+/// [`baton`] as a plain process command, for tests that spawn it.
+fn baton_process(dir: &Path, fake: &RunningFake, secret: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("baton-env0"));
     cmd.env_clear()
         .env("HOME", dir)
         .current_dir(dir)
@@ -474,6 +480,66 @@ fn a_persistent_500_exits_5_and_leaves_the_previous_file_untouched() {
         );
     }
     assert_eq!(stats.total, 9, "{stats:?}");
+}
+
+/// A sync killed outright (SIGKILL: no clean-up runs) leaves its scratch directory behind; the
+/// next sync beside the same file removes it.
+#[test]
+fn the_next_sync_removes_the_scratch_directory_of_a_killed_one() {
+    let org = generated(30, 3, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = |dir: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".c1z-work-"))
+            })
+            .collect()
+    };
+    // Slow answers keep the sync busy after it has made its scratch directory.
+    let slow = Fake::start(FakeConfig::new(org.clone()).with_latency(Duration::from_millis(400)));
+    let mut child = baton_process(dir.path(), &slow.server, env0_fake::DEMO_KEY_SECRET)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let left = loop {
+        let found = scratch(dir.path());
+        if let Some(work) = found.first().filter(|w| w.join("owner.lock").exists()) {
+            break work.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scratch directory appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sync ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(left.exists(), "a killed sync cannot clean up");
+    drop(slow);
+
+    let fake = Fake::start(FakeConfig::new(org.clone()));
+    let out = run(&mut baton(
+        dir.path(),
+        &fake.server,
+        env0_fake::DEMO_KEY_SECRET,
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("removed the scratch directory of a sync that was killed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(scratch(dir.path()), Vec::<std::path::PathBuf>::new());
+    assert_synced_exactly(&org, &dir.path().join("sync.c1z"));
 }
 
 #[test]

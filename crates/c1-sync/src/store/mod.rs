@@ -22,6 +22,7 @@ mod loader;
 mod reader;
 mod schema;
 mod time;
+mod workdir;
 mod writer;
 
 use std::collections::BTreeMap;

@@ -4,11 +4,11 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
+use super::workdir::{self, WorkDir};
 use c1_model::pb;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use svix_ksuid::{Ksuid, KsuidLike};
-use tempfile::TempDir;
 
 use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind};
 use super::loader::{Loader, Rows, Table};
@@ -34,7 +34,7 @@ pub struct C1zWriter {
     // before the directory is removed.
     db: Loader,
     target: PathBuf,
-    work: TempDir,
+    work: WorkDir,
     db_path: PathBuf,
     sync_id: String,
     started_at: String,
@@ -75,10 +75,9 @@ impl C1zWriter {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let work = tempfile::Builder::new()
-            .prefix(".c1z-work-")
-            .tempdir_in(parent)
-            .map_err(|e| StoreError::io(target, "create a temporary directory beside it", e))?;
+        // Scratch directories of syncs that were killed would otherwise stay forever.
+        workdir::remove_abandoned(parent);
+        let work = WorkDir::create(parent, target)?;
         let db_path = work.path().join("sync.db");
         let conn = Connection::open(&db_path)
             .map_err(|e| StoreError::sqlite(target, "create the scratch database", e))?;
@@ -296,7 +295,7 @@ impl C1zWriter {
             .map_err(|e| StoreError::io(&target, "rename the .tmp file over it", e))?;
         guard.disarm();
         sync_parent_dir(&target);
-        drop(work);
+        work.remove();
 
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(
