@@ -251,11 +251,7 @@ pub(crate) fn run(
     );
     let runtime = runtime()?;
     let outcome = runtime.block_on(async {
-        let interrupted = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
+        let interrupted = interrupted();
         tokio::select! {
             result = engine.run(&connector, &output) => Some(result),
             () = interrupted => None,
@@ -297,6 +293,35 @@ pub(crate) fn run(
         })?;
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers and container
+/// runtimes send to stop a process): either way the sync stops, its scratch files are removed and
+/// the output file stays as it was. A signal that cannot be listened for never resolves.
+async fn interrupted() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                if stream.recv().await.is_none() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
 }
 
 #[cfg(test)]

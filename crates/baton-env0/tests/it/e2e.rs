@@ -482,33 +482,31 @@ fn a_persistent_500_exits_5_and_leaves_the_previous_file_untouched() {
     assert_eq!(stats.total, 9, "{stats:?}");
 }
 
-/// A sync killed outright (SIGKILL: no clean-up runs) leaves its scratch directory behind; the
-/// next sync beside the same file removes it.
-#[test]
-fn the_next_sync_removes_the_scratch_directory_of_a_killed_one() {
-    let org = generated(30, 3, 5);
-    let dir = tempfile::tempdir().unwrap();
-    let scratch = |dir: &Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(".c1z-work-"))
-            })
-            .collect()
-    };
-    // Slow answers keep the sync busy after it has made its scratch directory.
-    let slow = Fake::start(FakeConfig::new(org.clone()).with_latency(Duration::from_millis(400)));
-    let mut child = baton_process(dir.path(), &slow.server, env0_fake::DEMO_KEY_SECRET)
-        .stderr(std::process::Stdio::null())
+/// The `.c1z-work-*` scratch directories in `dir`.
+fn scratch_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".c1z-work-"))
+        })
+        .collect()
+}
+
+/// Starts a sync in `dir` against `fake` (whose answers should be slow) and returns once it has
+/// made its scratch directory, with that directory.
+fn sync_caught_midway(dir: &Path, fake: &RunningFake) -> (std::process::Child, std::path::PathBuf) {
+    let mut child = baton_process(dir, fake, env0_fake::DEMO_KEY_SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let left = loop {
-        let found = scratch(dir.path());
+    loop {
+        let found = scratch_dirs(dir);
         if let Some(work) = found.first().filter(|w| w.join("owner.lock").exists()) {
-            break work.clone();
+            return (child, work.clone());
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -516,10 +514,21 @@ fn the_next_sync_removes_the_scratch_directory_of_a_killed_one() {
         );
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the sync ended before it could be killed"
+            "the sync ended before it could be stopped"
         );
         std::thread::sleep(Duration::from_millis(5));
-    };
+    }
+}
+
+/// A sync killed outright (SIGKILL: no clean-up runs) leaves its scratch directory behind; the
+/// next sync beside the same file removes it.
+#[test]
+fn the_next_sync_removes_the_scratch_directory_of_a_killed_one() {
+    let org = generated(30, 3, 5);
+    let dir = tempfile::tempdir().unwrap();
+    // Slow answers keep the sync busy after it has made its scratch directory.
+    let slow = Fake::start(FakeConfig::new(org.clone()).with_latency(Duration::from_millis(400)));
+    let (mut child, left) = sync_caught_midway(dir.path(), &slow.server);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(left.exists(), "a killed sync cannot clean up");
@@ -538,8 +547,50 @@ fn the_next_sync_removes_the_scratch_directory_of_a_killed_one() {
         "{}",
         out.stderr
     );
-    assert_eq!(scratch(dir.path()), Vec::<std::path::PathBuf>::new());
+    assert_eq!(scratch_dirs(dir.path()), Vec::<std::path::PathBuf>::new());
     assert_synced_exactly(&org, &dir.path().join("sync.c1z"));
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM mid-sync: exit 1 with one line saying so, the previous file
+/// byte-identical, no scratch files left.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_sync_exits_1_and_leaves_the_previous_file_untouched() {
+    let org = generated(30, 3, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::start(FakeConfig::new(org.clone()));
+    let out = run(&mut baton(
+        dir.path(),
+        &fake.server,
+        env0_fake::DEMO_KEY_SECRET,
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    drop(fake);
+    let file = dir.path().join("sync.c1z");
+    let before = std::fs::read(&file).unwrap();
+
+    let slow = Fake::start(FakeConfig::new(org).with_latency(Duration::from_millis(400)));
+    for signal in ["INT", "TERM"] {
+        let (child, _) = sync_caught_midway(dir.path(), &slow.server);
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal}");
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains("was left unchanged"),
+            "SIG{signal}: {stderr}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), before, "SIG{signal}");
+        let entries: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(entries, ["sync.c1z"], "SIG{signal}: nothing else is left");
+    }
 }
 
 #[test]
