@@ -437,20 +437,21 @@ fn transient_faults_do_not_change_the_output() {
     assert_synced_exactly(&org, &dir.path().join("faulty-0.c1z"));
 }
 
+/// A successful sync of `org` into `dir/sync.c1z`: the file and its bytes.
+fn healthy_sync(org: &Org, dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
+    let fake = Fake::start(FakeConfig::new(org.clone()));
+    let out = run(&mut baton(dir, &fake.server, env0_fake::DEMO_KEY_SECRET));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let file = dir.join("sync.c1z");
+    let bytes = std::fs::read(&file).unwrap();
+    (file, bytes)
+}
+
 #[test]
 fn a_persistent_500_exits_5_and_leaves_the_previous_file_untouched() {
     let org = generated(40, 5, 3);
     let dir = tempfile::tempdir().unwrap();
-    let healthy = Fake::start(FakeConfig::new(org.clone()));
-    let out = run(&mut baton(
-        dir.path(),
-        &healthy.server,
-        env0_fake::DEMO_KEY_SECRET,
-    ));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    drop(healthy);
-    let file = dir.path().join("sync.c1z");
-    let before = std::fs::read(&file).unwrap();
+    let (file, before) = healthy_sync(&org, dir.path());
 
     let broken =
         Fake::start(FakeConfig::new(org).with_faults(Faults::parse("500=1.0", 1).unwrap()));
@@ -558,16 +559,7 @@ fn the_next_sync_removes_the_scratch_directory_of_a_killed_one() {
 fn an_interrupted_sync_exits_1_and_leaves_the_previous_file_untouched() {
     let org = generated(30, 3, 6);
     let dir = tempfile::tempdir().unwrap();
-    let fake = Fake::start(FakeConfig::new(org.clone()));
-    let out = run(&mut baton(
-        dir.path(),
-        &fake.server,
-        env0_fake::DEMO_KEY_SECRET,
-    ));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    drop(fake);
-    let file = dir.path().join("sync.c1z");
-    let before = std::fs::read(&file).unwrap();
+    let (file, before) = healthy_sync(&org, dir.path());
 
     let slow = Fake::start(FakeConfig::new(org).with_latency(Duration::from_millis(400)));
     for signal in ["INT", "TERM"] {
