@@ -35,7 +35,7 @@ enum RoleTag {
 
 /// Which [`Membership`] (or none), without its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MembershipTag {
+pub(crate) enum MembershipTag {
     None,
     Active,
     InvitePending,
@@ -251,6 +251,23 @@ impl Stored {
                 Some(OrgRole::Custom { id, name }) => Some((id.as_str(), name.as_deref())),
                 _ => None,
             },
+        }
+    }
+
+    /// Kind and membership status, read without touching the packed text (which, for a list
+    /// sorted by id, sits at scattered places in memory).
+    pub(crate) fn standing(&self) -> (PrincipalKind, MembershipTag) {
+        match self {
+            Stored::Packed(packed) => (packed.kind, packed.membership),
+            Stored::Plain(plain) => (
+                plain.kind,
+                match &plain.membership {
+                    None => MembershipTag::None,
+                    Some(Membership::Active) => MembershipTag::Active,
+                    Some(Membership::InvitePending(_)) => MembershipTag::InvitePending,
+                    Some(Membership::Other(_)) => MembershipTag::Other,
+                },
+            ),
         }
     }
 

@@ -19,8 +19,7 @@ use env0_api::{ApiKey, CustomRole, OrganizationUser};
 use serde::Serialize;
 
 use crate::domain::{OrgRole, Principal, PrincipalKind, Warning, shorten};
-use crate::mapping::MembershipRef;
-use crate::packed::Stored;
+use crate::packed::{MembershipTag, Stored};
 
 /// Where members come from (`GET /organizations/{org}/users`), as named in warnings.
 pub const MEMBERS_SOURCE: &str = "the organization's user list";
@@ -253,16 +252,15 @@ impl Directory {
         };
         let mut named: BTreeMap<&str, bool> = BTreeMap::new();
         for p in &self.principals {
-            let fields = p.fields();
-            match fields.kind {
-                PrincipalKind::ApiKey => s.api_keys += 1,
-                PrincipalKind::Human => {
+            match p.standing() {
+                (PrincipalKind::ApiKey, _) => s.api_keys += 1,
+                (PrincipalKind::Human, membership) => {
                     s.humans += 1;
-                    match fields.membership {
-                        Some(MembershipRef::Active) => s.active += 1,
-                        Some(MembershipRef::InvitePending(_)) => s.pending_invites += 1,
-                        Some(MembershipRef::Other(_)) => s.other_status += 1,
-                        None => s.unknown_status += 1,
+                    match membership {
+                        MembershipTag::Active => s.active += 1,
+                        MembershipTag::InvitePending => s.pending_invites += 1,
+                        MembershipTag::Other => s.other_status += 1,
+                        MembershipTag::None => s.unknown_status += 1,
                     }
                 }
             }
