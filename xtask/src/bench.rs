@@ -7,9 +7,9 @@
 //! Targets (2-core machine): 100k members + 10k API keys in at most 1.0 s median wall time and
 //! 128 MiB peak RSS (the largest of the runs); the 100k median at most 12 times the 10k median.
 //!
-//! This VM's speed drifts: the same binary has measured 0.9 s and 1.6 s minutes apart. So before
-//! each size the bench times a fixed single-threaded workload (sorting 2 Mi pseudo-random
-//! integers; `calibration_ms`, lower is faster) and records it with the runs, and it records the
+//! This VM's speed drifts: the same binary has measured 0.9 s and 1.6 s minutes apart. So just
+//! before each run the bench times a fixed single-threaded workload (sorting 2 Mi pseudo-random
+//! integers; `calibration_ms`, lower is faster) and records it with the run, and it records the
 //! fastest run beside the median. Compare builds with interleaved runs, not across bench runs.
 //!
 //! Peak RSS is the kernel's high-water mark (`VmHWM` in `/proc/<pid>/status`), polled every
@@ -68,6 +68,8 @@ fn parse(args: &[String]) -> Result<Options> {
 
 #[derive(Serialize)]
 struct Run {
+    /// The fixed workload's time just before this run (see the module docs).
+    calibration_ms: f64,
     wall_ms: f64,
     peak_rss_mib: f64,
     requests: u64,
@@ -78,7 +80,7 @@ struct SizeResult {
     members: usize,
     api_keys: usize,
     runs: Vec<Run>,
-    /// The fixed workload's time just before the runs (see the module docs).
+    /// Median of the runs' `calibration_ms`.
     calibration_ms: f64,
     median_wall_ms: f64,
     min_wall_ms: f64,
@@ -146,26 +148,27 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "==> {members} members + {api_keys} API keys: {}",
             fake.org_line
         );
-        let calibration_ms = calibrate();
-        println!("    calibration: {calibration_ms:.1} ms (a fixed workload; lower is faster)");
         let mut runs = Vec::new();
         for i in 0..opts.runs {
+            let calibration_ms = calibrate();
             let before = requests(&fake)?;
             let output = work.path().join(format!("bench-{members}-{i}.c1z"));
             let (wall, peak_kib) = sync_once(&bins.baton_env0, &fake, &org_id, &secret, &output)?;
             let after = requests(&fake)?;
             let _ = std::fs::remove_file(&output);
             let run = Run {
+                calibration_ms,
                 wall_ms: wall.as_secs_f64() * 1000.0,
                 peak_rss_mib: peak_kib as f64 / 1024.0,
                 requests: after.saturating_sub(before),
             };
             println!(
-                "    run {}: {:8.1} ms  {:7.1} MiB  {} requests",
+                "    run {}: {:8.1} ms  {:7.1} MiB  {} requests  (calibration {:.1} ms)",
                 i + 1,
                 run.wall_ms,
                 run.peak_rss_mib,
-                run.requests
+                run.requests,
+                run.calibration_ms
             );
             runs.push(run);
         }
@@ -174,7 +177,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         sizes.push(SizeResult {
             members,
             api_keys,
-            calibration_ms,
+            calibration_ms: median(runs.iter().map(|r| r.calibration_ms)),
             median_wall_ms,
             min_wall_ms: runs.iter().map(|r| r.wall_ms).fold(f64::INFINITY, f64::min),
             users_per_s: principals / (median_wall_ms / 1000.0),
@@ -313,26 +316,22 @@ fn vm_hwm_kib(status_path: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Milliseconds to sort 2 Mi pseudo-random integers (fixed seed), the best of three: a
-/// single-threaded CPU and memory workload that shows how fast the machine is right now.
+/// Milliseconds to sort 2 Mi pseudo-random integers (fixed seed): a single-threaded CPU and
+/// memory workload that shows how fast the machine is right now.
 fn calibrate() -> f64 {
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut values: Vec<u64> = (0..2 * 1024 * 1024)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            })
-            .collect();
-        let started = Instant::now();
-        values.sort_unstable();
-        best = best.min(started.elapsed().as_secs_f64() * 1000.0);
-        std::hint::black_box(&values);
-    }
-    best
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut values: Vec<u64> = (0..2 * 1024 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        })
+        .collect();
+    let started = Instant::now();
+    values.sort_unstable();
+    std::hint::black_box(&values);
+    started.elapsed().as_secs_f64() * 1000.0
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
