@@ -26,9 +26,9 @@ const LOCK_PENDING: &str = "owner.lock.new";
 /// A scratch directory owned by this process while the value lives.
 #[derive(Debug)]
 pub(crate) struct WorkDir {
-    // Declared before `dir`: the lock file is closed (and unlocked) before the directory is
-    // removed, which some platforms need.
-    lock: File,
+    // Held only for its lock. Declared before `dir`: the lock file is closed (and unlocked)
+    // before the directory is removed, which some platforms need.
+    _lock: File,
     dir: TempDir,
 }
 
@@ -46,18 +46,11 @@ impl WorkDir {
             .map_err(|e| fail("lock its scratch lock file", e))?;
         fs::rename(&pending, dir.path().join(LOCK))
             .map_err(|e| fail("create its scratch lock file", e))?;
-        Ok(WorkDir { lock, dir })
+        Ok(WorkDir { _lock: lock, dir })
     }
 
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()
-    }
-
-    /// Unlocks and removes the directory now.
-    pub(crate) fn remove(self) {
-        let WorkDir { lock, dir } = self;
-        drop(lock);
-        drop(dir);
     }
 }
 
@@ -110,7 +103,7 @@ mod tests {
         let killed = WorkDir::create(parent.path(), &target).unwrap();
         let killed_path = killed.path().to_path_buf();
         std::fs::write(killed_path.join("sync.db"), b"scratch").unwrap();
-        let WorkDir { lock, dir } = killed;
+        let WorkDir { _lock: lock, dir } = killed;
         drop(lock);
         let killed_dir = dir.keep();
         let unlocked = parent.path().join(format!("{PREFIX}nolock"));
@@ -127,7 +120,7 @@ mod tests {
         assert!(unlocked.exists() && plain.exists());
 
         let live_path = live.path().to_path_buf();
-        live.remove();
+        drop(live);
         assert!(!live_path.exists());
         assert_eq!(remove_abandoned(parent.path()), 0);
     }

@@ -5,7 +5,6 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use super::workdir::{self, WorkDir};
 use c1_model::pb;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -15,6 +14,7 @@ use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind};
 use super::loader::{Counts, Loader, Rows, Table};
 use super::schema::{self, SYNC_RUNS, TABLES};
 use super::time::now_text;
+use super::workdir::{self, WorkDir};
 use super::{StoreError, SyncStats};
 
 /// Writes one full sync into a c1z file.
@@ -303,7 +303,7 @@ impl C1zWriter {
             .map_err(|e| StoreError::io(&target, "rename the .tmp file over it", e))?;
         guard.disarm();
         sync_parent_dir(&target);
-        work.remove();
+        drop(work);
 
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(
