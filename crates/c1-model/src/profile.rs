@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use prost_types::Value;
 use prost_types::value::Kind;
-use prost_types::{Struct, Value};
+
+use crate::Struct;
 
 /// One value in a resource profile.
 ///

@@ -225,17 +225,14 @@ impl ResourceBuilder {
     /// For [`crate::UserBuilder`]: the resource with its status set, and the profile (always
     /// present). The resource's `profile` is left empty: the caller puts the profile there once the
     /// user trait that mirrors it is encoded, so it is never copied.
-    pub(crate) fn build_with_profile(self) -> (pb::Resource, prost_types::Struct) {
+    pub(crate) fn build_with_profile(self) -> (pb::Resource, crate::Struct) {
         let (resource, profile) = self.assemble_unprofiled(true);
         (resource, profile.unwrap_or_default())
     }
 
     /// Puts the status on the resource and returns the profile separately (an empty struct when
     /// none was given and `always_profile` is set), leaving `resource.profile` unset.
-    fn assemble_unprofiled(
-        self,
-        always_profile: bool,
-    ) -> (pb::Resource, Option<prost_types::Struct>) {
+    fn assemble_unprofiled(self, always_profile: bool) -> (pb::Resource, Option<crate::Struct>) {
         let Parts {
             mut resource,
             profile,
@@ -243,7 +240,7 @@ impl ResourceBuilder {
         } = *self.parts;
         let profile = match profile {
             Some(profile) => Some(profile.into_struct()),
-            None if always_profile => Some(prost_types::Struct::default()),
+            None if always_profile => Some(crate::Struct::default()),
             None => None,
         };
         if let Some((status, details)) = status {
@@ -339,8 +336,8 @@ mod tests {
     fn role_always_has_a_profile() {
         let r = ResourceBuilder::new("role", "admin", "Admin").build_role();
         let role: pb::RoleTrait = annotations::find(&r.annotations).unwrap();
-        assert_eq!(role.profile, Some(prost_types::Struct::default()));
-        assert_eq!(r.profile, Some(prost_types::Struct::default()));
+        assert_eq!(role.profile, Some(crate::Struct::default()));
+        assert_eq!(r.profile, Some(crate::Struct::default()));
     }
 
     #[test]

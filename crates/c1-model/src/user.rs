@@ -247,8 +247,8 @@ mod tests {
             })
         );
         assert_eq!(t.account_type, pb::user_trait::AccountType::Human as i32);
-        assert_eq!(t.profile, Some(prost_types::Struct::default()));
-        assert_eq!(r.profile, Some(prost_types::Struct::default()));
+        assert_eq!(t.profile, Some(crate::Struct::default()));
+        assert_eq!(r.profile, Some(crate::Struct::default()));
         assert_eq!(t.created_at, None);
         assert_eq!(r.created_at, None);
     }

@@ -44,6 +44,8 @@ pub(crate) fn generate() -> anyhow::Result<Vec<GeneratedFile>> {
         .enable_type_names()
         .type_name_domain(["."], "type.googleapis.com")
         .btree_map(["."])
+        // Profiles are encoded twice per user; our `Struct` encodes them directly (structs.rs).
+        .extern_path(".google.protobuf.Struct", "crate::Struct")
         .compile_fds(fds)
         .context("running prost-build")?;
 

@@ -136,7 +136,7 @@ fn ts(t: Option<&prost_types::Timestamp>) -> Option<(i64, i32)> {
     t.map(|t| (t.seconds, t.nanos))
 }
 
-fn profile_json(s: Option<&prost_types::Struct>) -> BTreeMap<String, Value> {
+fn profile_json(s: Option<&c1_model::Struct>) -> BTreeMap<String, Value> {
     use prost_types::value::Kind;
     let Some(s) = s else {
         return BTreeMap::new();

@@ -20,7 +20,7 @@ impl ::prost::Name for ExternalLink {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GrantMetadata {
     #[prost(message, optional, tag = "1")]
-    pub metadata: ::core::option::Option<::prost_types::Struct>,
+    pub metadata: ::core::option::Option<crate::Struct>,
 }
 impl ::prost::Name for GrantMetadata {
     const NAME: &'static str = "GrantMetadata";
@@ -59,7 +59,7 @@ pub struct GrantImmutable {
     #[prost(string, tag = "1")]
     pub source_id: ::prost::alloc::string::String,
     #[prost(message, optional, tag = "2")]
-    pub metadata: ::core::option::Option<::prost_types::Struct>,
+    pub metadata: ::core::option::Option<crate::Struct>,
 }
 impl ::prost::Name for GrantImmutable {
     const NAME: &'static str = "GrantImmutable";
@@ -154,7 +154,7 @@ pub struct UserTrait {
     pub status: ::core::option::Option<user_trait::Status>,
     /// Profile. Deprecated upstream in favour of `Resource.profile`.
     #[prost(message, optional, tag = "3")]
-    pub profile: ::core::option::Option<::prost_types::Struct>,
+    pub profile: ::core::option::Option<crate::Struct>,
     /// Icon. Deprecated upstream in favour of `Resource.icon`.
     #[prost(message, optional, tag = "4")]
     pub icon: ::core::option::Option<AssetRef>,
@@ -375,7 +375,7 @@ pub struct GroupTrait {
     pub icon: ::core::option::Option<AssetRef>,
     /// Profile. Deprecated upstream in favour of `Resource.profile`.
     #[prost(message, optional, tag = "2")]
-    pub profile: ::core::option::Option<::prost_types::Struct>,
+    pub profile: ::core::option::Option<crate::Struct>,
 }
 impl ::prost::Name for GroupTrait {
     const NAME: &'static str = "GroupTrait";
@@ -392,7 +392,7 @@ impl ::prost::Name for GroupTrait {
 pub struct RoleTrait {
     /// Profile. Deprecated upstream in favour of `Resource.profile`.
     #[prost(message, optional, tag = "1")]
-    pub profile: ::core::option::Option<::prost_types::Struct>,
+    pub profile: ::core::option::Option<crate::Struct>,
 }
 impl ::prost::Name for RoleTrait {
     const NAME: &'static str = "RoleTrait";
@@ -571,7 +571,7 @@ pub struct Resource {
     pub creation_source: i32,
     /// Free-form profile of the resource. Absent in SDK v0.7.27; old readers drop it.
     #[prost(message, optional, tag = "9")]
-    pub profile: ::core::option::Option<::prost_types::Struct>,
+    pub profile: ::core::option::Option<crate::Struct>,
     /// Icon of the resource; must point to an image asset.
     #[prost(message, optional, tag = "10")]
     pub icon: ::core::option::Option<AssetRef>,

@@ -109,7 +109,7 @@ fn resource_with_every_field() {
             description: "xd".into(),
         }),
         creation_source: pb::resource::CreationSource::ConnectorListResources as i32,
-        profile: Some(prost_types::Struct::default()),
+        profile: Some(c1_model::Struct::default()),
         icon: Some(pb::AssetRef { id: "icon".into() }),
         status: Some(pb::Status {
             status: pb::ResourceStatus::Deleted as i32,
@@ -188,7 +188,7 @@ fn annotation_messages() {
         shallow: false,
         resource_type_ids: vec![],
     });
-    let mut metadata = prost_types::Struct::default();
+    let mut metadata = c1_model::Struct::default();
     metadata.fields.insert(
         "k".into(),
         prost_types::Value {
