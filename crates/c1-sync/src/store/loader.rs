@@ -9,14 +9,15 @@
 //! The first SQLite error stops the thread; the caller sees it on its next `put_*` call or at
 //! `finish`. Either way the sync fails and the target is never touched.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
-use rusqlite::Connection;
 use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, Statement};
 
 use super::{StoreError, schema};
 
@@ -389,40 +390,64 @@ fn load(
     target: &Path,
     sync_id: &str,
 ) -> Result<(Connection, Counts), StoreError> {
-    let mut counts = Counts::default();
-    // Up to ten insert statements per table, plus its upsert and two queries.
-    conn.set_prepared_statement_cache_capacity(64);
-    let mut sql = Sql::default();
-    for rows in rx {
-        insert(&conn, &mut sql, &rows, sync_id, &mut counts)
-            .map_err(|e| StoreError::sqlite(target, "write rows to the scratch database", e))?;
-        // Handed back for reuse; dropped when enough are already waiting.
-        drop(back.try_send(rows));
-    }
+    let counts = load_into(&conn, rx, back, sync_id)
+        .map_err(|e| StoreError::sqlite(target, "write rows to the scratch database", e))?;
     Ok((conn, counts))
 }
 
-/// The text of the statements [`insert`] uses, built once per table and row count: SQLite's
-/// statement cache is keyed by that text, and building the text of a 512-row insert for every
-/// statement took a tenth of the database thread's time.
-#[derive(Debug, Default)]
-struct Sql {
-    texts: BTreeMap<(Table, usize), String>,
+/// [`load`]'s loop, with the statements it prepares borrowing `conn`.
+fn load_into(
+    conn: &Connection,
+    rx: &Receiver<Rows>,
+    back: &SyncSender<Rows>,
+    sync_id: &str,
+) -> rusqlite::Result<Counts> {
+    let mut counts = Counts::default();
+    let mut statements = Statements::new(conn);
+    for rows in rx {
+        insert(&mut statements, &rows, sync_id, &mut counts)?;
+        // Handed back for reuse; dropped when enough are already waiting.
+        drop(back.try_send(rows));
+    }
+    Ok(counts)
 }
 
-impl Sql {
-    /// [`Table::insert_many`]`(rows)`.
-    fn insert_many(&mut self, table: Table, rows: usize) -> &str {
-        self.texts
-            .entry((table, rows))
-            .or_insert_with(|| table.insert_many(rows))
+/// The statements [`insert`] runs for every chunk, each prepared once per table and row count
+/// and kept here rather than in rusqlite's statement cache: that cache hashes a statement's text
+/// (20 KB for 512 rows) at every use and clears its thousands of bindings at every return.
+struct Statements<'c> {
+    conn: &'c Connection,
+    inserts: BTreeMap<(Table, usize), Statement<'c>>,
+    last_rowids: BTreeMap<Table, Statement<'c>>,
+}
+
+impl<'c> Statements<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        Self {
+            conn,
+            inserts: BTreeMap::new(),
+            last_rowids: BTreeMap::new(),
+        }
     }
 
-    /// The largest rowid of `table`, 0 when it is empty (keyed as a statement of no rows).
-    fn last_rowid(&mut self, table: Table) -> &str {
-        self.texts
-            .entry((table, 0))
-            .or_insert_with(|| format!("select coalesce(max(rowid), 0) from {}", table.name()))
+    /// [`Table::insert_many`]`(rows)`, prepared.
+    fn insert_many(&mut self, table: Table, rows: usize) -> rusqlite::Result<&mut Statement<'c>> {
+        match self.inserts.entry((table, rows)) {
+            Entry::Occupied(statement) => Ok(statement.into_mut()),
+            Entry::Vacant(slot) => Ok(slot.insert(self.conn.prepare(&table.insert_many(rows))?)),
+        }
+    }
+
+    /// The largest rowid of `table`, 0 when it is empty.
+    fn last_rowid(&mut self, table: Table) -> rusqlite::Result<i64> {
+        let statement = match self.last_rowids.entry(table) {
+            Entry::Occupied(statement) => statement.into_mut(),
+            Entry::Vacant(slot) => slot.insert(self.conn.prepare(&format!(
+                "select coalesce(max(rowid), 0) from {}",
+                table.name()
+            ))?),
+        };
+        statement.query_row([], |r| r.get(0))
     }
 }
 
@@ -453,21 +478,19 @@ fn statement_rows(left: usize) -> usize {
 /// inserted batch is never seen. (A savepoint would copy every page it touches into a statement
 /// journal: a tenth of the insert time.)
 fn insert(
-    conn: &Connection,
-    sql: &mut Sql,
+    statements: &mut Statements<'_>,
     rows: &Rows,
     sync_id: &str,
     counts: &mut Counts,
 ) -> rusqlite::Result<()> {
     let columns = rows.table.columns();
     let all: Vec<&[Value]> = rows.values.chunks_exact(columns).collect();
-    let mut last_rowid = conn.prepare_cached(sql.last_rowid(rows.table))?;
     let mut start = 0;
     while start < all.len() {
         let chunk = &all[start..start + statement_rows(all.len() - start)];
         start += chunk.len();
-        let before: i64 = last_rowid.query_row([], |r| r.get(0))?;
-        let mut insert = conn.prepare_cached(sql.insert_many(rows.table, chunk.len()))?;
+        let before = statements.last_rowid(rows.table)?;
+        let insert = statements.insert_many(rows.table, chunk.len())?;
         insert.raw_bind_parameter(1, sync_id)?;
         insert.raw_bind_parameter(2, rows.now.as_str())?;
         for (r, row) in chunk.iter().enumerate() {
@@ -480,7 +503,7 @@ fn insert(
                 counts.add(rows.table, row.first().and_then(|v| rows.text_of(v)));
             }
         } else {
-            skipped(conn, rows, chunk, before, sync_id, counts)?;
+            skipped(statements.conn, rows, chunk, before, sync_id, counts)?;
         }
     }
     Ok(())
@@ -594,11 +617,10 @@ mod tests {
     #[test]
     fn repeated_ids_across_statements_keep_the_last_data_and_count_once() {
         let conn = database();
-        let mut sql = Sql::default();
+        let mut statements = Statements::new(&conn);
         let mut counts = Counts::default();
         insert(
-            &conn,
-            &mut sql,
+            &mut statements,
             &resources(&[("user", "early", b"first")]),
             "s1",
             &mut counts,
@@ -616,7 +638,8 @@ mod tests {
         rows[600] = ("user", "u005", b"u005 again");
         rows[650] = ("user", "early", b"second");
         rows[699] = ("group", "g", b"g2");
-        insert(&conn, &mut sql, &resources(&rows), "s1", &mut counts).unwrap();
+        insert(&mut statements, &resources(&rows), "s1", &mut counts).unwrap();
+        drop(statements);
 
         let all = stored(&conn);
         assert_eq!(all.len(), 1 + 700 - 3);
@@ -640,8 +663,7 @@ mod tests {
         // `resource_type_id` is `not null`.
         rows.values[300 * Table::Resources.columns()] = Value::Null;
         let err = insert(
-            &conn,
-            &mut Sql::default(),
+            &mut Statements::new(&conn),
             &rows,
             "s1",
             &mut Counts::default(),
