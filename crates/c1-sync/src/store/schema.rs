@@ -228,6 +228,24 @@ mod tests {
         .unwrap()
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite without memory statistics (a global mutex
+    /// on every allocation); a build that lost the setting fails here.
+    #[test]
+    fn sqlite_is_built_without_memory_statistics() {
+        let conn = Connection::open_in_memory().unwrap();
+        let options: Vec<String> = conn
+            .prepare("pragma compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
     #[test]
     fn creates_seven_tables_and_sixteen_indexes() {
         let conn = Connection::open_in_memory().unwrap();
