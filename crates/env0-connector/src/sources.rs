@@ -325,15 +325,19 @@ pub struct PrincipalSummary {
 /// prefixes are equal orders ids exactly as comparing the ids does (a shorter id that is a prefix
 /// of a longer one pads with zeros, which sort first), and it keeps a sort from reading each
 /// principal's text, which for a list in response order sits at scattered places in memory:
-/// the ids this sorts (Auth0-style user ids, API key ids) almost always differ in 16 bytes.
-type IdPrefix = [u8; 16];
+/// the ids this sorts (Auth0-style user ids, API key ids) almost always differ in 32 bytes (16 are
+/// not enough: `google-oauth2|` alone takes 14). The bytes are read as two big-endian integers,
+/// which order them the same way and compare without a call to `memcmp`.
+type IdPrefix = (u128, u128);
 
 fn id_prefix(id: &str) -> IdPrefix {
-    let mut prefix = [0; 16];
+    let mut prefix = [0; 32];
     for (slot, byte) in prefix.iter_mut().zip(id.bytes()) {
         *slot = byte;
     }
-    prefix
+    let (high, low) = prefix.split_at(16);
+    let half = |bytes: &[u8]| u128::from_be_bytes(bytes.try_into().unwrap_or_default());
+    (half(high), half(low))
 }
 
 /// Sorts by id (stable, so the first of equal ids stays first) and drops repeats with a warning.
@@ -535,8 +539,8 @@ mod tests {
         assert_eq!(ids(&merged), ["a", "b", "c", "d", "e"]);
         assert_eq!(ids(&merge(vec![], vec![key("a")])), ["a"]);
         assert_eq!(ids(&merge(vec![key("a")], vec![])), ["a"]);
-        // Ids that share their first 16 bytes are ordered by the rest.
-        let long = "0123456789abcdef";
+        // Ids that share their first 32 bytes (the whole prefix) are ordered by the rest.
+        let long = "0123456789abcdef0123456789abcdef";
         let merged = merge(
             vec![key(long), key(&format!("{long}b"))],
             vec![key(&format!("{long}a")), key(&format!("{long}c"))],
@@ -619,11 +623,11 @@ mod tests {
         assert_eq!(dir.summary().duplicates_skipped, 2);
     }
 
-    /// Ids that agree in their first 16 bytes: duplicates are still told apart from neighbours,
+    /// Ids that agree in their first 32 bytes: duplicates are still told apart from neighbours,
     /// and a key finds the member it repeats.
     #[test]
     fn long_ids_with_a_common_start_sort_dedupe_and_match_keys() {
-        let long = "auth0|0123456789";
+        let long = "google-oauth2|012345678901234567";
         let dir = Directory::from_wire(
             members(&format!(
                 r#"[{{"user":{{"user_id":"{long}b","name":"b1"}}}},{{"user":{{"user_id":"{long}","name":"short"}}}},
