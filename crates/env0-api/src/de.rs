@@ -15,6 +15,16 @@ pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
     d.deserialize_any(OptStringVisitor)
 }
 
+/// Whether `text` holds anything but whitespace (`!text.trim().is_empty()`), answered from the
+/// first byte when it is visible ASCII, as it nearly always is: `trim` decodes characters from
+/// both ends, a tenth of decoding a member's strings.
+pub(crate) fn has_text(text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(&b) if b.is_ascii() && !char::from(b).is_whitespace() => true,
+        _ => !text.trim().is_empty(),
+    }
+}
+
 struct OptStringVisitor;
 
 impl<'de> Visitor<'de> for OptStringVisitor {
@@ -25,11 +35,11 @@ impl<'de> Visitor<'de> for OptStringVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((!v.trim().is_empty()).then(|| v.to_owned()))
+        Ok(has_text(v).then(|| v.to_owned()))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok((!v.trim().is_empty()).then_some(v))
+        Ok(has_text(&v).then_some(v))
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -299,5 +309,30 @@ pub(crate) struct OptString(pub(crate) Option<String>);
 impl<'de> Deserialize<'de> for OptString {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         opt_string(d).map(OptString)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_text_is_trim_then_non_empty() {
+        for text in [
+            "",
+            " ",
+            "\t\n",
+            "\u{b}",
+            "\u{c}x",
+            "\u{a0}",
+            "\u{2003}a",
+            " a",
+            "a",
+            "é",
+            "\u{a0}\u{2003}",
+            "x ",
+        ] {
+            assert_eq!(has_text(text), !text.trim().is_empty(), "{text:?}");
+        }
     }
 }
