@@ -692,6 +692,13 @@ impl AssignmentScope {
 mod tests {
     use super::*;
 
+    /// What chrono's RFC 3339 parser makes of `text`, in UTC.
+    fn rfc3339(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|dt| dt.with_timezone(&Utc))
+    }
+
     proptest::proptest! {
         /// The direct reading agrees with chrono's RFC 3339 parser on the usual form, for any
         /// digits in every field (impossible dates and times included, which both refuse).
@@ -699,9 +706,7 @@ mod tests {
         fn the_usual_form_reads_as_rfc3339_does(
             text in r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z"
         ) {
-            let general = DateTime::parse_from_rfc3339(&text)
-                .ok()
-                .map(|dt| dt.with_timezone(&Utc));
+            let general = rfc3339(&text);
             let direct = utc_millis(&text);
             // chrono also reads a leap second (`:60`), which the direct path leaves to it.
             if direct.is_some() || !text.contains(":60") {
@@ -714,10 +719,7 @@ mod tests {
         fn possible_times_read_as_rfc3339_does(
             text in r"[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{3})?Z"
         ) {
-            let general = DateTime::parse_from_rfc3339(&text)
-                .ok()
-                .map(|dt| dt.with_timezone(&Utc));
-            proptest::prop_assert_eq!(utc_millis(&text), general);
+            proptest::prop_assert_eq!(utc_millis(&text), rfc3339(&text));
         }
     }
 
@@ -737,9 +739,7 @@ mod tests {
         }
         assert_eq!(
             Timestamp::parse("2024-01-02T03:04:05.678Z").as_datetime(),
-            DateTime::parse_from_rfc3339("2024-01-02T03:04:05.678Z")
-                .ok()
-                .map(|dt| dt.with_timezone(&Utc))
+            rfc3339("2024-01-02T03:04:05.678Z")
         );
         assert_eq!(
             Timestamp::parse("2016-12-31T23:59:60.000Z")
