@@ -510,10 +510,10 @@ fn insert(
 }
 
 /// After a statement that skipped some of `chunk`'s rows (an id already stored in this sync or
-/// repeated within the chunk, or a broken constraint): counts the rows it stored, those after
-/// rowid `before`, then writes every row of the chunk again, in order, with the upsert. That
-/// rewrites a row just stored with its own data, replaces the data of a repeated id (so the last
-/// one wins, as with one statement per row) and fails on a broken constraint with SQLite's error.
+/// repeated within the chunk, or a broken constraint): writes every row of the chunk again, in
+/// order, with the upsert, then counts the rows stored after rowid `before`. The upsert rewrites
+/// a row just stored with its own data, replaces the data of a repeated id (so the last one wins,
+/// as with one statement per row) and fails on a broken constraint with SQLite's error.
 fn skipped(
     conn: &Connection,
     rows: &Rows,
@@ -522,11 +522,6 @@ fn skipped(
     sync_id: &str,
     counts: &mut Counts,
 ) -> rusqlite::Result<()> {
-    let mut stored = conn.prepare_cached(&rows.table.first_column_since())?;
-    let mut firsts = stored.query([before])?;
-    while let Some(row) = firsts.next()? {
-        counts.add(rows.table, row.get_ref(0)?.as_str().ok());
-    }
     let columns = rows.table.columns();
     let mut upsert = conn.prepare_cached(&rows.table.upsert())?;
     for row in chunk {
@@ -536,6 +531,11 @@ fn skipped(
         upsert.raw_bind_parameter(columns + 1, sync_id)?;
         upsert.raw_bind_parameter(columns + 2, rows.now.as_str())?;
         upsert.raw_execute()?;
+    }
+    let mut stored = conn.prepare_cached(&rows.table.first_column_since())?;
+    let mut firsts = stored.query([before])?;
+    while let Some(row) = firsts.next()? {
+        counts.add(rows.table, row.get_ref(0)?.as_str().ok());
     }
     Ok(())
 }
