@@ -12,6 +12,8 @@
 //! - Builders: [`resource_id`], [`ResourceTypeBuilder`], [`UserBuilder`], [`ResourceBuilder`],
 //!   [`entitlement`] and [`grant`] (baton's id conventions), [`annotations`] (packing and finding
 //!   `Any` annotations).
+//! - [`Struct`]: `google.protobuf.Struct` (profiles, metadata) as the messages hold it, encoded
+//!   byte for byte as `prost_types::Struct` but directly; it converts to and from that type.
 //! - [`encode`] / [`decode`]: deterministic encoding (same value, same bytes), as the c1z `data`
 //!   columns require; [`timestamp`] / [`from_timestamp`] convert times.
 
