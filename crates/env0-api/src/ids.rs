@@ -115,10 +115,10 @@ impl Visitor<'_> for IdVisitor {
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        if v.trim().is_empty() {
-            Err(E::invalid_value(de::Unexpected::Str(&v), &self))
-        } else {
+        if crate::de::has_text(&v) {
             Ok(v)
+        } else {
+            Err(E::invalid_value(de::Unexpected::Str(&v), &self))
         }
     }
 

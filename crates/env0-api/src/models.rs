@@ -141,7 +141,7 @@ pub enum Role {
 impl Role {
     /// Reads a wire value; `None` for empty text.
     pub fn parse(text: &str) -> Option<Role> {
-        (!text.trim().is_empty()).then(|| Role::from_wire(text.to_owned()))
+        crate::de::has_text(text).then(|| Role::from_wire(text.to_owned()))
     }
 
     pub(crate) fn from_wire(text: String) -> Role {
@@ -204,7 +204,7 @@ pub enum ProjectRole {
 impl ProjectRole {
     /// Reads a wire value; `None` for empty text.
     pub fn parse(text: &str) -> Option<ProjectRole> {
-        (!text.trim().is_empty()).then(|| ProjectRole::from_wire(text.to_owned()))
+        crate::de::has_text(text).then(|| ProjectRole::from_wire(text.to_owned()))
     }
 
     pub(crate) fn from_wire(text: String) -> ProjectRole {
