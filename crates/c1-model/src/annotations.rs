@@ -12,13 +12,9 @@ use crate::DecodeError;
 
 /// Packs `message` into an `Any` with type URL `type.googleapis.com/<full message name>`.
 pub fn pack<M: Name>(message: &M) -> Any {
-    // Encoded straight into a growing buffer: `encode_to_vec` would first walk the whole message
-    // (a user's trait holds a profile of a dozen entries) to size the buffer exactly.
-    let mut value = Vec::with_capacity(128);
-    message.encode_raw(&mut value);
     Any {
         type_url: M::type_url(),
-        value,
+        value: message.encode_to_vec(),
     }
 }
 

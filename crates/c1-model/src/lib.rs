@@ -13,7 +13,8 @@
 //!   [`entitlement`] and [`grant`] (baton's id conventions), [`annotations`] (packing and finding
 //!   `Any` annotations).
 //! - [`Struct`]: `google.protobuf.Struct` (profiles, metadata) as the messages hold it, encoded
-//!   byte for byte as `prost_types::Struct` but directly; it converts to and from that type.
+//!   byte for byte as `prost_types::Struct` but directly (a builder's profile stays in encoded
+//!   form until read); it converts to and from that type.
 //! - [`encode`] / [`decode`]: deterministic encoding (same value, same bytes), as the c1z `data`
 //!   columns require; [`timestamp`] / [`from_timestamp`] convert times.
 

@@ -1,22 +1,27 @@
-//! Profile values: the scalar JSON values a resource profile (`google.protobuf.Struct`) holds.
+//! Profile values: the scalar JSON values a resource profile (`google.protobuf.Struct`) holds,
+//! and the profile the resource builders write them into.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
+use prost::bytes::Bytes;
+use prost::encoding::encoded_len_varint;
 use prost_types::Value;
 use prost_types::value::Kind;
 
 use crate::Struct;
+use crate::structs::{Scalar, encode_entry, entry_len};
 
 /// One value in a resource profile.
 ///
-/// Build it with `From`: strings, booleans and numbers map to their JSON kind, and
-/// `Option<String>` gives [`ProfileValue::Null`] for `None`, so optional upstream fields keep their
-/// key with an explicit null.
+/// Build it with `From`: strings (borrowed or owned), booleans and numbers map to their JSON kind,
+/// and an `Option` of a string gives [`ProfileValue::Null`] for `None`, so optional upstream fields
+/// keep their key with an explicit null. A borrowed string is written into the profile without
+/// being copied first.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum ProfileValue {
+pub enum ProfileValue<'a> {
     /// A JSON string.
-    String(String),
+    String(Cow<'a, str>),
     /// A JSON boolean.
     Bool(bool),
     /// A JSON number (protobuf `Struct` numbers are doubles).
@@ -25,91 +30,177 @@ pub enum ProfileValue {
     Null,
 }
 
-impl ProfileValue {
+impl ProfileValue<'_> {
     /// This value as a `google.protobuf.Value`.
     pub fn to_value(&self) -> Value {
         self.clone().into_value()
     }
 
-    /// This value as a `google.protobuf.Value`, moving a string instead of copying it.
+    /// This value as a `google.protobuf.Value`, moving an owned string instead of copying it.
     pub fn into_value(self) -> Value {
         let kind = match self {
-            Self::String(s) => Kind::StringValue(s),
+            Self::String(s) => Kind::StringValue(s.into_owned()),
             Self::Bool(b) => Kind::BoolValue(b),
             Self::Number(n) => Kind::NumberValue(n),
             Self::Null => Kind::NullValue(prost_types::NullValue::NullValue as i32),
         };
         Value { kind: Some(kind) }
     }
-}
 
-impl From<&str> for ProfileValue {
-    fn from(value: &str) -> Self {
-        Self::String(value.to_owned())
+    fn scalar(&self) -> Scalar<'_> {
+        match self {
+            Self::String(s) => Scalar::String(s),
+            Self::Bool(b) => Scalar::Bool(*b),
+            Self::Number(n) => Scalar::Number(*n),
+            Self::Null => Scalar::Null(prost_types::NullValue::NullValue as i32),
+        }
     }
 }
 
-impl From<String> for ProfileValue {
+impl<'a> From<&'a str> for ProfileValue<'a> {
+    fn from(value: &'a str) -> Self {
+        Self::String(Cow::Borrowed(value))
+    }
+}
+
+impl From<String> for ProfileValue<'_> {
     fn from(value: String) -> Self {
+        Self::String(Cow::Owned(value))
+    }
+}
+
+impl<'a> From<&'a String> for ProfileValue<'a> {
+    fn from(value: &'a String) -> Self {
+        Self::String(Cow::Borrowed(value))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for ProfileValue<'a> {
+    fn from(value: Cow<'a, str>) -> Self {
         Self::String(value)
     }
 }
 
-impl From<&String> for ProfileValue {
-    fn from(value: &String) -> Self {
-        Self::String(value.clone())
-    }
-}
-
-impl From<bool> for ProfileValue {
+impl From<bool> for ProfileValue<'_> {
     fn from(value: bool) -> Self {
         Self::Bool(value)
     }
 }
 
-impl From<f64> for ProfileValue {
+impl From<f64> for ProfileValue<'_> {
     fn from(value: f64) -> Self {
         Self::Number(value)
     }
 }
 
-impl From<i64> for ProfileValue {
+impl From<i64> for ProfileValue<'_> {
     fn from(value: i64) -> Self {
         Self::Number(value as f64)
     }
 }
 
-impl From<u32> for ProfileValue {
+impl From<u32> for ProfileValue<'_> {
     fn from(value: u32) -> Self {
         Self::Number(f64::from(value))
     }
 }
 
-impl From<Option<String>> for ProfileValue {
+impl From<Option<String>> for ProfileValue<'_> {
     fn from(value: Option<String>) -> Self {
-        value.map_or(Self::Null, Self::String)
-    }
-}
-
-impl From<Option<&str>> for ProfileValue {
-    fn from(value: Option<&str>) -> Self {
         value.map_or(Self::Null, Self::from)
     }
 }
 
-/// An ordered key → value profile, kept as the `google.protobuf.Struct` fields it becomes (a
-/// `BTreeMap`, so its encoding does not depend on insertion order).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Profile(BTreeMap<String, Value>);
+impl<'a> From<Option<&'a str>> for ProfileValue<'a> {
+    fn from(value: Option<&'a str>) -> Self {
+        value.map_or(Self::Null, Self::from)
+    }
+}
+
+/// A profile being built: its entries are encoded as they are added, and sorted (one per key,
+/// the last value added winning) into a [`Struct`] at the end, so a profile costs one buffer and
+/// its entries are never copied into maps and strings.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Profile {
+    /// The encoded entries, in the order they were added.
+    buf: Vec<u8>,
+    /// Per entry: where its key and the whole entry are in `buf`.
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    start: u32,
+    key_start: u32,
+    key_len: u32,
+    end: u32,
+}
+
+/// Initial capacity of a profile's buffer, in bytes, and of its entry list.
+const PROFILE_BYTES: usize = 384;
+const PROFILE_ENTRIES: usize = 12;
+
+/// Entries are kept in a `Vec<u8>` indexed by `u32`: a profile over 4 GiB is not one.
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
 
 impl Profile {
-    pub(crate) fn insert(&mut self, key: String, value: ProfileValue) {
-        self.0.insert(key, value.into_value());
+    /// Adds `key` = `value`; a later value for the same key replaces it.
+    pub(crate) fn insert(&mut self, key: &str, value: &ProfileValue<'_>) {
+        let scalar = value.scalar();
+        let body_len = scalar.body_len();
+        if self.buf.capacity() == 0 {
+            // Most profiles are a dozen short entries: one allocation for all of them.
+            self.buf.reserve(PROFILE_BYTES);
+            self.entries.reserve(PROFILE_ENTRIES);
+        }
+        self.buf.reserve(entry_len(key, Some(body_len)));
+        let start = self.buf.len();
+        encode_entry(key, Some(body_len), &mut self.buf, |buf| {
+            scalar.encode_body(buf);
+        });
+        let end = self.buf.len();
+        // The key's bytes end where the value field (tag, length, body) begins.
+        let value_field = 1 + encoded_len_varint(body_len as u64) + body_len;
+        self.entries.push(Entry {
+            start: offset(start),
+            key_start: offset(end - value_field - key.len()),
+            key_len: offset(key.len()),
+            end: offset(end),
+        });
     }
 
-    /// The profile as a `Struct`, without copying its entries.
+    /// The profile as a `Struct`: the entries sorted by key, the last one added per key.
     pub(crate) fn into_struct(self) -> Struct {
-        Struct { fields: self.0 }
+        let Profile { buf, mut entries } = self;
+        if entries.is_empty() {
+            return Struct::default();
+        }
+        let key = |entry: &Entry| -> &[u8] {
+            let start = entry.key_start as usize;
+            buf.get(start..start + entry.key_len as usize)
+                .unwrap_or_default()
+        };
+        // Added in strictly increasing key order: the buffer is the encoding as it stands.
+        if entries.windows(2).all(|pair| key(&pair[0]) < key(&pair[1])) {
+            return Struct::from_entries(Bytes::from(buf));
+        }
+        // Stable: entries of one key stay in the order they were added, so the last one wins.
+        entries.sort_by(|a, b| key(a).cmp(key(b)));
+        let mut out = Vec::with_capacity(buf.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let replaced = entries
+                .get(i + 1)
+                .is_some_and(|next| key(next) == key(entry));
+            if !replaced {
+                out.extend_from_slice(
+                    buf.get(entry.start as usize..entry.end as usize)
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        Struct::from_entries(Bytes::from(out))
     }
 
     #[cfg(test)]
@@ -120,7 +211,106 @@ impl Profile {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use prost::Message;
+
     use super::*;
+
+    fn profile_value() -> impl Strategy<Value = ProfileValue<'static>> {
+        prop_oneof![
+            ".{0,150}".prop_map(ProfileValue::from),
+            any::<bool>().prop_map(ProfileValue::from),
+            any::<f64>().prop_map(ProfileValue::from),
+            Just(ProfileValue::Null),
+        ]
+    }
+
+    /// Keys from a small alphabet (so that keys repeat, and the empty key occurs) or any text.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof!["[ab]{0,2}", ".{0,140}"]
+    }
+
+    proptest! {
+        /// A profile encodes byte for byte as `prost_types::Struct` does the map that inserting
+        /// the same entries into a `BTreeMap` gives, whatever the order of the entries and however
+        /// often a key repeats; and its fields are that map.
+        #[test]
+        fn encodes_as_the_map_of_its_entries(
+            entries in prop::collection::vec((key(), profile_value()), 0..24),
+            presorted in any::<bool>(),
+        ) {
+            let mut entries = entries;
+            if presorted {
+                // Also the path for entries added in key order, one per key.
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                entries.dedup_by(|a, b| a.0 == b.0);
+            }
+            let mut profile = Profile::default();
+            let mut map = BTreeMap::new();
+            for (key, value) in &entries {
+                profile.insert(key, value);
+                map.insert(key.clone(), value.to_value());
+            }
+            let ours = profile.into_struct();
+            let theirs = prost_types::Struct { fields: map.clone() };
+            prop_assert_eq!(ours.encoded_len(), theirs.encoded_len());
+            prop_assert_eq!(ours.encode_to_vec(), theirs.encode_to_vec());
+            // NaN is not equal to itself: compare the fields through their encoding.
+            let fields = Struct::from(ours.fields().clone());
+            prop_assert_eq!(fields.encode_to_vec(), theirs.encode_to_vec());
+            prop_assert_eq!(ours.fields().keys().collect::<Vec<_>>(), map.keys().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn an_encoded_profile_reads_changes_and_compares_as_its_fields() {
+        let mut profile = Profile::default();
+        profile.insert("role", &"Admin".into());
+        profile.insert("email", &None::<&str>.into());
+        let encoded = profile.into_struct();
+        let map = BTreeMap::from([
+            ("email".to_owned(), ProfileValue::Null.to_value()),
+            ("role".to_owned(), ProfileValue::from("Admin").to_value()),
+        ]);
+        assert_eq!(encoded.fields(), &map);
+        assert_eq!(encoded, Struct::from(map.clone()));
+        assert_eq!(
+            format!("{encoded:?}"),
+            format!("{:?}", Struct::from(map.clone()))
+        );
+        assert_eq!(encoded.clone().into_fields(), map);
+
+        let mut changed = encoded.clone();
+        changed
+            .fields_mut()
+            .insert("active".to_owned(), ProfileValue::from(true).to_value());
+        let mut expected = map.clone();
+        expected.insert("active".to_owned(), ProfileValue::from(true).to_value());
+        assert_eq!(
+            changed.encode_to_vec(),
+            prost_types::Struct { fields: expected }.encode_to_vec()
+        );
+        assert_ne!(changed, encoded);
+
+        let mut cleared = encoded;
+        cleared.clear();
+        assert!(cleared.fields().is_empty());
+        assert_eq!(cleared.encoded_len(), 0);
+    }
+
+    #[test]
+    fn borrowed_and_owned_strings_make_the_same_value() {
+        let owned = String::from("x");
+        assert_eq!(ProfileValue::from(&owned), ProfileValue::from("x"));
+        assert_eq!(ProfileValue::from(owned.clone()), ProfileValue::from("x"));
+        assert_eq!(
+            ProfileValue::from(Cow::Borrowed("x")),
+            ProfileValue::from("x")
+        );
+        assert_eq!(ProfileValue::from(Some("x")), ProfileValue::from("x"));
+    }
 
     #[test]
     fn conversions_pick_the_json_kind() {
@@ -160,10 +350,13 @@ mod tests {
     #[test]
     fn later_insert_of_a_key_wins() {
         let mut profile = Profile::default();
-        profile.insert("k".into(), "first".into());
-        profile.insert("k".into(), "second".into());
+        profile.insert("k", &"first".into());
+        profile.insert("k", &"second".into());
         let s = profile.to_struct();
-        assert_eq!(s.fields.len(), 1);
-        assert_eq!(s.fields["k"].kind, Some(Kind::StringValue("second".into())));
+        assert_eq!(s.fields().len(), 1);
+        assert_eq!(
+            s.fields()["k"].kind,
+            Some(Kind::StringValue("second".into()))
+        );
     }
 }

@@ -165,11 +165,11 @@ impl ResourceBuilder {
     }
 
     /// Adds a profile entry; a later value for the same key replaces the earlier one.
-    pub fn profile(mut self, key: impl Into<String>, value: impl Into<ProfileValue>) -> Self {
+    pub fn profile<'v>(mut self, key: impl AsRef<str>, value: impl Into<ProfileValue<'v>>) -> Self {
         self.parts
             .profile
             .get_or_insert_with(Profile::default)
-            .insert(key.into(), value.into());
+            .insert(key.as_ref(), &value.into());
         self
     }
 
@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(group.profile, r.profile);
         let profile = r.profile.as_ref().unwrap();
         assert_eq!(
-            profile.fields["members"],
+            profile.fields()["members"],
             ProfileValue::Number(3.0).to_value()
         );
         assert_eq!(r.parent_resource_id, Some(resource_id("org", "o1")));

@@ -167,7 +167,7 @@ impl UserBuilder {
     }
 
     /// Adds a profile entry; a later value for the same key replaces the earlier one.
-    pub fn profile(mut self, key: impl Into<String>, value: impl Into<ProfileValue>) -> Self {
+    pub fn profile<'v>(mut self, key: impl AsRef<str>, value: impl Into<ProfileValue<'v>>) -> Self {
         self.base = self.base.profile(key, value);
         self
     }
@@ -278,7 +278,7 @@ mod tests {
             })
         );
         assert_eq!(t.profile, r.profile);
-        assert_eq!(r.profile.as_ref().unwrap().fields.len(), 2);
+        assert_eq!(r.profile.as_ref().unwrap().fields().len(), 2);
         let ts = prost_types::Timestamp {
             seconds: 1_600_000_000,
             nanos: 5,

@@ -149,19 +149,20 @@ fn member_resource(p: &Fields<'_>) -> pb::Resource {
             p.family_name.unwrap_or_default(),
         );
     }
-    user.profile("user_id", p.id)
+    // In key order, the order the profile is encoded in, so it is written without sorting.
+    user.profile("account_type", "human")
+        .profile("display_name", p.display_name)
         .profile("email", p.email)
         .profile("first_name", p.given_name)
-        .profile("last_name", p.family_name)
-        .profile("display_name", p.display_name)
-        .profile("role", p.role_id)
-        .profile("role_name", p.role_name)
-        .profile("status", p.membership.map(MembershipRef::raw))
         .profile(
             "invite_pending",
             matches!(p.membership, Some(MembershipRef::InvitePending(_))),
         )
-        .profile("account_type", "human")
+        .profile("last_name", p.family_name)
+        .profile("role", p.role_id)
+        .profile("role_name", p.role_name)
+        .profile("status", p.membership.map(MembershipRef::raw))
+        .profile("user_id", p.id)
         .build()
 }
 
@@ -176,12 +177,13 @@ fn api_key_resource(p: &Fields<'_>) -> pb::Resource {
     if let Some(time) = p.created_at {
         user = user.created_at(time);
     }
-    user.profile("user_id", p.id)
+    // In key order, as above.
+    user.profile("account_type", "api_key")
         .profile("api_key_id", p.api_key_id)
+        .profile("created_by", p.created_by)
         .profile("role", p.role_id)
         .profile("role_name", p.role_name)
-        .profile("account_type", "api_key")
-        .profile("created_by", p.created_by)
+        .profile("user_id", p.id)
         .build()
 }
 

@@ -103,7 +103,7 @@ impl UserRow {
 }
 
 fn profile_string(profile: Option<&c1_model::Struct>, key: &str) -> Option<String> {
-    match profile?.fields.get(key)?.kind.as_ref()? {
+    match profile?.fields().get(key)?.kind.as_ref()? {
         Kind::StringValue(s) if !s.is_empty() => Some(s.clone()),
         Kind::BoolValue(b) => Some(b.to_string()),
         Kind::NumberValue(n) => Some(n.to_string()),

@@ -141,7 +141,7 @@ fn profile_json(s: Option<&c1_model::Struct>) -> BTreeMap<String, Value> {
     let Some(s) = s else {
         return BTreeMap::new();
     };
-    s.fields
+    s.fields()
         .iter()
         .map(|(k, v)| {
             let v = match &v.kind {

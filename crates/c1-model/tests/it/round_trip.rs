@@ -189,7 +189,7 @@ fn annotation_messages() {
         resource_type_ids: vec![],
     });
     let mut metadata = c1_model::Struct::default();
-    metadata.fields.insert(
+    metadata.fields_mut().insert(
         "k".into(),
         prost_types::Value {
             kind: Some(prost_types::value::Kind::BoolValue(true)),

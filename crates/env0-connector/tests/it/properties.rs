@@ -213,7 +213,7 @@ proptest! {
             prop_assert!(resource.display_name.len() <= 1024);
             let user_trait: pb::UserTrait = c1_model::annotations::find(&resource.annotations).expect("UserTrait");
             prop_assert!(user_trait.status.as_ref().is_some_and(|s| s.details.len() <= 1024));
-            let keys: Vec<&str> = resource.profile.as_ref().expect("profile").fields.keys().map(String::as_str).collect();
+            let keys: Vec<&str> = resource.profile.as_ref().expect("profile").fields().keys().map(String::as_str).collect();
             if principal.kind == PrincipalKind::Human {
                     prop_assert_eq!(user_trait.account_type, pb::user_trait::AccountType::Human as i32);
                     prop_assert_eq!(keys, ["account_type", "display_name", "email", "first_name", "invite_pending", "last_name", "role", "role_name", "status", "user_id"]);

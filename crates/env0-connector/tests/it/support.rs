@@ -271,7 +271,7 @@ pub(crate) fn view(resource: &pb::Resource) -> UserView {
         .profile
         .as_ref()
         .expect("profile is always present")
-        .fields
+        .fields()
         .iter()
         .map(|(k, v)| (k.clone(), json(v)))
         .collect();
