@@ -9,7 +9,7 @@ use prost_types::Value;
 use prost_types::value::Kind;
 
 use crate::Struct;
-use crate::structs::{Scalar, encode_entry, entry_len};
+use crate::structs::{Scalar, encode_entry};
 
 /// One value in a resource profile.
 ///
@@ -155,7 +155,8 @@ impl Profile {
             self.buf.reserve(PROFILE_BYTES);
             self.entries.reserve(PROFILE_ENTRIES);
         }
-        self.buf.reserve(entry_len(key, Some(body_len)));
+        // Room for the entry: three tags and three lengths of at most five bytes each.
+        self.buf.reserve(key.len() + body_len + 18);
         let start = self.buf.len();
         encode_entry(key, Some(body_len), &mut self.buf, |buf| {
             scalar.encode_body(buf);

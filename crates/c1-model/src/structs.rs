@@ -170,6 +170,7 @@ pub(crate) enum Scalar<'a> {
 
 impl Scalar<'_> {
     /// The encoded length of a `Value` message body holding this kind.
+    #[inline]
     pub(crate) fn body_len(self) -> usize {
         // Fields 1–4, one-byte tags; a oneof member is written even when it holds its default.
         match self {
@@ -181,6 +182,7 @@ impl Scalar<'_> {
     }
 
     /// Writes a `Value` message body holding this kind.
+    #[inline]
     pub(crate) fn encode_body(self, buf: &mut impl BufMut) {
         match self {
             Scalar::Null(n) => {
@@ -249,6 +251,7 @@ fn encode_value(value: &Value, buf: &mut impl BufMut) {
 /// Writes one map entry (field 1 of the struct): its tag, its length, the key and the value
 /// whose body is `value_len` bytes, written by `value`. As prost does, an empty key and a value
 /// without a kind (both defaults) are left out of the entry.
+#[inline]
 pub(crate) fn encode_entry<B: BufMut>(
     key: &str,
     value_len: Option<usize>,
@@ -275,7 +278,7 @@ pub(crate) fn encode_entry<B: BufMut>(
 }
 
 /// The length of the entry [`encode_entry`] writes.
-pub(crate) fn entry_len(key: &str, value_len: Option<usize>) -> usize {
+fn entry_len(key: &str, value_len: Option<usize>) -> usize {
     let key = if key.is_empty() {
         0
     } else {
