@@ -12,9 +12,11 @@
 //! integers; `calibration_ms`, lower is faster) and records it with the run, and it records the
 //! fastest run beside the median. Compare builds with interleaved runs, not across bench runs.
 //!
-//! Peak RSS is the kernel's high-water mark (`VmHWM` in `/proc/<pid>/status`), polled every
-//! millisecond while baton-env0 runs; the mark only grows, so the last read before exit holds the
-//! peak unless it was reached in that final millisecond.
+//! Each sync runs under `xtask measure`, a small parent that times it and then reads its peak RSS
+//! from the kernel (`getrusage(RUSAGE_CHILDREN)`, `ru_maxrss`: the high-water mark of its only
+//! child). The figure is exact, and nothing reads `/proc` while the sync runs: polling
+//! `/proc/<pid>/status` every millisecond, as the bench first did, took CPU from the two-core
+//! sync it was timing.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -260,6 +262,9 @@ fn requests(fake: &FakeProcess) -> Result<u64> {
 }
 
 /// Runs one sync; returns its wall time and peak RSS in KiB.
+///
+/// The sync runs under `xtask measure` (see [`measure`]), which waits for it and reads its peak
+/// RSS from the kernel's accounting, so nothing polls the process while it is timed.
 fn sync_once(
     baton: &Path,
     fake: &FakeProcess,
@@ -271,8 +276,10 @@ fn sync_once(
     let log_path = output.with_extension("log");
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("cannot create {}", log_path.display()))?;
-    let started = Instant::now();
-    let mut child = Command::new(baton)
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    let measured = Command::new(xtask)
+        .arg(MEASURE_COMMAND)
+        .arg(baton)
         .arg("--api-key-id")
         .arg(DEMO_KEY_ID)
         .arg("--api-key-secret-file")
@@ -285,35 +292,57 @@ fn sync_once(
         .arg(output)
         .args(["--no-progress", "--log-level", "warn"])
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(Stdio::from(log))
-        .spawn()
-        .context("cannot start baton-env0")?;
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0;
-    let status = loop {
-        if let Some(kib) = vm_hwm_kib(&status_path) {
-            peak_kib = peak_kib.max(kib);
-        }
-        if let Some(status) = child.try_wait().context("cannot wait for baton-env0")? {
-            break status;
-        }
-        thread::sleep(Duration::from_millis(1));
-    };
-    let wall = started.elapsed();
+        .output()
+        .context("cannot start xtask measure")?;
     let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
     let _ = std::fs::remove_file(&log_path);
-    if !status.success() {
-        bail!("baton-env0 failed ({status}): {}", stderr.trim());
+    let report = String::from_utf8_lossy(&measured.stdout);
+    let (status, wall_ns, peak_kib) = parse_measurement(&report)
+        .with_context(|| format!("xtask measure printed {report:?}: {}", stderr.trim()))?;
+    if status != 0 {
+        bail!("baton-env0 failed (exit code {status}): {}", stderr.trim());
     }
-    Ok((wall, peak_kib))
+    Ok((Duration::from_nanos(wall_ns), peak_kib))
 }
 
-/// `VmHWM` (peak resident set size) in KiB, if the process still has a memory map.
-fn vm_hwm_kib(status_path: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(status_path).ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// The hidden command the bench runs each sync under.
+pub(crate) const MEASURE_COMMAND: &str = "measure";
+
+/// `xtask measure <program> [args...]`: runs the program (stdin and stderr inherited, stdout
+/// discarded), waits for it, and prints `<exit code> <wall ns> <peak RSS KiB>`. The peak RSS is
+/// `ru_maxrss` of this process's reaped children, and the program is its only child, so it is
+/// exactly the program's own high-water mark. A program killed by a signal reports exit code -1.
+pub(crate) fn measure(args: &[String]) -> Result<()> {
+    let Some((program, rest)) = args.split_first() else {
+        bail!("usage: xtask {MEASURE_COMMAND} <program> [args...]");
+    };
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(rest)
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    let wall = started.elapsed();
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .context("getrusage failed")?;
+    // Linux reports ru_maxrss in KiB.
+    println!(
+        "{} {} {}",
+        status.code().unwrap_or(-1),
+        wall.as_nanos(),
+        usage.max_rss()
+    );
+    Ok(())
+}
+
+/// Reads what [`measure`] printed.
+fn parse_measurement(text: &str) -> Option<(i32, u64, u64)> {
+    let mut fields = text.split_whitespace();
+    let status = fields.next()?.parse().ok()?;
+    let wall_ns = fields.next()?.parse().ok()?;
+    let peak_kib = fields.next()?.parse().ok()?;
+    Some((status, wall_ns, peak_kib))
 }
 
 /// Milliseconds to sort 2 Mi pseudo-random integers (fixed seed): a single-threaded CPU and

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         "check-layers" => layers::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
+        bench::MEASURE_COMMAND => bench::measure(rest),
         "release" => release::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
