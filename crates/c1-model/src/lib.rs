@@ -20,6 +20,7 @@
 
 pub mod annotations;
 mod codec;
+mod direct;
 pub mod entitlement;
 mod error;
 pub mod grant;
@@ -53,6 +54,7 @@ pub mod pb {
 }
 
 pub use codec::{decode, encode, from_timestamp, timestamp};
+pub use direct::resource_into as encode_resource_into;
 pub use error::DecodeError;
 pub use profile::ProfileValue;
 pub use resource::{ResourceBuilder, ResourceTypeBuilder, UserStatus, resource_id};

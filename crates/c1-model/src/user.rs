@@ -210,7 +210,11 @@ impl UserBuilder {
             details,
         });
         user_trait.profile = Some(profile);
-        let packed = crate::annotations::pack(&*user_trait);
+        // The trait is written once per user: encoded directly rather than through prost.
+        let packed = prost_types::Any {
+            type_url: pb::UserTrait::type_url(),
+            value: crate::direct::user_trait(&user_trait),
+        };
         // The trait is encoded: its profile moves to the resource instead of being copied.
         resource.profile = user_trait.profile.take();
         crate::annotations::set_packed::<pb::UserTrait>(&mut resource.annotations, packed);

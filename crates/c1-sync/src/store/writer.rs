@@ -163,7 +163,8 @@ impl C1zWriter {
             rows.text_parts(&[&id.resource_type, ":", &id.resource]);
             rows.opt_text(parent.map(|p| p.resource_type.as_str()));
             rows.opt_text(parent.map(|p| p.resource.as_str()));
-            rows.blob(|buf| encode_into(buf, item));
+            // One row per user: c1-model's direct encoder, prost's bytes without prost's walks.
+            rows.blob(|buf| c1_model::encode_resource_into(item, buf));
             Ok(())
         })
     }
