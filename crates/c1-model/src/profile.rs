@@ -2,14 +2,15 @@
 //! and the profile the resource builders write them into.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use prost::bytes::Bytes;
-use prost::encoding::encoded_len_varint;
+use prost::encoding::{decode_varint, encoded_len_varint};
 use prost_types::Value;
 use prost_types::value::Kind;
 
 use crate::Struct;
-use crate::structs::{Scalar, encode_entry};
+use crate::structs::{KEY_TAG, Scalar, encode_entry};
 
 /// One value in a resource profile.
 ///
@@ -119,74 +120,63 @@ impl<'a> From<Option<&'a str>> for ProfileValue<'a> {
 
 /// A profile being built: its entries are encoded as they are added, and sorted (one per key,
 /// the last value added winning) into a [`Struct`] at the end, so a profile costs one buffer and
-/// its entries are never copied into maps and strings.
+/// its entries are never copied into maps and strings. Entries added in strictly increasing key
+/// order, as callers that care about speed add them, are already the encoding: nothing about
+/// them is kept but the last key.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Profile {
     /// The encoded entries, in the order they were added.
     buf: Vec<u8>,
-    /// Per entry: where its key and the whole entry are in `buf`.
-    entries: Vec<Entry>,
+    /// Where the last key added is in `buf`.
+    last_key: Range<usize>,
+    /// Whether every key so far was greater than the one before.
+    in_order: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// One encoded entry in a profile's buffer.
+#[derive(Debug, Clone)]
 struct Entry {
-    start: u32,
-    key_start: u32,
-    key_len: u32,
-    end: u32,
+    whole: Range<usize>,
+    key: Range<usize>,
 }
 
-/// Initial capacity of a profile's buffer, in bytes, and of its entry list.
+/// Initial capacity of a profile's buffer, in bytes.
 const PROFILE_BYTES: usize = 384;
-const PROFILE_ENTRIES: usize = 12;
-
-/// Entries are kept in a `Vec<u8>` indexed by `u32`: a profile over 4 GiB is not one.
-fn offset(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
 
 impl Profile {
     /// Adds `key` = `value`; a later value for the same key replaces it.
     pub(crate) fn insert(&mut self, key: &str, value: &ProfileValue<'_>) {
         let scalar = value.scalar();
         let body_len = scalar.body_len();
+        let first = self.buf.is_empty();
         if self.buf.capacity() == 0 {
             // Most profiles are a dozen short entries: one allocation for all of them.
             self.buf.reserve(PROFILE_BYTES);
-            self.entries.reserve(PROFILE_ENTRIES);
         }
         // Room for the entry: three tags and three lengths of at most five bytes each.
         self.buf.reserve(key.len() + body_len + 18);
-        let start = self.buf.len();
+        let in_order =
+            first || self.in_order && self.buf.get(self.last_key.clone()) < Some(key.as_bytes());
         encode_entry(key, Some(body_len), &mut self.buf, |buf| {
             scalar.encode_body(buf);
         });
-        let end = self.buf.len();
         // The key's bytes end where the value field (tag, length, body) begins.
-        let value_field = 1 + encoded_len_varint(body_len as u64) + body_len;
-        self.entries.push(Entry {
-            start: offset(start),
-            key_start: offset(end - value_field - key.len()),
-            key_len: offset(key.len()),
-            end: offset(end),
-        });
+        let key_end = self.buf.len() - (1 + encoded_len_varint(body_len as u64) + body_len);
+        self.last_key = key_end - key.len()..key_end;
+        self.in_order = in_order;
     }
 
     /// The profile as a `Struct`: the entries sorted by key, the last one added per key.
     pub(crate) fn into_struct(self) -> Struct {
-        let Profile { buf, mut entries } = self;
-        if entries.is_empty() {
+        let Profile { buf, in_order, .. } = self;
+        if buf.is_empty() {
             return Struct::default();
         }
-        let key = |entry: &Entry| -> &[u8] {
-            let start = entry.key_start as usize;
-            buf.get(start..start + entry.key_len as usize)
-                .unwrap_or_default()
-        };
-        // Added in strictly increasing key order: the buffer is the encoding as it stands.
-        if entries.windows(2).all(|pair| key(&pair[0]) < key(&pair[1])) {
+        if in_order {
             return Struct::from_entries(Bytes::from(buf));
         }
+        let mut entries = entries(&buf);
+        let key = |entry: &Entry| buf.get(entry.key.clone()).unwrap_or_default();
         // Stable: entries of one key stay in the order they were added, so the last one wins.
         entries.sort_by(|a, b| key(a).cmp(key(b)));
         let mut out = Vec::with_capacity(buf.len());
@@ -195,10 +185,7 @@ impl Profile {
                 .get(i + 1)
                 .is_some_and(|next| key(next) == key(entry));
             if !replaced {
-                out.extend_from_slice(
-                    buf.get(entry.start as usize..entry.end as usize)
-                        .unwrap_or_default(),
-                );
+                out.extend_from_slice(buf.get(entry.whole.clone()).unwrap_or_default());
             }
         }
         Struct::from_entries(Bytes::from(out))
@@ -208,6 +195,38 @@ impl Profile {
     pub(crate) fn to_struct(&self) -> Struct {
         self.clone().into_struct()
     }
+}
+
+/// The entries of a buffer [`Profile::insert`] wrote: each is the entry tag, the entry's length,
+/// then the key field (absent for the empty key) and the value field.
+fn entries(buf: &[u8]) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    while let Some(entry) = buf.get(at..) {
+        let Some((body, len)) = entry.get(1..).and_then(|rest| {
+            let mut cursor = rest;
+            let len = usize::try_from(decode_varint(&mut cursor).ok()?).ok()?;
+            Some((at + 1 + (rest.len() - cursor.len()), len))
+        }) else {
+            break;
+        };
+        let end = body + len;
+        let key = match buf.get(body..end) {
+            Some([tag, rest @ ..]) if *tag == KEY_TAG => {
+                let mut cursor = rest;
+                let key_len = decode_varint(&mut cursor).map_or(0, |n| n as usize);
+                let start = body + 1 + (rest.len() - cursor.len());
+                start..start + key_len
+            }
+            _ => body..body,
+        };
+        entries.push(Entry {
+            whole: at..end,
+            key,
+        });
+        at = end;
+    }
+    entries
 }
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ impl From<Struct> for prost_types::Struct {
 /// Field 1 (`fields`), length-delimited: each map entry's tag.
 const ENTRY_TAG: u8 = 0x0a;
 /// Within an entry: field 1 (`key`), length-delimited.
-const KEY_TAG: u8 = 0x0a;
+pub(crate) const KEY_TAG: u8 = 0x0a;
 /// Within an entry: field 2 (`value`), length-delimited.
 const VALUE_TAG: u8 = 0x12;
 
