@@ -127,8 +127,13 @@ fn copy(reader: &mut impl Read, writer: &mut impl Write) -> Result<u64, CopyErro
 }
 
 /// Writes `C1ZF\0` + one zstd frame of the file at `db` (with content size and checksum) into
-/// `out`, then fsyncs it. Returns the number of bytes written.
-pub(crate) fn encode_into(db: &Path, out: File) -> io::Result<u64> {
+/// `out`, then fsyncs it, running `while_syncing` on another thread meanwhile (the database file
+/// is no longer read by then). Returns the number of bytes written.
+pub(crate) fn encode_into(
+    db: &Path,
+    out: File,
+    while_syncing: impl FnOnce() + Send,
+) -> io::Result<u64> {
     let input = File::open(db)?;
     let len = input.metadata()?.len();
     let mut writer = BufWriter::with_capacity(1 << 20, out);
@@ -143,7 +148,11 @@ pub(crate) fn encode_into(db: &Path, out: File) -> io::Result<u64> {
     let file = writer
         .into_inner()
         .map_err(io::IntoInnerError::into_error)?;
-    file.sync_all()?;
+    let synced = std::thread::scope(|scope| {
+        scope.spawn(while_syncing);
+        file.sync_all()
+    });
+    synced?;
     Ok(file.metadata()?.len())
 }
 
@@ -178,7 +187,12 @@ mod tests {
         let payload: Vec<u8> = (0..100_000u32).flat_map(u32::to_le_bytes).collect();
         let db = write(dir.path(), "db", &payload);
         let c1z = dir.path().join("out.c1z");
-        let bytes = encode_into(&db, File::create(&c1z).unwrap()).unwrap();
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let bytes = encode_into(&db, File::create(&c1z).unwrap(), || {
+            ran.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+        .unwrap();
+        assert!(ran.into_inner(), "the work given to run while syncing ran");
         let raw = std::fs::read(&c1z).unwrap();
         assert_eq!(raw.len() as u64, bytes);
         assert_eq!(&raw[..5], MAGIC_V1);

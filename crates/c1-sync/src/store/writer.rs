@@ -294,7 +294,9 @@ impl C1zWriter {
         let out = File::create(&tmp)
             .map_err(|e| StoreError::io(&target, "create the temporary .tmp file", e))?;
         let closed = started.elapsed();
-        let bytes = envelope::encode_into(&db_path, out)
+        // The scratch database is not needed once compressed: removing it frees its page cache
+        // (16 ms for 110 000 users), which overlaps with waiting for the disk.
+        let bytes = envelope::encode_into(&db_path, out, || drop(fs::remove_file(&db_path)))
             .map_err(|e| StoreError::io(&target, "write the temporary .tmp file", e))?;
         let compressed = started.elapsed();
         if fail_before_rename {
