@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use prost::bytes::Bytes;
 use prost::encoding::{decode_varint, encoded_len_varint};
 use prost_types::Value;
 use prost_types::value::Kind;
@@ -173,7 +172,7 @@ impl Profile {
             return Struct::default();
         }
         if in_order {
-            return Struct::from_entries(Bytes::from(buf));
+            return Struct::from_entries(buf);
         }
         let mut entries = entries(&buf);
         let key = |entry: &Entry| buf.get(entry.key.clone()).unwrap_or_default();
@@ -188,7 +187,7 @@ impl Profile {
                 out.extend_from_slice(buf.get(entry.whole.clone()).unwrap_or_default());
             }
         }
-        Struct::from_entries(Bytes::from(out))
+        Struct::from_entries(out)
     }
 
     #[cfg(test)]

@@ -9,15 +9,14 @@
 //!   boolean and null values are sized and written directly; nested structs and lists go through
 //!   prost;
 //! - **encoded entries**, as the resource builders' profiles produce them: the entries are written
-//!   once, sorted by key, and shared (reference-counted) by every message that holds the profile,
-//!   so encoding the struct copies bytes. The map is decoded from them on first use of
-//!   [`Struct::fields`].
+//!   once, sorted by key, so encoding the struct copies bytes. The map is decoded from them on
+//!   first use of [`Struct::fields`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use prost::bytes::{Buf, BufMut, Bytes};
+use prost::bytes::{Buf, BufMut};
 use prost::encoding::{self, DecodeContext, WireType, encode_varint, encoded_len_varint};
 use prost_types::Value;
 use prost_types::value::Kind;
@@ -38,7 +37,7 @@ enum Repr {
     /// The struct's encoding (its entries, sorted by key, one per key), and the map decoded from
     /// it once asked for.
     Encoded {
-        entries: Bytes,
+        entries: Vec<u8>,
         fields: OnceLock<BTreeMap<String, Value>>,
     },
 }
@@ -89,7 +88,7 @@ impl Struct {
 
     /// A struct of already encoded entries: each a complete map entry (tag, length, key, value),
     /// sorted by key with one entry per key, as [`crate::profile`] writes them.
-    pub(crate) fn from_entries(entries: Bytes) -> Self {
+    pub(crate) fn from_entries(entries: Vec<u8>) -> Self {
         Self {
             repr: Repr::Encoded {
                 entries,
