@@ -76,11 +76,13 @@ async fn a_large_member_list_decodes_like_a_small_one() {
     let body = format!("[\n{}\n]", members.join(",\n"));
     assert!(body.len() > 4 * 1024 * 1024, "{} bytes", body.len());
 
+    let serial: Vec<env0_api::OrganizationUser> = serde_json::from_str(&body).unwrap();
     let mut server = server().await;
     let path = format!("/organizations/{ORG}/users");
     let whole = ok_json(&mut server, &path, "", &body).await;
     let plain = client(&server).organization_users(&org()).await.unwrap();
     whole.assert_async().await;
+    assert_eq!(plain, serial);
     let whole = ok_json(&mut server, &path, "", &body).await;
     let converted = client(&server)
         .organization_users_with(&org(), |m| m)
@@ -112,6 +114,47 @@ async fn a_large_member_list_decodes_like_a_small_one() {
     };
     assert_eq!(*line, 2 * 15_000 + 3, "{err:?}");
     assert!(snippet.contains("\"no\": 1"), "{snippet}");
+}
+
+/// An API key list over 4 MiB is decoded on several threads too: every key, in order, as the
+/// plain decoding gives them; a bad key deep inside fails with its real line.
+#[tokio::test]
+async fn a_large_api_key_list_decodes_like_a_small_one() {
+    let keys: Vec<String> = (0..12_000)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"key-{i:08}\", \"name\": \"ci {{,}} \\\"{i}\\\"\", \"apiKeyId\": \"k{i}\",\n \
+                 \"organizationRole\": \"User\", \"lastUsedAt\": null, \
+                 \"createdAt\": \"2025-01-01T00:00:00.000Z\", \"padding\": \"{pad}\"}}",
+                pad = "p".repeat(300),
+            )
+        })
+        .collect();
+    let body = format!("[\n{}\n]", keys.join(",\n"));
+    assert!(body.len() > 4 * 1024 * 1024, "{} bytes", body.len());
+    let serial: Vec<env0_api::ApiKey> = serde_json::from_str(&body).unwrap();
+
+    let mut server = server().await;
+    let query = format!("organizationId={ORG}");
+    let whole = ok_json(&mut server, "/api-keys", &query, &body).await;
+    let listed = client(&server).api_keys(&org()).await.unwrap();
+    whole.assert_async().await;
+    assert_eq!(listed.len(), 12_000);
+    assert_eq!(listed, serial);
+
+    // Key 9 000's id is an object. Each key takes two lines after the `[` line, so key n's id
+    // is on line 2n + 2.
+    let bad = body.replacen("\"id\": \"key-00009000\"", "\"id\": {\"no\": 1}", 1);
+    let broken = ok_json(&mut server, "/api-keys", &query, &bad).await;
+    let err = match client(&server).api_keys(&org()).await {
+        Ok(keys) => panic!("{} keys decoded from a broken list", keys.len()),
+        Err(err) => err,
+    };
+    broken.assert_async().await;
+    let Error::Decode { line, .. } = &err else {
+        panic!("expected a decode error, got {err:?}");
+    };
+    assert_eq!(*line, 2 * 9_000 + 2, "{err:?}");
 }
 
 #[tokio::test]
