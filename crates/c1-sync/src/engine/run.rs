@@ -517,7 +517,8 @@ async fn sync_resources(
                     continue;
                 };
                 resource_key_into(&mut key, id);
-                if state.resources.contains(key.as_str()) {
+                // One lookup: the key is stored unless it already was.
+                if !state.resources.insert(key.clone()) {
                     let message = format!(
                         "resource {} was listed twice; the second copy is skipped",
                         show_resource(id)
@@ -526,7 +527,6 @@ async fn sync_resources(
                     skipped += 1;
                     continue;
                 }
-                state.resources.insert(key.clone());
                 if resource.parent_resource_id.is_none() {
                     resource.parent_resource_id = job.parent.as_deref().cloned();
                 }

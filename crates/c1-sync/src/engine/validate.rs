@@ -38,11 +38,11 @@ pub(crate) fn resource_key(id: &pb::ResourceId) -> String {
 
 /// Writes the key of `id` into `key` (cleared first), reusing its allocation.
 pub(crate) fn resource_key_into(key: &mut String, id: &pb::ResourceId) {
-    use std::fmt::Write as _;
     key.clear();
     key.reserve(id.resource_type.len() + id.resource.len() + 6);
     // Writing into a String cannot fail.
-    let _ = write!(key, "{}", id.resource_type.len());
+    // Without the formatting machinery: this runs once per resource.
+    key.push_str(itoa::Buffer::new().format(id.resource_type.len()));
     key.push(':');
     key.push_str(&id.resource_type);
     key.push_str(&id.resource);
@@ -215,6 +215,16 @@ mod tests {
                 .with_trait(pb::resource_type::Trait::User)
                 .build(),
         )
+    }
+
+    #[test]
+    fn resource_keys_lead_with_the_type_length_in_decimal() {
+        let long_type = "t".repeat(1234);
+        assert_eq!(resource_key(&resource_id("user", "u1")), "4:useru1");
+        assert_eq!(
+            resource_key(&resource_id(&long_type, "x")),
+            format!("1234:{long_type}x")
+        );
     }
 
     #[test]
