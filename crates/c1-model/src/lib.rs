@@ -16,7 +16,9 @@
 //!   byte for byte as `prost_types::Struct` but directly (a builder's profile stays in encoded
 //!   form until read); it converts to and from that type.
 //! - [`encode`] / [`decode`]: deterministic encoding (same value, same bytes), as the c1z `data`
-//!   columns require; [`timestamp`] / [`from_timestamp`] convert times.
+//!   columns require; [`encode_resource_into`] writes a resource's same bytes directly (without
+//!   prost's repeated walks of nested messages), for code that writes one row per resource;
+//!   [`timestamp`] / [`from_timestamp`] convert times.
 
 pub mod annotations;
 mod codec;
