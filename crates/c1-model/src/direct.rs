@@ -15,6 +15,7 @@ use prost_types::Timestamp;
 
 use crate::pb;
 use crate::pb::user_trait::{Email, MfaStatus, SsoStatus, Status, StructuredName};
+use crate::structs::delimited;
 
 /// The one-byte tag of field `number` (1–15) with wire type `wire`.
 const fn tag(number: u8, wire: u8) -> u8 {
@@ -36,11 +37,6 @@ fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
         value >>= 7;
     }
     buf.push(value as u8);
-}
-
-/// Length of a length-delimited field with a body of `len` bytes.
-fn delimited(len: usize) -> usize {
-    1 + varint_len(len as u64) + len
 }
 
 fn put_delimited(buf: &mut Vec<u8>, tag: u8, len: usize) {
@@ -126,8 +122,9 @@ fn timestamp_len(time: &Timestamp) -> usize {
     seconds + int32_len(*nanos)
 }
 
-fn put_timestamp(buf: &mut Vec<u8>, field: u8, time: &Timestamp) {
-    put_delimited(buf, tag(field, LEN), timestamp_len(time));
+/// Writes `time` as field `field`, whose body is `body` ([`timestamp_len`]) bytes.
+fn put_timestamp(buf: &mut Vec<u8>, field: u8, time: &Timestamp, body: usize) {
+    put_delimited(buf, tag(field, LEN), body);
     if time.seconds != 0 {
         buf.push(tag(1, VARINT));
         put_varint(buf, time.seconds as u64);
@@ -171,6 +168,8 @@ pub(crate) fn user_trait(trait_: &pb::UserTrait) -> Vec<u8> {
     let profile_body = profile.as_ref().map(Message::encoded_len);
     let icon_body = icon.as_ref().map(Message::encoded_len);
     let name_body = structured_name.as_ref().map(structured_name_len);
+    let created_body = created_at.as_ref().map(timestamp_len);
+    let last_login_body = last_login.as_ref().map(timestamp_len);
     let mfa = mfa_status
         .as_ref()
         .map(|MfaStatus { mfa_enabled }| *mfa_enabled);
@@ -187,12 +186,8 @@ pub(crate) fn user_trait(trait_: &pb::UserTrait) -> Vec<u8> {
         + int32_len(*account_type)
         + string_len(login)
         + repeated_len(login_aliases)
-        + created_at
-            .as_ref()
-            .map_or(0, |t| delimited(timestamp_len(t)))
-        + last_login
-            .as_ref()
-            .map_or(0, |t| delimited(timestamp_len(t)))
+        + created_body.map_or(0, delimited)
+        + last_login_body.map_or(0, delimited)
         + mfa.map_or(0, |on| delimited(bool_len(on)))
         + sso.map_or(0, |on| delimited(bool_len(on)))
         + name_body.map_or(0, delimited)
@@ -220,11 +215,11 @@ pub(crate) fn user_trait(trait_: &pb::UserTrait) -> Vec<u8> {
     put_int32(&mut buf, tag(5, VARINT), *account_type);
     put_string(&mut buf, tag(6, LEN), login);
     put_repeated(&mut buf, tag(7, LEN), login_aliases);
-    if let Some(time) = created_at {
-        put_timestamp(&mut buf, 8, time);
+    if let (Some(time), Some(body)) = (created_at, created_body) {
+        put_timestamp(&mut buf, 8, time, body);
     }
-    if let Some(time) = last_login {
-        put_timestamp(&mut buf, 9, time);
+    if let (Some(time), Some(body)) = (last_login, last_login_body) {
+        put_timestamp(&mut buf, 9, time, body);
     }
     if let Some(on) = mfa {
         put_delimited(&mut buf, tag(10, LEN), bool_len(on));
@@ -327,7 +322,7 @@ pub fn resource_into(resource: &pb::Resource, buf: &mut Vec<u8>) {
         put_string(buf, tag(2, LEN), details);
     }
     if let Some(time) = created_at {
-        put_timestamp(buf, 12, time);
+        put_timestamp(buf, 12, time, timestamp_len(time));
     }
 }
 

@@ -153,7 +153,7 @@ pub(crate) const KEY_TAG: u8 = 0x0a;
 const VALUE_TAG: u8 = 0x12;
 
 /// The length of a length-delimited field of `len` bytes with a one-byte tag.
-fn delimited(len: usize) -> usize {
+pub(crate) fn delimited(len: usize) -> usize {
     1 + encoded_len_varint(len as u64) + len
 }
 
