@@ -29,7 +29,12 @@ use crate::packed::Stored;
 use crate::sources::{Directory, Members, PrincipalSummary};
 
 /// Resources per page of the user listing.
-pub const DEFAULT_PAGE_SIZE: usize = 1000;
+///
+/// Pages come from the in-memory snapshot, so their size costs no requests; it sets how long a
+/// built resource waits before the engine checks and encodes it (one to two pages later). 256
+/// resources (about half a MiB) stay in a core's cache meanwhile; 1 000 did not, and cost the
+/// 100k benchmark sync about 8% of its wall time.
+pub const DEFAULT_PAGE_SIZE: usize = 256;
 
 /// The env0 connector for one organization.
 ///
