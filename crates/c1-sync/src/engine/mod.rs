@@ -137,6 +137,7 @@
 
 mod capabilities;
 mod connector;
+mod keyset;
 mod options;
 mod pipeline;
 mod progress;

@@ -12,6 +12,7 @@ use backon::Retryable;
 use c1_model::{annotations, pb};
 
 use crate::engine::connector::{Connector, Page, ResourceSyncer};
+use crate::engine::keyset::KeySet;
 use crate::engine::options::SyncOptions;
 use crate::engine::pipeline::{Job, run_ordered};
 use crate::engine::progress::{Phase, ProgressEvent, Totals};
@@ -265,9 +266,6 @@ impl Ctx<'_> {
     }
 }
 
-/// A set of ids seen in a run.
-type KeySet = HashSet<String, foldhash::fast::RandomState>;
-
 /// Mutable state of a run, touched only by the (sequential) consumer of pages.
 struct State {
     totals: Totals,
@@ -275,9 +273,7 @@ struct State {
     warning_messages: Vec<String>,
     max_warning_messages: usize,
     resources_by_type: BTreeMap<String, u64>,
-    /// `resource_key` of every resource written. Hashed with foldhash: one lookup and insert per
-    /// resource, and SipHash cost a few percent of a large sync. foldhash is seeded per process,
-    /// and the ids come from the one organization being synced.
+    /// `resource_key` of every resource written.
     resources: KeySet,
     /// Id of every entitlement written.
     entitlements: KeySet,
@@ -518,7 +514,7 @@ async fn sync_resources(
                 };
                 resource_key_into(&mut key, id);
                 // One lookup: the key is stored unless it already was.
-                if !state.resources.insert(key.clone()) {
+                if !state.resources.insert(&key) {
                     let message = format!(
                         "resource {} was listed twice; the second copy is skipped",
                         show_resource(id)
@@ -689,7 +685,7 @@ async fn sync_entitlements(
                 skipped += 1;
                 continue;
             }
-            state.entitlements.insert(entitlement.id.clone());
+            state.entitlements.insert(&entitlement.id);
             valid.push(entitlement);
         }
         if !valid.is_empty() {
