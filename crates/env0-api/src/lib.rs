@@ -21,6 +21,7 @@
 //!   [`ClientConfig::on_retry`].
 
 mod auth;
+mod body;
 mod config;
 mod de;
 mod endpoints;

@@ -19,6 +19,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::auth::basic_authorization;
+use crate::body::BodyBuffer;
 use crate::config::{ClientConfig, RetryEvent, RetryHook};
 use crate::de::opt_string;
 use crate::error::{Error, status_text};
@@ -295,7 +296,7 @@ impl Transport {
             let started = std::time::Instant::now();
             let body = self.read_body(response, endpoint).await?;
             let read = started.elapsed();
-            let decoded = decode(&body, endpoint).map_err(Failure::Permanent);
+            let decoded = decode(body.as_slice(), endpoint).map_err(Failure::Permanent);
             tracing::debug!(
                 bytes = body.len(),
                 read_ms = u64::try_from(read.as_millis()).unwrap_or(u64::MAX),
@@ -335,7 +336,7 @@ impl Transport {
         &self,
         mut response: reqwest::Response,
         endpoint: &Endpoint,
-    ) -> Result<Vec<u8>, Failure> {
+    ) -> Result<BodyBuffer, Failure> {
         let limit = self.max_body_bytes;
         let too_large = || {
             Failure::Permanent(Error::BodyTooLarge {
@@ -348,7 +349,7 @@ impl Transport {
             return Err(too_large());
         }
         let capacity = declared.unwrap_or(0).min(limit).min(PREALLOCATE_BYTES);
-        let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut body = BodyBuffer::with_capacity(usize::try_from(capacity).unwrap_or(0));
         while let Some(chunk) = response.chunk().await.map_err(Failure::transport)? {
             if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
                 return Err(too_large());
