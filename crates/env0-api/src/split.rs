@@ -97,6 +97,13 @@ where
         let mut stream = serde_json::Deserializer::from_str(run.get(at..)?).into_iter::<E>();
         let element = stream.next()?.ok()?;
         let element_end = at + stream.byte_offset();
+        if items.is_empty() {
+            // Room for the run at the first element's size, and a quarter more: growing by
+            // doubling instead copied the list several times into fresh memory, each page of it
+            // a page fault. Capacity never written to costs no memory.
+            let size = element_end.saturating_sub(at).max(1);
+            items.reserve(run.len() / size + run.len() / size / 4 + 1);
+        }
         items.push(convert(element));
         let separator = skip_whitespace(run.as_bytes(), element_end);
         match run.as_bytes().get(separator) {
@@ -155,15 +162,15 @@ where
         }));
         runs
     });
-    let mut all = Vec::new();
-    for decoded in runs {
-        // Every run decoded to exactly its end, so every guessed start was an element's start.
-        let items = decoded?;
-        if all.is_empty() {
-            all = items;
-        } else {
-            all.extend(items);
-        }
+    // Every run decoded to exactly its end, so every guessed start was an element's start.
+    let runs: Vec<Vec<T>> = runs.into_iter().collect::<Option<_>>()?;
+    let mut runs = runs.into_iter();
+    let mut all = runs.next().unwrap_or_default();
+    // One exact reservation: extending run by run grew the list (into fresh memory) each time.
+    let rest: usize = runs.as_slice().iter().map(Vec::len).sum();
+    all.reserve_exact(rest);
+    for items in runs {
+        all.extend(items);
     }
     Some(all)
 }
