@@ -1,5 +1,5 @@
 //! Who has access: members of `GET /organizations/{org}/users` plus keys of `GET /api-keys`,
-//! merged into one sorted list of [`Principal`]s, with custom role names from `GET /roles`.
+//! merged into one list of [`Principal`]s in id order, with custom role names from `GET /roles`.
 //!
 //! Rules:
 //! - A member whose id is also an API key `id` is that API key: one principal of kind
@@ -29,12 +29,15 @@ pub const API_KEYS_SOURCE: &str = "the API key list";
 /// Unparseable timestamps named in full in their (single) page warning before the rest are counted.
 const TIMESTAMP_EXAMPLES: usize = 5;
 
-/// Members converted to principals: sorted by id, duplicates removed, each kept packed (see
-/// [`Stored`]) so the whole organization takes about half the memory.
+/// Members converted to principals, duplicates removed, each kept packed (see [`Stored`]) so the
+/// whole organization takes about half the memory. They stay where they are (response order);
+/// `order` lists them by id.
 #[derive(Debug, Default)]
 pub(crate) struct Members {
     principals: Vec<Stored>,
-    /// `id_prefix` of each principal, in the same order.
+    /// Positions in `principals`, in id order.
+    order: Vec<usize>,
+    /// `id_prefix` of each principal, in id order (beside `order`).
     prefixes: Vec<IdPrefix>,
     warnings: Vec<Warning>,
     duplicates: usize,
@@ -54,10 +57,15 @@ impl Members {
     /// Members already converted and packed (in response order), with the warnings of their
     /// conversion.
     pub(crate) fn from_principals(principals: Vec<Stored>, mut warnings: Vec<Warning>) -> Members {
-        let (principals, prefixes, duplicates) =
-            sorted_unique(principals, MEMBERS_SOURCE, &mut warnings);
+        let Unique {
+            principals,
+            order,
+            prefixes,
+            duplicates,
+        } = ordered_unique(principals, MEMBERS_SOURCE, &mut warnings);
         Members {
             principals,
+            order,
             prefixes,
             warnings,
             duplicates,
@@ -70,10 +78,14 @@ impl Members {
     }
 }
 
-/// Every principal of one organization, sorted by id, plus what was odd about the data.
+/// Every principal of one organization, in id order, plus what was odd about the data.
 #[derive(Debug, Default)]
 pub struct Directory {
+    /// Each principal once, in no particular order (members in response order, then the API keys
+    /// not listed as members).
     principals: Vec<Stored>,
+    /// Positions in `principals`, in id order.
+    order: Vec<usize>,
     warnings: Vec<Warning>,
     duplicates: usize,
     keys_listed_as_members: usize,
@@ -90,6 +102,7 @@ impl Directory {
     pub(crate) fn assemble(members: Members, keys: Vec<ApiKey>) -> Directory {
         let Members {
             principals: mut all,
+            order: member_order,
             prefixes,
             mut warnings,
             duplicates: member_duplicates,
@@ -98,30 +111,57 @@ impl Directory {
             .into_iter()
             .map(|k| Stored::new(Principal::from_api_key(k, &mut warnings)))
             .collect();
-        let (keys, key_prefixes, key_duplicates) =
-            sorted_unique(keys, API_KEYS_SOURCE, &mut warnings);
+        let Unique {
+            principals: keys,
+            order: key_order,
+            prefixes: key_prefixes,
+            duplicates: key_duplicates,
+        } = ordered_unique(keys, API_KEYS_SOURCE, &mut warnings);
 
-        // Keys are few next to members: replace a member by its key in place, collect the rest.
-        let mut keys_listed_as_members = 0;
+        // Keys are few next to members. A key listed as a member takes the member's place (the
+        // same id, so the same place in id order); the others are appended.
+        let mut replaces: Vec<Option<usize>> = vec![None; keys.len()];
         let mut key_only = Vec::new();
-        let mut key_only_prefixes = Vec::new();
-        for (key, prefix) in keys.into_iter().zip(key_prefixes) {
-            let found = find_id(&all, &prefixes, &prefix, key.id());
-            if let Some(slot) = found.and_then(|at| all.get_mut(at)) {
+        for (&k, prefix) in key_order.iter().zip(&key_prefixes) {
+            let id = keys.get(k).map(Stored::id).unwrap_or_default();
+            match find_id(&all, &member_order, &prefixes, prefix, id) {
+                Some(member) => {
+                    if let Some(slot) = replaces.get_mut(k) {
+                        *slot = Some(member);
+                    }
+                }
+                None => key_only.push((*prefix, k)),
+            }
+        }
+        all.reserve_exact(key_only.len());
+        let mut appended_at = vec![0; keys.len()];
+        let mut keys_listed_as_members = 0;
+        for (k, key) in keys.into_iter().enumerate() {
+            if let Some(slot) = replaces
+                .get(k)
+                .copied()
+                .flatten()
+                .and_then(|m| all.get_mut(m))
+            {
                 let member = slot.to_principal();
                 *slot = key;
                 slot.update(|key| key.absorb_member(member));
                 keys_listed_as_members += 1;
             } else {
-                key_only.push(key);
-                key_only_prefixes.push(prefix);
+                if let Some(at) = appended_at.get_mut(k) {
+                    *at = all.len();
+                }
+                all.push(key);
             }
         }
-        let mut all = merged_by_id(all, &prefixes, key_only, &key_only_prefixes);
-        all.shrink_to_fit();
+        for (_, k) in &mut key_only {
+            *k = appended_at.get(*k).copied().unwrap_or_default();
+        }
+        let order = merged_order(&all, &member_order, &prefixes, &key_only);
 
         Directory {
             principals: all,
+            order,
             warnings,
             duplicates: member_duplicates + key_duplicates,
             keys_listed_as_members,
@@ -192,7 +232,12 @@ impl Directory {
 
     /// The principals, sorted by id, ids unique (unpacked: a copy).
     pub fn principals(&self) -> Vec<Principal> {
-        self.principals.iter().map(Stored::to_principal).collect()
+        self.sorted().map(Stored::to_principal).collect()
+    }
+
+    /// The principals as kept, in id order.
+    fn sorted(&self) -> impl Iterator<Item = &Stored> {
+        self.order.iter().filter_map(|&at| self.principals.get(at))
     }
 
     /// Everything odd met so far, in the order met.
@@ -281,13 +326,39 @@ impl Directory {
 
     /// The principals (unpacked) and warnings, consuming the directory.
     pub fn into_parts(self) -> (Vec<Principal>, Vec<Warning>) {
-        let principals = self.principals.iter().map(Stored::to_principal).collect();
+        let principals = self.principals();
         (principals, self.warnings)
     }
 
-    /// The principals as kept, packed.
-    pub(crate) fn into_stored(self) -> Vec<Stored> {
-        self.principals
+    /// The principals as kept (packed), for paging through in id order.
+    pub(crate) fn into_listing(self) -> Listing {
+        Listing {
+            principals: self.principals,
+            order: self.order,
+        }
+    }
+}
+
+/// The principals a listing pages through: as the [`Directory`] kept them, with their id order.
+#[derive(Debug)]
+pub(crate) struct Listing {
+    principals: Vec<Stored>,
+    order: Vec<usize>,
+}
+
+impl Listing {
+    /// How many principals there are.
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The principals from position `start` to `end` (exclusive) in id order.
+    pub(crate) fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &Stored> + Clone {
+        self.order
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&at| self.principals.get(at))
     }
 }
 
@@ -340,32 +411,41 @@ fn id_prefix(id: &str) -> IdPrefix {
     (half(high), half(low))
 }
 
-/// Sorts by id (stable, so the first of equal ids stays first) and drops repeats with a warning.
-/// Returns the principals, their [`IdPrefix`]es in the same order, and how many were dropped.
-///
-/// The order is worked out on `(prefix, id, index)` keys, which are small, and then applied
-/// with one swap per misplaced principal ([`permute`]), instead of moving the principals (a few
-/// hundred bytes each) around, or copying them to a new list.
-fn sorted_unique(
+/// Principals without repeated ids, and their id order.
+struct Unique {
+    /// In the order given, each id once (its first occurrence).
+    principals: Vec<Stored>,
+    /// Positions in `principals`, in id order.
+    order: Vec<usize>,
+    /// The [`IdPrefix`] of each, in id order (beside `order`).
+    prefixes: Vec<IdPrefix>,
+    /// How many repeats were dropped.
+    duplicates: usize,
+}
+
+/// Works out the id order (stable, so the first of equal ids comes first) and drops repeats with
+/// a warning. Nothing is moved: the order is worked out on `(prefix, id, index)` keys, which are
+/// small, and kept as positions. (Putting the principals themselves in order took a permutation
+/// whose every step waited for a cache miss: about 30 ms of the 100k sync.)
+fn ordered_unique(
     mut principals: Vec<Stored>,
     source: &'static str,
     warnings: &mut Vec<Warning>,
-) -> (Vec<Stored>, Vec<IdPrefix>, usize) {
-    let (order, prefixes, repeated) = {
+) -> Unique {
+    let (mut order, prefixes, repeated) = {
         let keys: Vec<(IdPrefix, &str, usize)> = principals
             .iter()
             .enumerate()
             .map(|(i, p)| (id_prefix(p.id()), p.id(), i))
             .collect();
         let keys = sorted(keys);
+        let mut order = Vec::with_capacity(keys.len());
         let mut prefixes = Vec::with_capacity(keys.len());
-        // `repeated[k]`: the principal that lands at position `k` repeats the one before it.
-        let mut repeated = Vec::with_capacity(keys.len());
+        let mut repeated = Vec::new();
         let mut previous: Option<(IdPrefix, &str)> = None;
         let mut last_reported: Option<&str> = None;
-        for &(prefix, id, _) in &keys {
-            let repeat = previous == Some((prefix, id));
-            if repeat {
+        for &(prefix, id, at) in &keys {
+            if previous == Some((prefix, id)) {
                 // A repeated id is reported once however often it repeats.
                 if last_reported != Some(id) {
                     warnings.push(Warning::DuplicateId {
@@ -374,27 +454,47 @@ fn sorted_unique(
                     });
                     last_reported = Some(id);
                 }
+                repeated.push(at);
             } else {
+                order.push(at);
                 prefixes.push(prefix);
             }
-            repeated.push(repeat);
             previous = Some((prefix, id));
         }
-        let order: Vec<usize> = keys.into_iter().map(|(_, _, i)| i).collect();
         (order, prefixes, repeated)
     };
-    permute(&mut principals, &order);
-    let before = principals.len();
-    let mut at = 0;
-    principals.retain(|_| {
-        let keep = !repeated.get(at).copied().unwrap_or(false);
-        at += 1;
-        keep
-    });
-    let duplicates = before - principals.len();
+    if !repeated.is_empty() {
+        // Drop the repeats and renumber the positions (rare: env0 should never send any).
+        let mut keep = vec![true; principals.len()];
+        for &at in &repeated {
+            if let Some(k) = keep.get_mut(at) {
+                *k = false;
+            }
+        }
+        let mut renumbered = Vec::with_capacity(keep.len());
+        let mut next = 0;
+        for &kept in &keep {
+            renumbered.push(next);
+            next += usize::from(kept);
+        }
+        let mut at = 0;
+        principals.retain(|_| {
+            let kept = keep.get(at).copied().unwrap_or(true);
+            at += 1;
+            kept
+        });
+        for position in &mut order {
+            *position = renumbered.get(*position).copied().unwrap_or_default();
+        }
+    }
     // No `shrink_to_fit`: the spare capacity is never touched (so costs no memory), and the API
-    // keys may still be merged in without a reallocation that would copy every member.
-    (principals, prefixes, duplicates)
+    // keys may still be appended without a reallocation that would copy every member.
+    Unique {
+        principals,
+        order,
+        prefixes,
+        duplicates: repeated.len(),
+    }
 }
 
 /// Lists at least this long are sorted in two halves on two threads, then merged.
@@ -435,17 +535,20 @@ fn sorted<K: Ord + Send>(mut keys: Vec<K>) -> Vec<K> {
     merged
 }
 
-/// Where the principal with this id is in `principals` (sorted by id, `prefixes` beside them).
+/// Where the principal with this id is in `principals`, found through `order` (positions in id
+/// order) and `prefixes` (beside `order`).
 fn find_id(
     principals: &[Stored],
+    order: &[usize],
     prefixes: &[IdPrefix],
     prefix: &IdPrefix,
     id: &str,
 ) -> Option<usize> {
     let mut at = prefixes.partition_point(|p| p < prefix);
     while prefixes.get(at) == Some(prefix) {
-        match principals.get(at)?.id().cmp(id) {
-            std::cmp::Ordering::Equal => return Some(at),
+        let position = order.get(at).copied()?;
+        match principals.get(position)?.id().cmp(id) {
+            std::cmp::Ordering::Equal => return Some(position),
             std::cmp::Ordering::Less => at += 1,
             std::cmp::Ordering::Greater => return None,
         }
@@ -453,78 +556,67 @@ fn find_id(
     None
 }
 
-/// Two lists sorted by id (each with its [`IdPrefix`]es), with no id in both, as one sorted
-/// list. The merge order is worked out in one linear pass and applied in place ([`permute`]), so
-/// no second copy of the principals ever exists.
-fn merged_by_id(
-    mut first: Vec<Stored>,
+/// The id order of two lists of positions into `principals`: `first` in id order with its
+/// [`IdPrefix`]es beside it, and `second` as `(prefix, position)` pairs in id order, no id in
+/// both. One linear pass; ids are read only when prefixes tie.
+fn merged_order(
+    principals: &[Stored],
+    first: &[usize],
     first_prefixes: &[IdPrefix],
-    second: Vec<Stored>,
-    second_prefixes: &[IdPrefix],
-) -> Vec<Stored> {
-    if second.is_empty() {
-        return first;
-    }
-    let split = first.len();
-    let total = split + second.len();
-    first.reserve_exact(second.len());
-    first.extend(second);
-    let mut order = Vec::with_capacity(total);
+    second: &[(IdPrefix, usize)],
+) -> Vec<usize> {
+    let id = |at: usize| principals.get(at).map(Stored::id).unwrap_or_default();
+    let mut order = Vec::with_capacity(first.len() + second.len());
     let (mut left, mut right) = (0, 0);
-    while left < split || split + right < total {
-        let take_right = match (first_prefixes.get(left), second_prefixes.get(right)) {
-            (Some(l), Some(r)) if left < split && split + right < total => match r.cmp(l) {
-                std::cmp::Ordering::Equal => {
-                    let ids = (first.get(split + right), first.get(left));
-                    matches!(ids, (Some(r), Some(l)) if r.id() < l.id())
-                }
-                unequal => unequal.is_lt(),
+    loop {
+        let take_right = match (first.get(left), second.get(right)) {
+            (Some(&l), Some(&(r_prefix, r))) => match first_prefixes.get(left) {
+                Some(l_prefix) if *l_prefix == r_prefix => id(r) < id(l),
+                Some(l_prefix) => r_prefix < *l_prefix,
+                None => false,
             },
-            _ => left >= split,
+            (None, Some(_)) => true,
+            (_, None) => false,
         };
-        if take_right {
-            order.push(split + right);
+        let next = if take_right {
             right += 1;
+            second.get(right - 1).map(|&(_, at)| at)
         } else {
-            order.push(left);
             left += 1;
+            first.get(left - 1).copied()
+        };
+        match next {
+            Some(at) => order.push(at),
+            None => break,
         }
     }
-    permute(&mut first, &order);
-    first
-}
-
-/// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
-/// permutation of the positions), following each cycle of the permutation with swaps.
-fn permute<T>(items: &mut [T], order: &[usize]) {
-    let mut done = vec![false; items.len()];
-    for start in 0..items.len() {
-        if done.get(start).copied().unwrap_or(true) {
-            continue;
-        }
-        let mut at = start;
-        loop {
-            if let Some(d) = done.get_mut(at) {
-                *d = true;
-            }
-            let from = order.get(at).copied().unwrap_or(start);
-            if from == start {
-                break;
-            }
-            items.swap(at, from);
-            at = from;
-        }
-    }
+    order
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn merge(first: Vec<Stored>, second: Vec<Stored>) -> Vec<Stored> {
-        let prefixes = |list: &[Stored]| list.iter().map(|p| id_prefix(p.id())).collect::<Vec<_>>();
-        let (a, b) = (prefixes(&first), prefixes(&second));
-        merged_by_id(first, &a, second, &b)
+    /// Two lists (each sorted here), merged: the ids in merged order.
+    fn merge(first: Vec<Stored>, second: Vec<Stored>) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let first = ordered_unique(first, MEMBERS_SOURCE, &mut warnings);
+        let second = ordered_unique(second, API_KEYS_SOURCE, &mut warnings);
+        let offset = first.principals.len();
+        let mut all = first.principals;
+        all.extend(second.principals);
+        let second_order: Vec<(IdPrefix, usize)> = second
+            .prefixes
+            .into_iter()
+            .zip(second.order.into_iter().map(|at| at + offset))
+            .collect();
+        let order = merged_order(&all, &first.order, &first.prefixes, &second_order);
+        assert_eq!(order.len(), all.len(), "every principal once");
+        order
+            .into_iter()
+            .filter_map(|at| all.get(at))
+            .map(|p| p.id().to_owned())
+            .collect()
     }
 
     #[test]
@@ -534,19 +626,18 @@ mod tests {
             let wire: ApiKey = serde_json::from_str(&format!(r#"{{"id":"{id}"}}"#)).unwrap();
             Stored::new(Principal::from_api_key(wire, &mut warnings))
         };
-        let ids = |list: &[Stored]| list.iter().map(|p| p.id().to_owned()).collect::<Vec<_>>();
-        let merged = merge(vec![key("b"), key("d")], vec![key("a"), key("c"), key("e")]);
-        assert_eq!(ids(&merged), ["a", "b", "c", "d", "e"]);
-        assert_eq!(ids(&merge(vec![], vec![key("a")])), ["a"]);
-        assert_eq!(ids(&merge(vec![key("a")], vec![])), ["a"]);
+        let merged = merge(vec![key("d"), key("b")], vec![key("e"), key("a"), key("c")]);
+        assert_eq!(merged, ["a", "b", "c", "d", "e"]);
+        assert_eq!(merge(vec![], vec![key("a")]), ["a"]);
+        assert_eq!(merge(vec![key("a")], vec![]), ["a"]);
         // Ids that share their first 32 bytes (the whole prefix) are ordered by the rest.
         let long = "0123456789abcdef0123456789abcdef";
         let merged = merge(
-            vec![key(long), key(&format!("{long}b"))],
-            vec![key(&format!("{long}a")), key(&format!("{long}c"))],
+            vec![key(&format!("{long}b")), key(long)],
+            vec![key(&format!("{long}c")), key(&format!("{long}a"))],
         );
         assert_eq!(
-            ids(&merged),
+            merged,
             [
                 long.to_owned(),
                 format!("{long}a"),
@@ -583,17 +674,6 @@ mod tests {
         let mut plain = keys.clone();
         plain.sort_unstable();
         assert_eq!(sorted(keys), plain);
-    }
-
-    #[test]
-    fn permute_applies_every_cycle() {
-        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
-        // Cycles (0 3 1) (2) (4 5).
-        permute(&mut items, &[3, 0, 2, 1, 5, 4]);
-        assert_eq!(items, vec!['d', 'a', 'c', 'b', 'f', 'e']);
-        let mut empty: Vec<char> = Vec::new();
-        permute(&mut empty, &[]);
-        assert!(empty.is_empty());
     }
 
     fn members(json: &str) -> Vec<OrganizationUser> {
@@ -688,6 +768,60 @@ mod tests {
         assert_eq!(
             (s.humans, s.api_keys, s.api_keys_listed_as_members),
             (1, 2, 1)
+        );
+    }
+
+    #[test]
+    fn repeats_keys_and_members_in_any_order_count_once() {
+        // Members out of order with repeats (holding a custom role), a key listed as a member,
+        // keys out of order with a repeat.
+        let dir = Directory::from_wire(
+            members(
+                r#"[{"role":"r1","user":{"user_id":"b","name":"first b"}},{"user":{"user_id":"k3"}},
+                    {"role":"r1","user":{"user_id":"b","name":"second b"}},{"user":{"user_id":"a"}},
+                    {"role":"r1","user":{"user_id":"c"}},{"role":"r1","user":{"user_id":"b"}}]"#,
+            ),
+            keys(r#"[{"id":"k2"},{"id":"k3","name":"CI"},{"id":"k1"},{"id":"k2","name":"again"}]"#),
+        );
+        let principals = dir.principals();
+        let listed: Vec<(&str, &str, PrincipalKind)> = principals
+            .iter()
+            .map(|p| (p.id.as_str(), p.display_name.as_str(), p.kind))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("a", "a", PrincipalKind::Human),
+                ("b", "first b", PrincipalKind::Human),
+                ("c", "c", PrincipalKind::Human),
+                ("k1", "k1", PrincipalKind::ApiKey),
+                ("k2", "k2", PrincipalKind::ApiKey),
+                ("k3", "CI", PrincipalKind::ApiKey),
+            ]
+        );
+        // The dropped repeats hold nothing and count for nothing.
+        assert_eq!(
+            dir.custom_role_holders().into_iter().collect::<Vec<_>>(),
+            [("r1", 2)]
+        );
+        let s = dir.summary();
+        assert_eq!(
+            (
+                s.humans,
+                s.api_keys,
+                s.api_keys_listed_as_members,
+                s.duplicates_skipped
+            ),
+            (3, 3, 1, 3)
+        );
+        let listing = dir.into_listing();
+        assert_eq!(listing.len(), 6);
+        let page: Vec<&str> = listing.range(2, 5).map(Stored::id).collect();
+        assert_eq!(page, ["c", "k1", "k2"]);
+        assert_eq!(
+            listing.range(6, 9).count(),
+            0,
+            "a range past the end is empty"
         );
     }
 
