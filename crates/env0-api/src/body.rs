@@ -8,7 +8,7 @@
 //! one fault per 2 MiB. The advice is only advice; without huge pages the map behaves like any
 //! other memory, and unmapping it returns the memory at once.
 
-use memmap2::{Advice, MmapMut, MmapOptions};
+use memmap2::{MmapMut, MmapOptions};
 
 /// Bodies declared at least this large get a memory map of their own.
 pub(crate) const MAPPED_MIN_BYTES: usize = 4 * 1024 * 1024;
@@ -30,7 +30,8 @@ impl BodyBuffer {
             && let Ok(map) = MmapOptions::new().len(capacity).map_anon()
         {
             // Ignored when it fails: the map then works with ordinary pages.
-            let _ = map.advise(Advice::HugePage);
+            #[cfg(target_os = "linux")]
+            let _ = map.advise(memmap2::Advice::HugePage);
             return BodyBuffer {
                 inner: Inner::Mapped { map, len: 0 },
             };

@@ -8,6 +8,10 @@
 //! the array's real start, so the whole chain is proven by the decoding itself. A guess that fell
 //! inside a string, or a body that is not a plain array of objects, breaks the chain.
 //!
+//! Each run is checked as UTF-8 as a whole before it is decoded (from a `&str`, so serde_json
+//! does not check every string again); runs meet at ASCII bytes, so they are all valid exactly
+//! when the body is.
+//!
 //! The split is an optimisation only: whenever the chain breaks, the body is not a plain array, or
 //! any element fails to decode, the caller decodes the whole body the ordinary way, which accepts
 //! and rejects exactly what it always did and reports errors with their real line and column.
@@ -101,8 +105,10 @@ where
             // Room for the run at the first element's size, and a quarter more: growing by
             // doubling instead copied the list several times into fresh memory, each page of it
             // a page fault. Capacity never written to costs no memory.
+            // Never more than the run's own length in bytes, however small the first element.
             let size = element_end.saturating_sub(at).max(1);
-            items.reserve(run.len() / size + run.len() / size / 4 + 1);
+            let estimate = run.len() / size + run.len() / size / 4 + 1;
+            items.reserve(estimate.min(run.len() / size_of::<T>().max(1) + 1));
         }
         items.push(convert(element));
         let separator = skip_whitespace(run.as_bytes(), element_end);
@@ -205,6 +211,25 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_tiny_first_element_reserves_no_more_than_the_run_holds() {
+        // `{}` and then large elements: sized from the first element alone, the run would ask
+        // for room for half a million items.
+        let large = format!("{{\"pad\":\"{}\"}}", "x".repeat(10_000));
+        let body = format!("[{{}},{}]", vec![large; 100].join(","));
+        let item = |_: serde::de::IgnoredAny| [0u64; 32];
+        let Some(items) = decode_run(body.as_bytes(), 1, body.len(), &item) else {
+            panic!("the run decodes");
+        };
+        assert_eq!(items.len(), 101);
+        assert!(
+            items.capacity() * size_of::<[u64; 32]>() <= body.len() + size_of::<[u64; 32]>(),
+            "capacity {} for a {}-byte run",
+            items.capacity(),
+            body.len()
+        );
     }
 
     #[derive(Debug, PartialEq, serde::Deserialize)]
