@@ -9,10 +9,10 @@ use c1_sync::store::{C1zReader, C1zWriter, StoreError, SyncStats};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-/// The SDK-written file shipped with the workspace (never copied into the repository).
+/// A file written by ConductorOne's SDK (`fixtures/compat/README.md` says where it comes from).
 fn sdk_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/compat/baton-sdk-sync-in-progress.c1z")
+        .join("../../fixtures/compat/baton-sdk-sync-in-progress.c1z")
 }
 
 /// A small org: two resource types, users, a group with a parent, entitlements and grants
