@@ -4,7 +4,7 @@
 //! Architecture invariant: it implements the env0 wire format independently and must never depend
 //! on another crate of this workspace, so it can catch the client's mistakes rather than share them.
 //!
-//! Endpoints (wire shapes of `../shared/docs/env0-api.md`), all behind HTTP Basic auth:
+//! Endpoints (wire shapes of `docs/env0-api.md`), all behind HTTP Basic auth:
 //!
 //! | Request | Answer |
 //! |---|---|

@@ -2,7 +2,7 @@
 //! ephemeral loopback port.
 //!
 //! The expected C1 users are computed here, independently of env0-connector, from the fake's own
-//! data and issue 6's mapping table, and compared with what the c1z reader decodes.
+//! data and the mapping of docs/user-mapping.md, and compared with what the c1z reader decodes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -198,7 +198,7 @@ fn decoded(r: &pb::Resource) -> Mapped {
     }
 }
 
-// ---- The expected mapping (issue 6's table), from the fake's data. ----
+// ---- The expected mapping (docs/user-mapping.md), from the fake's data. ----
 
 const ENABLED: i32 = 1;
 const DISABLED: i32 = 2;
@@ -331,7 +331,7 @@ fn expected_api_key(org: &Org, k: &ApiKey) -> Mapped {
     }
 }
 
-/// Every principal of `org` as issue 6 maps it, sorted by id. A member whose id is an API key's
+/// Every principal of `org` as docs/user-mapping.md maps it, sorted by id. A member whose id is an API key's
 /// id is that API key.
 fn expected(org: &Org) -> Vec<Mapped> {
     let mut out: Vec<Mapped> = org
