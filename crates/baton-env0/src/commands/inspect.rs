@@ -1,5 +1,11 @@
 //! `inspect [FILE]`: the users stored in a c1z file, as a table, JSON or CSV.
+//!
+//! The file's text comes from env0, so it is untrusted: the table shows control characters and
+//! bidirectional overrides escaped (a terminal would obey them), CSV cells a spreadsheet would run
+//! as a formula are neutralised, and JSON stays exact (its encoding already escapes controls).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -182,12 +188,54 @@ pub(crate) fn read_users(
     Ok((run, rows))
 }
 
-/// Renders rows as aligned columns. Widths are terminal columns, so wide characters (CJK,
-/// most emoji) count twice and combining marks not at all.
+/// Whether a terminal would act on `c` instead of showing it: C0 and C1 controls (escape
+/// sequences start with one), DEL, the line and paragraph separators, and the bidirectional
+/// marks, embeddings, overrides and isolates (which can make text read in another order).
+fn acts_on_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `cell` as a table shows it: every character a terminal would act on is written as `\u{XX}`,
+/// and a backslash as `\\`, so the escaped form cannot be confused with the text itself.
+fn for_terminal(cell: &str) -> Cow<'_, str> {
+    if !cell.chars().any(|c| c == '\\' || acts_on_terminal(c)) {
+        return Cow::Borrowed(cell);
+    }
+    let mut out = String::with_capacity(cell.len() + 8);
+    for c in cell.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if acts_on_terminal(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `cell` as a CSV cell: one that a spreadsheet would run as a formula (it starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return) gets a leading `'`, as OWASP recommends against CSV
+/// injection; the CSV writer then quotes whatever needs quoting.
+fn for_spreadsheet(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// Renders rows as aligned columns, with [`for_terminal`]'s escapes. Widths are terminal
+/// columns, so wide characters (CJK, most emoji) count twice and combining marks not at all.
 pub(crate) fn table(rows: &[UserRow]) -> String {
+    let rows: Vec<[Cow<'_, str>; 7]> = rows.iter().map(|r| r.cells().map(for_terminal)).collect();
     let mut widths = HEADERS.map(str::len);
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row.cells()) {
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.width());
         }
     }
@@ -206,19 +254,22 @@ pub(crate) fn table(rows: &[UserRow]) -> String {
         out.push('\n');
     };
     line(HEADERS);
-    for row in rows {
-        line(row.cells());
+    for row in &rows {
+        line(row.each_ref().map(|c| &**c));
     }
     out
 }
 
-/// Renders rows as CSV with a header row.
+/// Renders rows as CSV with a header row, with [`for_spreadsheet`]'s neutralised cells.
 pub(crate) fn csv(rows: &[UserRow]) -> Result<String, Failure> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let fail = |e: &dyn std::fmt::Display| Failure::other(format!("cannot format CSV: {e}"));
     writer.write_record(CSV_HEADERS).map_err(|e| fail(&e))?;
     for row in rows {
-        writer.write_record(row.cells()).map_err(|e| fail(&e))?;
+        let cells = row.cells().map(for_spreadsheet);
+        writer
+            .write_record(cells.iter().map(|c| c.as_bytes()))
+            .map_err(|e| fail(&e))?;
     }
     let bytes = writer.into_inner().map_err(|e| fail(&e))?;
     String::from_utf8(bytes).map_err(|e| fail(&e))
@@ -309,6 +360,64 @@ mod tests {
             text,
             "id,display_name,email,role,status,account_type,last_login\nu1,\"Grace, \"\"Amazing\"\"\",u1@example.com,Admin,enabled,human,\n"
         );
+    }
+
+    #[test]
+    fn table_shows_terminal_controls_and_bidi_overrides_escaped() {
+        let hostile = "A\u{1b}[31mred\u{7}\u{9b}1m\r\nB\u{202e}cba\u{2066}x\\u{1b}";
+        let text = table(&[row("u1", hostile)]);
+        assert!(
+            !text.lines().flat_map(str::chars).any(acts_on_terminal),
+            "no control or bidi character reaches the terminal: {text:?}"
+        );
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.contains(
+                "A\\u{1b}[31mred\\u{7}\\u{9b}1m\\u{d}\\u{a}B\\u{202e}cba\\u{2066}x\\\\u{1b}"
+            ),
+            "{line}"
+        );
+        // Plain text, accents and wide characters are shown as they are.
+        assert_eq!(for_terminal("Zoë 山田"), "Zoë 山田");
+    }
+
+    #[test]
+    fn table_aligns_escaped_cells() {
+        let text = table(&[row("u1", "A\u{1b}[1m"), row("u2", "Ada")]);
+        let lines: Vec<&str> = text.lines().collect();
+        let email_col = lines[0].find("EMAIL").unwrap();
+        assert_eq!(lines[1].find("u1@").unwrap(), email_col);
+        assert_eq!(lines[2].find("u2@").unwrap(), email_col);
+    }
+
+    #[test]
+    fn csv_neutralises_cells_a_spreadsheet_would_run() {
+        let mut r = row("u1", "=HYPERLINK(\"http://x\")");
+        r.email = "@SUM(A1)".into();
+        r.role = "+1".into();
+        r.status = "-2+3".into();
+        r.account_type = "\tx".into();
+        r.last_login = "\rx".into();
+        let text = csv(&[r, row("u2", "Ada = Lovelace")]).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        assert_eq!(
+            rows[0],
+            [
+                "u1",
+                "'=HYPERLINK(\"http://x\")",
+                "'@SUM(A1)",
+                "'+1",
+                "'-2+3",
+                "'\tx",
+                "'\rx"
+            ]
+        );
+        // A cell that merely contains such a character is left alone.
+        assert_eq!(rows[1][1], "Ada = Lovelace");
     }
 
     #[test]

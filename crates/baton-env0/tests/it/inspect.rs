@@ -1,6 +1,6 @@
 //! `inspect`: the users of a c1z in each format, after a real sync against mockito.
 
-use crate::support::{Env0, Outcome, Sandbox};
+use crate::support::{Endpoint, Env0, Outcome, Sandbox};
 
 /// Syncs the fixture organization into `sync.c1z` in the sandbox.
 fn synced() -> (Sandbox, Env0) {
@@ -55,4 +55,60 @@ fn inspect_unknown_sync_id_is_a_usage_error() {
     assert_eq!(out.code, 2);
     sb.insta(None)
         .bind(|| insta::assert_snapshot!("inspect_unknown_sync", out.failure_report()));
+}
+
+/// A member whose name and email carry a terminal escape sequence, a bidi override and a
+/// spreadsheet formula: the table shows them escaped, CSV neutralises the formula, JSON is exact.
+#[test]
+fn inspect_output_cannot_attack_its_reader() {
+    let sb = Sandbox::new();
+    let mut env0 = Env0::empty();
+    env0.ok(Endpoint::Organizations)
+        .ok(Endpoint::ApiKeys)
+        .ok(Endpoint::Roles);
+    let name = "A\u{1b}[31m\u{1b}]0;pwned\u{7}B\u{202e}gnp.exe";
+    let users = serde_json::json!([{
+        "role": "User",
+        "status": "Active",
+        "user": { "user_id": "auth0|evil", "email": "=cmd|'/c calc'!A0", "name": name }
+    }]);
+    env0.ok_with(Endpoint::Users, &users.to_string());
+    let out = Outcome::of(&mut sb.cmd_for(&env0.server));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let table = Outcome::of(sb.cmd().args(["inspect", "--format", "table"]));
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        !table.stdout.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "raw controls reached the terminal: {:?}",
+        table.stdout
+    );
+    assert!(
+        table
+            .stdout
+            .contains("A\\u{1b}[31m\\u{1b}]0;pwned\\u{7}B\\u{202e}gnp.exe"),
+        "{}",
+        table.stdout
+    );
+
+    let csv = Outcome::of(sb.cmd().args(["inspect", "--format", "csv"]));
+    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    let row = csv::Reader::from_reader(csv.stdout.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .find(|r| &r[0] == "auth0|evil")
+        .unwrap();
+    assert_eq!(&row[2], "'=cmd|'/c calc'!A0", "{}", csv.stdout);
+
+    let json = Outcome::of(sb.cmd().args(["inspect", "--format", "json"]));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let user = value["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "auth0|evil")
+        .unwrap();
+    assert_eq!(user["display_name"], name);
+    assert_eq!(user["email"], "=cmd|'/c calc'!A0");
 }

@@ -235,6 +235,19 @@ impl Env0 {
         self
     }
 
+    /// `endpoint` answers 200 with `body` (at least once).
+    pub(crate) fn ok_with(&mut self, endpoint: Endpoint, body: &str) -> &mut Env0 {
+        let mock = self
+            .mock(endpoint)
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+            .expect_at_least(1)
+            .create();
+        self.mocks.push(mock);
+        self
+    }
+
     /// `endpoint` answers `status` with a small JSON error body (at least once).
     pub(crate) fn fail(&mut self, endpoint: Endpoint, status: usize) -> &mut Env0 {
         let mock = self
