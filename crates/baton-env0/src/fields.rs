@@ -6,7 +6,7 @@ use clap::{Arg, ArgAction, CommandFactory};
 use serde::Serialize;
 
 use crate::cli::Cli;
-use crate::settings::{ENV0_API_KEY, ENV0_API_SECRET, ENV0_ORGANIZATION_ID};
+use crate::settings::FIELDS;
 
 /// How a setting is typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,16 +53,6 @@ pub struct FieldInfo {
     pub kind: FieldKind,
 }
 
-/// The extra environment variables env0 users already have.
-fn extra_env(name: &str) -> Option<&'static str> {
-    match name {
-        "api-key-id" => Some(ENV0_API_KEY),
-        "api-key-secret" => Some(ENV0_API_SECRET),
-        "organization-id" => Some(ENV0_ORGANIZATION_ID),
-        _ => None,
-    }
-}
-
 /// Splits a help text ending in `[default: X]` into the text and `X`.
 pub(crate) fn split_default(help: &str) -> (String, Option<String>) {
     let help = help.trim();
@@ -78,7 +68,7 @@ pub(crate) fn split_default(help: &str) -> (String, Option<String>) {
     (help.to_owned(), None)
 }
 
-/// Describes one clap argument. `required` and `secret` come from the name.
+/// Describes one clap argument, with what the settings table adds to it.
 pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
     if arg.is_hide_set() {
         return None;
@@ -105,7 +95,8 @@ pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
         .map(str::to_owned)
         .into_iter()
         .collect();
-    env.extend(extra_env(&name).map(str::to_owned));
+    let extra = FIELDS.iter().find(|f| f.name == name);
+    env.extend(extra.and_then(|f| f.env0).map(str::to_owned));
     let (description, help_default) =
         split_default(&arg.get_help().map(ToString::to_string).unwrap_or_default());
     let defaults: Vec<String> = arg
@@ -143,14 +134,10 @@ pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
     } else {
         FieldKind::String
     };
-    let is_global_setting = arg.is_global_set() && name != "config";
     Some(FieldInfo {
-        config_key: is_global_setting.then(|| name.clone()),
-        required: matches!(
-            name.as_str(),
-            "api-key-id" | "api-key-secret" | "organization-id"
-        ),
-        secret: name == "api-key-secret",
+        config_key: extra.filter(|f| f.in_file).map(|_| name.clone()),
+        required: extra.is_some_and(|f| f.required),
+        secret: extra.is_some_and(|f| f.secret),
         name,
         flag,
         value_name,
@@ -215,6 +202,10 @@ mod tests {
     #[test]
     fn config_file_keys_match_the_settings_parser() {
         let keys: Vec<String> = fields().into_iter().filter_map(|f| f.config_key).collect();
-        assert_eq!(keys, crate::settings::CONFIG_FILE_KEYS);
+        let table: Vec<&str> = crate::settings::config_file_keys().collect();
+        assert_eq!(keys, table);
+        // And the file's keys are exactly the global settings but `config` itself.
+        assert_eq!(table.len(), 14);
+        assert!(!table.contains(&"config"));
     }
 }

@@ -1,5 +1,7 @@
 //! `config`: every setting with its effective value and source, never the secret.
 
+use std::fmt::Write as _;
+
 use crate::support::{ORG, Outcome, SECRET, Sandbox};
 
 #[test]
@@ -69,4 +71,63 @@ fn invalid_config_file_is_a_usage_error() {
     sb.insta(None)
         .bind(|| insta::assert_snapshot!("config_file_invalid", out.failure_report()));
     assert_eq!(out.code, 2);
+}
+
+/// Every key `config` says the file may hold is read from the file, in kebab-case and in
+/// snake_case, and `config` then reports the file as its source: the settings table, the
+/// resolution and the `config` output cannot drift apart.
+#[test]
+fn every_config_file_key_is_read_from_the_file() {
+    let sb = Sandbox::new();
+    let described = Outcome::of(sb.cmd().arg("config"));
+    let doc: serde_json::Value = serde_json::from_str(&described.stdout).unwrap();
+    let fields: Vec<serde_json::Value> = doc["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["config_key"].is_string())
+        .cloned()
+        .collect();
+    assert!(fields.len() >= 14, "{fields:?}");
+    for snake in [false, true] {
+        let mut yaml = String::new();
+        for f in &fields {
+            let key = f["config_key"].as_str().unwrap();
+            // The secret may come from the file as a value or a file, not both.
+            if key == "api-key-secret-file" {
+                continue;
+            }
+            let value = match (f["kind"].as_str().unwrap(), key) {
+                (_, "organization-id") => ORG.to_owned(),
+                (_, "base-url") => "http://127.0.0.1:9".to_owned(),
+                ("int", _) => "7".to_owned(),
+                ("bool", _) => "true".to_owned(),
+                ("enum", _) => f["possible_values"][1].as_str().unwrap().to_owned(),
+                _ => format!("from-file-{key}"),
+            };
+            let key = if snake {
+                key.replace('-', "_")
+            } else {
+                key.to_owned()
+            };
+            writeln!(yaml, "{key}: \"{value}\"").unwrap();
+        }
+        sb.write("all.yaml", &yaml);
+        let out = Outcome::of(sb.cmd().args(["config", "--config", "all.yaml"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(!out.stderr.contains("unknown key"), "{}", out.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        for f in doc["fields"].as_array().unwrap() {
+            let Some(key) = f["config_key"].as_str() else {
+                continue;
+            };
+            if key == "api-key-secret-file" {
+                continue;
+            }
+            assert_eq!(
+                f["source"], "config file all.yaml",
+                "{key} (snake_case: {snake}): {f}"
+            );
+        }
+    }
 }
