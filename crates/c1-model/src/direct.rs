@@ -269,8 +269,10 @@ fn any_len(any: &prost_types::Any) -> usize {
 }
 
 /// Appends `resource`'s encoding (prost's `encode_raw`, byte for byte) to `buf`.
-// Deprecated fields are written too, as prost writes them.
-#[allow(deprecated)]
+#[expect(
+    deprecated,
+    reason = "deprecated fields are written too, as prost writes them"
+)]
 pub fn resource_into(resource: &pb::Resource, buf: &mut Vec<u8>) {
     let pb::Resource {
         id,
@@ -442,7 +444,10 @@ mod tests {
         })
     }
 
-    #[allow(deprecated)]
+    #[expect(
+        deprecated,
+        reason = "deprecated fields are generated too, to test they are encoded"
+    )]
     fn resource_strategy() -> impl Strategy<Value = pb::Resource> {
         let annotations = prop::collection::vec(
             (text(), prop::collection::vec(any::<u8>(), 0..200))

@@ -1,5 +1,12 @@
 //! Integration tests of c1-sync: one binary, one module per area.
 
+// `allow`, not `expect`: whether a helper unwraps changes with every test added.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly on anything unexpected"
+)]
+
 mod engine;
 mod store;
 mod support;

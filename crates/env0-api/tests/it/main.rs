@@ -2,6 +2,13 @@
 //!
 //! Payloads live in `fixtures/env0/<endpoint>-<case>.json` at the workspace root.
 
+// `allow`, not `expect`: whether a helper unwraps changes with every test added.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly on anything unexpected"
+)]
+
 mod config;
 mod endpoints;
 mod hygiene;

@@ -1,6 +1,13 @@
 //! Integration tests of the fake env0 server, started in-process on an ephemeral port (and, in
 //! `binary`, as the `env0-fake` executable).
 
+// `allow`, not `expect`: whether a helper unwraps changes with every test added.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly on anything unexpected"
+)]
+
 mod auth;
 mod binary;
 mod faults;
