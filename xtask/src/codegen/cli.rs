@@ -2,6 +2,12 @@
 //! connector: `docs/cli.md` (every flag with its environment variables, default and description,
 //! every subcommand, the exit codes), and at the repository root `baton_capabilities.json` and
 //! `config_schema.json`, in the shapes baton connectors publish.
+//!
+//! Why xtask links the whole CLI (and so `codegen --check` compiles it): these documents are read
+//! from the same clap definitions, settings table and connector capabilities the binary runs
+//! with, so they cannot describe a flag, default or capability the binary does not have. Parsing
+//! `--help` text of a built binary instead would need the binary built anyway, and would lose the
+//! structure (environment variables, config keys, kinds) that `config_schema.json` needs.
 
 use super::GeneratedFile;
 
