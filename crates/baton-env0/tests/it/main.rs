@@ -1,5 +1,6 @@
 //! Integration tests of the built `baton-env0` binary (assert_cmd) against mockito env0 servers.
 
+mod concurrent;
 mod config_cmd;
 mod e2e;
 mod failures;
