@@ -348,6 +348,18 @@ mod tests {
         assert_eq!(raw.len() as u64, bytes.unwrap());
         assert_eq!(&raw[..5], MAGIC_V1);
         assert_eq!(zstd::decode_all(&raw[5..]).unwrap(), payload);
+
+        // The same input with threads: zstd's stream, started early with no input, makes the
+        // same content.
+        let threaded = dir.path().join("threaded.c1z");
+        encode_into(&db, Output::new(File::create(&threaded).unwrap()), || {}).unwrap();
+        let raw = std::fs::read(&threaded).unwrap();
+        assert_eq!(&raw[..5], MAGIC_V1);
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&raw[5..]).unwrap(),
+            Some(payload.len() as u64)
+        );
+        assert_eq!(zstd::decode_all(&raw[5..]).unwrap(), payload);
     }
 
     #[test]
