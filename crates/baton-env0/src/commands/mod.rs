@@ -128,6 +128,17 @@ pub(crate) fn connector_failure(err: &ConnectorError) -> Failure {
 
 /// Maps a store error met while writing the output (the message names the file) to exit 6.
 pub(crate) fn store_failure(err: &StoreError) -> Failure {
+    if let StoreError::Busy { path, pid } = err {
+        let who = match pid {
+            Some(pid) => format!("another process (pid {pid})"),
+            None => "another process".to_owned(),
+        };
+        return Failure::file(format!(
+            "{who} is writing {}; this sync stopped and left it as it was",
+            path.display()
+        ))
+        .hint("wait for that sync to finish and run again, or write to another --file");
+    }
     let hint = match err {
         StoreError::NotC1z { .. }
         | StoreError::UnsupportedV3 { .. }
@@ -233,6 +244,29 @@ mod tests {
         let failure = store_failure(&err);
         assert_eq!(failure.kind, ExitKind::File);
         assert_eq!(failure.message, "x.c1z: not a c1z file");
+    }
+
+    #[test]
+    fn a_busy_file_is_exit_6_naming_the_other_process_when_known() {
+        let err = StoreError::Busy {
+            path: "out.c1z".into(),
+            pid: Some(4242),
+        };
+        let failure = store_failure(&err);
+        assert_eq!(failure.kind, ExitKind::File);
+        assert_eq!(
+            failure.render(),
+            "error: another process (pid 4242) is writing out.c1z; this sync stopped and left it as it was\n\
+             hint: wait for that sync to finish and run again, or write to another --file\n"
+        );
+        let err = StoreError::Busy {
+            path: "out.c1z".into(),
+            pid: None,
+        };
+        assert_eq!(
+            sync_failure(&SyncError::Store { source: err }).message,
+            "another process is writing out.c1z; this sync stopped and left it as it was"
+        );
     }
 
     #[test]

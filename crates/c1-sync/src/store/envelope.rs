@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use super::StoreError;
+use zstd::stream::raw::{self, CParameter, Operation as _};
+
+use super::{StoreError, threads};
 
 /// Magic of a c1z v1 file.
 pub(crate) const MAGIC_V1: &[u8; 5] = b"C1ZF\0";
@@ -123,40 +125,139 @@ fn copy(reader: &mut impl Read, writer: &mut impl Write) -> Result<u64, CopyErro
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(CopyError::Read(e)),
         };
-        let chunk = buf.get(..n).unwrap_or_default();
+        // `Read` promises `n <= buf.len()`; a reader that breaks it is an error, not a panic.
+        debug_assert!(
+            n <= buf.len(),
+            "read {n} bytes into a {}-byte buffer",
+            buf.len()
+        );
+        let chunk = buf.get(..n).ok_or_else(|| {
+            CopyError::Read(io::Error::other(format!(
+                "the decoder reported {n} bytes read into a {}-byte buffer",
+                buf.len()
+            )))
+        })?;
         writer.write_all(chunk).map_err(CopyError::Write)?;
         total += n as u64;
+    }
+}
+
+/// Where [`encode_into`] writes: the output file, which a test can make run out of room.
+#[derive(Debug)]
+pub(crate) struct Output {
+    file: File,
+    /// Bytes that may still be written before writes fail like on a full disk; `None`: no limit.
+    room: Option<u64>,
+}
+
+impl Output {
+    pub(crate) fn new(file: File) -> Output {
+        Output { file, room: None }
+    }
+
+    /// Writes fail with [`io::ErrorKind::StorageFull`] once `bytes` bytes are written.
+    pub(crate) fn with_room(self, bytes: u64) -> Output {
+        Output {
+            room: Some(bytes),
+            ..self
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(room) = &mut self.room else {
+            return self.file.write(buf);
+        };
+        if *room == 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on device (injected by a test)",
+            ));
+        }
+        let fits = usize::try_from(*room).map_or(buf.len(), |room| room.min(buf.len()));
+        let written = self.file.write(buf.split_at(fits).0)?;
+        *room -= written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 
 /// Writes `C1ZF\0` + one zstd frame of the file at `db` (with content size and checksum) into
 /// `out`, then fsyncs it, running `while_syncing` on another thread meanwhile (the database file
 /// is no longer read by then). Returns the number of bytes written.
+///
+/// When the OS refuses threads, zstd compresses on the calling thread and `while_syncing` runs
+/// there before the fsync: slower, same bytes on disk once decoded.
 pub(crate) fn encode_into(
     db: &Path,
-    out: File,
+    out: Output,
     while_syncing: impl FnOnce() + Send,
 ) -> io::Result<u64> {
     let input = File::open(db)?;
     let len = input.metadata()?.len();
     let mut writer = BufWriter::with_capacity(1 << 20, out);
     writer.write_all(MAGIC_V1)?;
-    let mut encoder = zstd::stream::write::Encoder::new(writer, ZSTD_LEVEL)?;
-    encoder.multithread(ZSTD_WORKERS)?;
-    encoder.include_checksum(true)?;
-    encoder.include_contentsize(true)?;
-    encoder.set_pledged_src_size(Some(len))?;
+    let mut encoder = zstd::stream::write::Encoder::with_encoder(writer, compressor(len)?);
     io::copy(&mut BufReader::with_capacity(1 << 20, input), &mut encoder)?;
     let writer = encoder.finish()?;
-    let file = writer
+    let Output { file, .. } = writer
         .into_inner()
         .map_err(io::IntoInnerError::into_error)?;
     let synced = std::thread::scope(|scope| {
-        scope.spawn(while_syncing);
+        if let Err((work, e)) =
+            threads::spawn_scoped(scope, "c1z-cleanup", while_syncing, |work| work())
+        {
+            tracing::debug!(error = %e, "could not start a thread; removing the scratch database before the fsync");
+            work();
+        }
         file.sync_all()
     });
     synced?;
     Ok(file.metadata()?.len())
+}
+
+/// A zstd compressor for a `len`-byte input at [`ZSTD_LEVEL`], with checksum and content size,
+/// on [`ZSTD_WORKERS`] worker threads, or on the calling thread when zstd cannot start them.
+///
+/// zstd starts its workers when a stream starts, and reports a failure to start them as an
+/// allocation error of that first call (it cannot tell the two apart either). So the stream is
+/// started here, with no input, which writes nothing; if that fails, the compressor is made again
+/// without workers.
+fn compressor(len: u64) -> io::Result<raw::Encoder<'static>> {
+    let configure = |workers: u32| -> io::Result<raw::Encoder<'static>> {
+        let mut encoder = raw::Encoder::new(ZSTD_LEVEL)?;
+        encoder.set_parameter(CParameter::NbWorkers(workers))?;
+        encoder.set_parameter(CParameter::ChecksumFlag(true))?;
+        encoder.set_parameter(CParameter::ContentSizeFlag(true))?;
+        encoder.set_pledged_src_size(Some(len))?;
+        Ok(encoder)
+    };
+    let mut encoder = configure(ZSTD_WORKERS)?;
+    let started = match threads::refused() {
+        Some(e) => Err(e),
+        None => start(&mut encoder),
+    };
+    match started {
+        Ok(()) => Ok(encoder),
+        Err(e) => {
+            tracing::warn!(error = %e, "zstd could not start its worker threads; compressing on one thread");
+            configure(0)
+        }
+    }
+}
+
+/// Starts `encoder`'s stream with no input. Nothing is produced: a frame's first bytes come with
+/// its first block (and were any produced, zstd would keep them for the next call, as the output
+/// has no room).
+fn start(encoder: &mut raw::Encoder<'static>) -> io::Result<()> {
+    let mut none = Vec::new();
+    let mut output = raw::OutBuffer::around(&mut none);
+    encoder.run(&mut raw::InBuffer::around(&[]), &mut output)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -191,7 +292,7 @@ mod tests {
         let db = write(dir.path(), "db", &payload);
         let c1z = dir.path().join("out.c1z");
         let ran = std::sync::atomic::AtomicBool::new(false);
-        let bytes = encode_into(&db, File::create(&c1z).unwrap(), || {
+        let bytes = encode_into(&db, Output::new(File::create(&c1z).unwrap()), || {
             ran.store(true, std::sync::atomic::Ordering::SeqCst);
         })
         .unwrap();
@@ -224,6 +325,59 @@ mod tests {
             decode_to(&c1z, file, &dir.path().join("d2"), payload.len() as u64 - 1).unwrap_err();
         assert!(matches!(err, StoreError::TooLarge { .. }), "{err}");
         assert!(err.to_string().contains("out.c1z"), "{err}");
+    }
+
+    /// With every thread refused, zstd compresses on the calling thread and the work meant for
+    /// the fsync's time runs there: the same database comes back out.
+    #[test]
+    fn without_threads_the_file_is_still_written_and_the_side_work_done() {
+        let dir = tempfile::tempdir().unwrap();
+        // Above zstd's smallest multithreaded job (512 KiB), so workers would be used.
+        let payload: Vec<u8> = (0..400_000u32).flat_map(u32::to_le_bytes).collect();
+        let db = write(dir.path(), "db", &payload);
+        let c1z = dir.path().join("out.c1z");
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let (bytes, refused) = threads::refusing(|| {
+            encode_into(&db, Output::new(File::create(&c1z).unwrap()), || {
+                ran.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        });
+        assert_eq!(refused, 2, "zstd's workers and the side thread");
+        assert!(ran.into_inner());
+        let raw = std::fs::read(&c1z).unwrap();
+        assert_eq!(raw.len() as u64, bytes.unwrap());
+        assert_eq!(&raw[..5], MAGIC_V1);
+        assert_eq!(zstd::decode_all(&raw[5..]).unwrap(), payload);
+
+        // The same input with threads: zstd's stream, started early with no input, makes the
+        // same content.
+        let threaded = dir.path().join("threaded.c1z");
+        encode_into(&db, Output::new(File::create(&threaded).unwrap()), || {}).unwrap();
+        let raw = std::fs::read(&threaded).unwrap();
+        assert_eq!(&raw[..5], MAGIC_V1);
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&raw[5..]).unwrap(),
+            Some(payload.len() as u64)
+        );
+        assert_eq!(zstd::decode_all(&raw[5..]).unwrap(), payload);
+    }
+
+    #[test]
+    fn an_output_out_of_room_fails_like_a_full_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let payload: Vec<u8> = (0..100_000u32).flat_map(u32::to_le_bytes).collect();
+        let db = write(dir.path(), "db", &payload);
+        for room in [0, 3, 5, 100] {
+            let c1z = dir.path().join("out.c1z");
+            let out = Output::new(File::create(&c1z).unwrap()).with_room(room);
+            let err = encode_into(&db, out, || {}).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{room}: {err}");
+            assert_eq!(
+                std::fs::metadata(&c1z).unwrap().len(),
+                room,
+                "what fitted was written"
+            );
+        }
     }
 
     #[test]

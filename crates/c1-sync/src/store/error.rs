@@ -122,6 +122,15 @@ pub enum StoreError {
         path: PathBuf,
     },
 
+    /// Another writer holds the file's lock: it is writing the file now. Nothing was touched.
+    #[error("{}: another process{} is writing this file", path.display(), holder(*pid))]
+    Busy {
+        /// The target file.
+        path: PathBuf,
+        /// The process id the other writer recorded in the lock file, when it is there.
+        pid: Option<u32>,
+    },
+
     /// A fault injected by a test through the writer's hidden hook.
     #[doc(hidden)]
     #[error("{}: injected fault before rename", path.display())]
@@ -146,6 +155,7 @@ impl StoreError {
             | Self::InvalidRecord { path, .. }
             | Self::SyncNotFound { path, .. }
             | Self::WriterStopped { path }
+            | Self::Busy { path, .. }
             | Self::InjectedFault { path } => path,
         }
     }
@@ -164,5 +174,13 @@ impl StoreError {
             action,
             source,
         }
+    }
+}
+
+/// ` (pid N)` when the pid is known, else nothing.
+fn holder(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!(" (pid {pid})"),
+        None => String::new(),
     }
 }

@@ -8,18 +8,21 @@
 //!
 //! The first SQLite error stops the thread; the caller sees it on its next `put_*` call or at
 //! `finish`. Either way the sync fails and the target is never touched.
+//!
+//! When the OS refuses to start the thread, the loader stores each batch on the calling thread
+//! as it is sent (same rows, same order, same errors, only without the overlap).
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, Statement};
 
-use super::{StoreError, schema};
+use super::{StoreError, schema, threads};
 
 /// Batches that may wait for the database thread while the caller builds the next one.
 pub(crate) const QUEUED_BATCHES: usize = 2;
@@ -44,23 +47,35 @@ impl Table {
         }
     }
 
-    /// The columns a caller supplies, in order, then `sync_id` and `discovered_at`.
-    fn column_list(self) -> &'static str {
+    /// The columns a caller supplies, in order (`sync_id` and `discovered_at` are added here).
+    fn supplied(self) -> &'static [&'static str] {
         match self {
-            Table::ResourceTypes => "(external_id, data, sync_id, discovered_at)",
-            Table::Resources => {
-                "(resource_type_id, external_id, parent_resource_type_id, parent_resource_id, data, \
-                  sync_id, discovered_at)"
-            }
-            Table::Entitlements => {
-                "(resource_type_id, resource_id, external_id, data, sync_id, discovered_at)"
-            }
-            Table::Grants => {
-                "(resource_type_id, resource_id, entitlement_id, principal_resource_type_id, \
-                  principal_resource_id, external_id, expansion, needs_expansion, data, sync_id, \
-                  discovered_at)"
-            }
+            Table::ResourceTypes => &["external_id", "data"],
+            Table::Resources => &[
+                "resource_type_id",
+                "external_id",
+                "parent_resource_type_id",
+                "parent_resource_id",
+                "data",
+            ],
+            Table::Entitlements => &["resource_type_id", "resource_id", "external_id", "data"],
+            Table::Grants => &[
+                "resource_type_id",
+                "resource_id",
+                "entitlement_id",
+                "principal_resource_type_id",
+                "principal_resource_id",
+                "external_id",
+                "expansion",
+                "needs_expansion",
+                "data",
+            ],
         }
+    }
+
+    /// The columns a caller supplies, then `sync_id` and `discovered_at`, in parentheses.
+    fn column_list(self) -> String {
+        format!("({}, sync_id, discovered_at)", self.supplied().join(", "))
     }
 
     /// The plain insert of `rows` rows in one statement, which skips a row whose
@@ -93,14 +108,33 @@ impl Table {
     }
 
     /// The upsert for one row: every column, then `sync_id` and `discovered_at` last.
+    ///
+    /// A row whose id is already stored in this sync takes every column the caller supplies
+    /// from the new row, so the row tells one story: a grant's `expansion` and
+    /// `needs_expansion` always belong to its `data` (replacing only `data` once kept the first
+    /// listing's expansion beside the last one's grant). Kept: the row's position (`id`),
+    /// `discovered_at` (when the id was first seen in this sync), and a resource's
+    /// `resource_type_id`, which is part of its `external_id` (`type:id`) and under which the
+    /// row was counted.
     fn upsert(self) -> String {
         let params = (1..=self.columns() + 2)
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let kept: &[&str] = match self {
+            Table::Resources => &["external_id", "resource_type_id"],
+            _ => &["external_id"],
+        };
+        let set = self
+            .supplied()
+            .iter()
+            .filter(|c| !kept.contains(c))
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
             "insert into {} {} values ({params}) \
-             on conflict (external_id, sync_id) do update set data = excluded.data",
+             on conflict (external_id, sync_id) do update set {set}",
             self.name(),
             self.column_list()
         )
@@ -120,12 +154,7 @@ impl Table {
 
     /// Columns a caller supplies per row (`sync_id` and `discovered_at` are added here).
     pub(crate) fn columns(self) -> usize {
-        match self {
-            Table::ResourceTypes => 2,
-            Table::Resources => 5,
-            Table::Entitlements => 4,
-            Table::Grants => 9,
-        }
+        self.supplied().len()
     }
 }
 
@@ -226,19 +255,45 @@ impl Rows {
         }
     }
 
-    fn value(&self, value: &Value) -> ToSqlOutput<'_> {
+    /// The SQL value of `value`. A range outside its buffer is a bug in this module: it fails
+    /// the batch (and the sync) with an internal error instead of storing a wrong value.
+    fn value(&self, value: &Value) -> rusqlite::Result<ToSqlOutput<'_>> {
         use rusqlite::types::ValueRef;
-        match value {
+        Ok(match value {
             Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
-            Value::Text(r) => ToSqlOutput::Borrowed(ValueRef::Text(
-                self.text.as_bytes().get(r.clone()).unwrap_or_default(),
-            )),
-            Value::Blob(r) => ToSqlOutput::Borrowed(ValueRef::Blob(
-                self.blobs.get(r.clone()).unwrap_or_default(),
-            )),
-        }
+            Value::Text(r) => {
+                ToSqlOutput::Borrowed(ValueRef::Text(slice(self.text.as_bytes(), r, "text")?))
+            }
+            Value::Blob(r) => ToSqlOutput::Borrowed(ValueRef::Blob(slice(&self.blobs, r, "blob")?)),
+        })
     }
+}
+
+/// `range` of `buffer`, which holds a batch's `what` values.
+fn slice<'a>(buffer: &'a [u8], range: &Range<usize>, what: &str) -> rusqlite::Result<&'a [u8]> {
+    let slice = buffer.get(range.clone());
+    debug_assert!(
+        slice.is_some(),
+        "{what} value {range:?} outside its {}-byte buffer",
+        buffer.len()
+    );
+    slice.ok_or_else(|| {
+        bookkeeping(format!(
+            "a {what} value of a batch ({range:?}) lies outside its {}-byte buffer",
+            buffer.len()
+        ))
+    })
+}
+
+/// A batch's bookkeeping disagrees with itself: a bug in this module, reported as an error of
+/// the batch (in debug builds it stops at a `debug_assert!` first).
+#[derive(Debug, thiserror::Error)]
+#[error("internal error of the c1z writer: {0}")]
+struct Bookkeeping(String);
+
+fn bookkeeping(what: String) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(Bookkeeping(what)))
 }
 
 /// What the database thread stored for the current sync, counted as it inserts (so `finish`
@@ -254,9 +309,21 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    /// Counts one newly stored row of `table` whose first column is `first`.
-    fn add(&mut self, table: Table, first: Option<&str>) {
-        let first = first.unwrap_or_default();
+    /// Counts one newly stored row of `table` whose first column is `first` (a resource type's
+    /// id, a resource's type: text in every row the writer makes). A row without it is a bug in
+    /// this module and fails the batch.
+    fn add(&mut self, table: Table, first: Option<&str>) -> rusqlite::Result<()> {
+        debug_assert!(
+            first.is_some(),
+            "a stored row of {} has no text first column",
+            table.name()
+        );
+        let Some(first) = first else {
+            return Err(bookkeeping(format!(
+                "a row stored in {} has no text in its first column",
+                table.name()
+            )));
+        };
         match table {
             Table::ResourceTypes => {
                 if !self.resource_types.contains(first) {
@@ -272,74 +339,138 @@ impl Counts {
             Table::Entitlements => self.entitlements += 1,
             Table::Grants => self.grants += 1,
         }
+        Ok(())
     }
 }
 
-/// The database thread and the channel to it.
+/// What the database thread gives back at the end: the connection and what it stored.
+type Loaded = (Connection, Counts);
+
+/// The database thread and the channel to it, or, when the OS refused the thread, the
+/// connection itself.
 #[derive(Debug)]
 pub(crate) struct Loader {
     target: PathBuf,
-    tx: Option<SyncSender<Rows>>,
-    /// Batches the thread has inserted, handed back so their buffers are reused.
-    spent: Receiver<Rows>,
-    thread: Option<JoinHandle<Result<(Connection, Counts), StoreError>>>,
-    /// Set once the thread has stopped on an error that was already returned.
+    mode: Mode,
+    /// Set once the loader has stopped on an error that was already returned.
     failed: bool,
 }
 
+#[derive(Debug)]
+enum Mode {
+    Thread {
+        tx: Option<SyncSender<Rows>>,
+        /// Batches the thread has inserted, handed back so their buffers are reused.
+        spent: Receiver<Rows>,
+        thread: Option<JoinHandle<Option<Result<Loaded, StoreError>>>>,
+    },
+    /// Every batch is stored by `send` itself, on the caller's thread.
+    Inline(Box<Inline>),
+}
+
+/// The connection of a loader without a thread.
+#[derive(Debug)]
+struct Inline {
+    /// `None` once a batch failed (the connection is dropped then).
+    loaded: Option<Loaded>,
+    sync_id: String,
+    /// The last batch stored, for reuse.
+    spent: Option<Rows>,
+}
+
 impl Loader {
-    /// Moves `conn` to a new database thread that inserts with `sync_id`.
-    pub(crate) fn spawn(
-        conn: Connection,
-        target: &Path,
-        sync_id: &str,
-    ) -> Result<Loader, StoreError> {
+    /// Moves `conn` to a new database thread that inserts with `sync_id`, or keeps it here and
+    /// inserts on the calling thread when the OS refuses to start one.
+    pub(crate) fn start(conn: Connection, target: &Path, sync_id: &str) -> Loader {
         let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
         let (back, spent) = mpsc::sync_channel(QUEUED_BATCHES);
         let thread_target = target.to_path_buf();
-        let sync_id = sync_id.to_owned();
-        let thread = thread::Builder::new()
-            .name("c1z-writer".to_owned())
-            .spawn(move || load(conn, &rx, &back, &thread_target, &sync_id))
-            .map_err(|e| StoreError::io(target, "start the database thread", e))?;
-        Ok(Loader {
-            target: target.to_path_buf(),
-            tx: Some(tx),
-            spent,
-            thread: Some(thread),
-            failed: false,
-        })
-    }
-
-    /// An empty batch for `table`: one the thread has finished with when there is one (its
-    /// buffers already have the size a batch needs), else a new one.
-    pub(crate) fn rows(&self, table: Table, now: String, capacity: usize) -> Rows {
-        match self.spent.try_recv() {
-            Ok(mut rows) => {
-                rows.reset(table, now, capacity);
-                rows
+        let thread_sync_id = sync_id.to_owned();
+        let mode = match threads::spawn("c1z-writer", conn, move |conn| {
+            load(conn, &rx, &back, &thread_target, &thread_sync_id)
+        }) {
+            Ok(thread) => Mode::Thread {
+                tx: Some(tx),
+                spent,
+                thread: Some(thread),
+            },
+            Err((conn, e)) => {
+                tracing::warn!(
+                    target = %target.display(),
+                    error = %e,
+                    "could not start the c1z database thread; storing rows on the calling thread"
+                );
+                Mode::Inline(Box::new(Inline {
+                    loaded: Some((conn, Counts::default())),
+                    sync_id: sync_id.to_owned(),
+                    spent: None,
+                }))
             }
-            Err(_) => Rows::new(table, now, capacity),
+        };
+        Loader {
+            target: target.to_path_buf(),
+            mode,
+            failed: false,
         }
     }
 
-    /// Queues `rows`; blocks while [`QUEUED_BATCHES`] batches are waiting. Fails with the
-    /// thread's error when an earlier batch failed.
+    /// An empty batch for `table`: one the loader has finished with when there is one (its
+    /// buffers already have the size a batch needs), else a new one.
+    pub(crate) fn rows(&mut self, table: Table, now: String, capacity: usize) -> Rows {
+        let spent = match &mut self.mode {
+            Mode::Thread { spent, .. } => spent.try_recv().ok(),
+            Mode::Inline(inline) => inline.spent.take(),
+        };
+        match spent {
+            Some(mut rows) => {
+                rows.reset(table, now, capacity);
+                rows
+            }
+            None => Rows::new(table, now, capacity),
+        }
+    }
+
+    /// Queues `rows` (stores them at once without a thread); blocks while [`QUEUED_BATCHES`]
+    /// batches are waiting. Fails with the loader's error when an earlier batch (or, without a
+    /// thread, this one) failed.
     pub(crate) fn send(&mut self, rows: Rows) -> Result<(), StoreError> {
         if rows.values.is_empty() {
             return Ok(());
         }
-        let sent = match &self.tx {
-            Some(tx) => tx.send(rows).is_ok(),
-            None => false,
+        let sent = match &mut self.mode {
+            Mode::Thread { tx, .. } => match tx {
+                Some(tx) => tx.send(rows).is_ok(),
+                None => false,
+            },
+            Mode::Inline(inline) => {
+                let Inline {
+                    loaded,
+                    sync_id,
+                    spent,
+                } = &mut **inline;
+                let Some((conn, counts)) = loaded else {
+                    return Err(self.stopped());
+                };
+                // Statements are prepared per batch here: they borrow the connection, which
+                // this value owns. Slower than on the thread, and only a fallback.
+                let stored = insert(&mut Statements::new(conn), &rows, sync_id, counts);
+                *spent = Some(rows);
+                match stored {
+                    Ok(()) => true,
+                    Err(e) => {
+                        *loaded = None;
+                        self.failed = true;
+                        return Err(write_error(&self.target, e));
+                    }
+                }
+            }
         };
         if sent { Ok(()) } else { Err(self.stopped()) }
     }
 
     /// Waits for every queued batch and returns the connection and what was stored.
     pub(crate) fn finish(mut self) -> Result<(Connection, Counts), StoreError> {
-        self.tx = None;
-        match self.join() {
+        match self.take_result() {
             Some(result) => result,
             None => Err(StoreError::WriterStopped {
                 path: self.target.clone(),
@@ -347,10 +478,9 @@ impl Loader {
         }
     }
 
-    /// The error that stopped the thread (once; later calls get [`StoreError::WriterStopped`]).
+    /// The error that stopped the loader (once; later calls get [`StoreError::WriterStopped`]).
     fn stopped(&mut self) -> StoreError {
-        self.tx = None;
-        match self.join() {
+        match self.take_result() {
             Some(Err(e)) if !self.failed => {
                 self.failed = true;
                 e
@@ -361,25 +491,43 @@ impl Loader {
         }
     }
 
-    fn join(&mut self) -> Option<Result<(Connection, Counts), StoreError>> {
-        let thread = self.thread.take()?;
-        Some(thread.join().unwrap_or_else(|_| {
-            Err(StoreError::io(
-                &self.target,
-                "write the scratch database",
-                std::io::Error::other("the database thread panicked"),
-            ))
-        }))
+    /// Closes the channel, waits for the thread and takes its result; without a thread, takes
+    /// the connection. `None` when it was already taken (or a batch failed without a thread).
+    fn take_result(&mut self) -> Option<Result<Loaded, StoreError>> {
+        match &mut self.mode {
+            Mode::Thread { tx, thread, .. } => {
+                *tx = None;
+                let thread = thread.take()?;
+                Some(match thread.join() {
+                    Ok(Some(result)) => result,
+                    Ok(None) => Err(StoreError::io(
+                        &self.target,
+                        "write the scratch database",
+                        std::io::Error::other("the database thread never got its connection"),
+                    )),
+                    Err(_) => Err(StoreError::io(
+                        &self.target,
+                        "write the scratch database",
+                        std::io::Error::other("the database thread panicked"),
+                    )),
+                })
+            }
+            Mode::Inline(inline) => inline.loaded.take().map(Ok),
+        }
     }
 }
 
 impl Drop for Loader {
-    /// Stops the thread after the batches already queued and waits for it, so the connection
-    /// is closed before the writer removes its temporary directory.
+    /// Stops the thread after the batches already queued and waits for it (or closes the
+    /// connection), so the connection is closed before the writer removes its temporary
+    /// directory.
     fn drop(&mut self) {
-        self.tx = None;
-        drop(self.join());
+        drop(self.take_result());
     }
+}
+
+fn write_error(target: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::sqlite(target, "write rows to the scratch database", e)
 }
 
 /// The database thread: inserts batches until the channel closes or one fails.
@@ -390,8 +538,7 @@ fn load(
     target: &Path,
     sync_id: &str,
 ) -> Result<(Connection, Counts), StoreError> {
-    let counts = load_into(&conn, rx, back, sync_id)
-        .map_err(|e| StoreError::sqlite(target, "write rows to the scratch database", e))?;
+    let counts = load_into(&conn, rx, back, sync_id).map_err(|e| write_error(target, e))?;
     Ok((conn, counts))
 }
 
@@ -495,12 +642,12 @@ fn insert(
         insert.raw_bind_parameter(2, rows.now.as_str())?;
         for (r, row) in chunk.iter().enumerate() {
             for (c, value) in row.iter().enumerate() {
-                insert.raw_bind_parameter(parameter(columns, r, c), rows.value(value))?;
+                insert.raw_bind_parameter(parameter(columns, r, c), rows.value(value)?)?;
             }
         }
         if insert.raw_execute()? == chunk.len() {
             for row in chunk {
-                counts.add(rows.table, row.first().and_then(|v| rows.text_of(v)));
+                counts.add(rows.table, row.first().and_then(|v| rows.text_of(v)))?;
             }
         } else {
             skipped(statements.conn, rows, chunk, before, sync_id, counts)?;
@@ -512,7 +659,7 @@ fn insert(
 /// After a statement that skipped some of `chunk`'s rows (an id already stored in this sync or
 /// repeated within the chunk, or a broken constraint): writes every row of the chunk again, in
 /// order, with the upsert, then counts the rows stored after rowid `before`. The upsert rewrites
-/// a row just stored with its own data, replaces the data of a repeated id (so the last one wins,
+/// a row just stored with its own values, replaces those of a repeated id (so the last one wins,
 /// as with one statement per row) and fails on a broken constraint with SQLite's error.
 fn skipped(
     conn: &Connection,
@@ -526,7 +673,7 @@ fn skipped(
     let mut upsert = conn.prepare_cached(&rows.table.upsert())?;
     for row in chunk {
         for (i, value) in row.iter().enumerate() {
-            upsert.raw_bind_parameter(i + 1, rows.value(value))?;
+            upsert.raw_bind_parameter(i + 1, rows.value(value)?)?;
         }
         upsert.raw_bind_parameter(columns + 1, sync_id)?;
         upsert.raw_bind_parameter(columns + 2, rows.now.as_str())?;
@@ -535,7 +682,7 @@ fn skipped(
     let mut stored = conn.prepare_cached(&rows.table.first_column_since())?;
     let mut firsts = stored.query([before])?;
     while let Some(row) = firsts.next()? {
-        counts.add(rows.table, row.get_ref(0)?.as_str().ok());
+        counts.add(rows.table, row.get_ref(0)?.as_str().ok())?;
     }
     Ok(())
 }
@@ -670,5 +817,109 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("NOT NULL"), "{err}");
+    }
+
+    /// The same batches through the database thread and, with the thread refused, on the
+    /// calling thread: the same rows in the same order, the same counts.
+    #[test]
+    fn without_a_thread_batches_are_stored_the_same_way() {
+        let batches = || {
+            vec![
+                resources(&[("user", "a", b"1"), ("user", "b", b"2")]),
+                resources(&[
+                    ("group", "g", b"3"),
+                    ("user", "a", b"4"),
+                    ("user", "c", b"5"),
+                ]),
+                resources(&[("user", "b", b"6")]),
+            ]
+        };
+        let run = |loader: &mut Loader| {
+            for batch in batches() {
+                loader.send(batch).unwrap();
+                // Spent batches come back for reuse either way.
+                let again = loader.rows(Table::Resources, "2026-11-30 00:00:00".into(), 1);
+                assert_eq!(again.len(), 0);
+            }
+        };
+        let target = Path::new("t.c1z");
+        let mut threaded = Loader::start(database(), target, "s1");
+        assert!(matches!(threaded.mode, Mode::Thread { .. }));
+        run(&mut threaded);
+        let (conn, counts) = threaded.finish().unwrap();
+        let expected = (stored(&conn), counts.resources);
+
+        let (mut inline, refused) = threads::refusing(|| Loader::start(database(), target, "s1"));
+        assert_eq!(refused, 1);
+        assert!(matches!(inline.mode, Mode::Inline(_)));
+        run(&mut inline);
+        let (conn, counts) = inline.finish().unwrap();
+        assert_eq!((stored(&conn), counts.resources), expected);
+        assert_eq!(
+            expected.0,
+            vec![
+                ("user:a".to_owned(), b"4".to_vec()),
+                ("user:b".to_owned(), b"6".to_vec()),
+                ("group:g".to_owned(), b"3".to_vec()),
+                ("user:c".to_owned(), b"5".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_thread_a_failed_batch_fails_its_own_call_and_stops_the_loader() {
+        let conn = database();
+        conn.execute_batch(
+            "create trigger no_resources before insert on v1_resources \
+             begin select raise(abort, 'disk is full'); end;",
+        )
+        .unwrap();
+        let target = Path::new("t.c1z");
+        let (mut loader, _) = threads::refusing(|| Loader::start(conn, target, "s1"));
+        let err = loader.send(resources(&[("user", "a", b"1")])).unwrap_err();
+        assert!(matches!(err, StoreError::Sqlite { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "t.c1z: could not write rows to the scratch database"
+        );
+        let again = loader.send(resources(&[("user", "b", b"2")])).unwrap_err();
+        assert!(
+            matches!(again, StoreError::WriterStopped { .. }),
+            "{again:?}"
+        );
+        assert!(matches!(
+            loader.finish(),
+            Err(StoreError::WriterStopped { .. })
+        ));
+    }
+
+    /// A value range outside its buffer is a bug: debug builds stop at the assertion, release
+    /// builds fail the batch with a clear error instead of storing an empty value.
+    #[test]
+    #[cfg_attr(debug_assertions, should_panic(expected = "outside its 3-byte buffer"))]
+    fn a_value_outside_its_buffer_is_an_error_not_an_empty_value() {
+        let mut batch = resources(&[("user", "a", b"abc")]);
+        batch.values[4] = Value::Blob(2..9);
+        let err = insert(
+            &mut Statements::new(&database()),
+            &batch,
+            "s1",
+            &mut Counts::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "internal error of the c1z writer: a blob value of a batch (2..9) lies outside its 3-byte buffer"
+        );
+    }
+
+    #[test]
+    #[cfg_attr(debug_assertions, should_panic(expected = "has no text first column"))]
+    fn a_stored_row_without_its_first_column_is_an_error_not_an_empty_id() {
+        let err = Counts::default().add(Table::Resources, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "internal error of the c1z writer: a row stored in v1_resources has no text in its first column"
+        );
     }
 }

@@ -6,9 +6,11 @@
 //! deterministic protobuf encodings of the `c1.connector.v2` messages. See
 //! `docs/c1z-format.md` §1 for the format and the conventions followed here.
 //!
-//! - [`C1zWriter`] records one full sync. It works on a scratch database in a temporary
-//!   directory beside the target and only touches the target in [`C1zWriter::finish`], which
-//!   writes `<target>.tmp`, fsyncs it and renames it over the target. When the target already
+//! - [`C1zWriter`] records one full sync. One writer per file: it first takes an exclusive lock
+//!   on `<target>.lock` (a second writer fails at once with [`StoreError::Busy`]), then works on
+//!   a scratch database in a temporary directory beside the target and only touches the target
+//!   in [`C1zWriter::finish`], which writes the new file into that directory (a file no other
+//!   writer can share), fsyncs it and renames it over the target. When the target already
 //!   holds a c1z, its latest finished full sync is carried over so the file ends with the
 //!   previous and the current sync (what `baton diff` compares).
 //! - [`C1zReader`] decompresses a file into a temporary directory (removed on drop, at most
@@ -19,8 +21,10 @@
 mod envelope;
 mod error;
 mod loader;
+mod lock;
 mod reader;
 mod schema;
+mod threads;
 mod time;
 mod workdir;
 mod writer;

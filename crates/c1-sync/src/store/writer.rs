@@ -1,7 +1,6 @@
 //! [`C1zWriter`]: records one full sync into a c1z v1 file, atomically.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -10,8 +9,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use svix_ksuid::{Ksuid, KsuidLike};
 
-use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind};
+use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind, Output};
 use super::loader::{Counts, Loader, Rows, Table};
+use super::lock::TargetLock;
 use super::schema::{self, SYNC_RUNS, TABLES};
 use super::time::now_text;
 use super::workdir::{self, WorkDir};
@@ -19,10 +19,15 @@ use super::{StoreError, SyncStats};
 
 /// Writes one full sync into a c1z file.
 ///
-/// [`open`](Self::open) prepares a scratch SQLite database in a temporary directory beside the
-/// target; the `put_*` methods add rows to it (an invalid item fails its call, and nothing of
-/// that call is kept); [`finish`](Self::finish) ends the sync and atomically replaces the target. Nothing touches
-/// the target before `finish`, and dropping an unfinished writer removes its temporary files.
+/// [`open`](Self::open) takes the target's lock (one writer per file: a second one fails with
+/// [`StoreError::Busy`]) and prepares a scratch SQLite database in a temporary directory beside
+/// the target; the `put_*` methods add rows to it (an invalid item fails its call, and nothing of
+/// that call is kept); [`finish`](Self::finish) ends the sync and atomically replaces the target.
+/// Nothing touches the target before `finish`, and dropping an unfinished writer removes its
+/// temporary files. The lock is held until the writer is finished or dropped.
+///
+/// If the OS refuses to start the database thread, the rows are stored on the calling thread
+/// instead, each `put_*` call returning once its batch is stored.
 ///
 /// The `put_*` methods check and encode their items on the calling thread, then hand the rows
 /// to a database thread owned by the writer and return; SQLite stores one batch while the caller
@@ -40,7 +45,19 @@ pub struct C1zWriter {
     sync_id: String,
     started_at: String,
     previous_sync_id: Option<String>,
-    fail_before_rename: bool,
+    faults: Faults,
+    // Last: released only after the database thread has stopped and the scratch directory is
+    // gone.
+    lock: TargetLock,
+}
+
+/// Failures a test asked for through the writer's hidden hooks.
+#[derive(Debug, Default, Clone, Copy)]
+struct Faults {
+    /// Fail right before the rename.
+    before_rename: bool,
+    /// Writing the new file fails like a full disk after this many bytes.
+    output_room: Option<u64>,
 }
 
 /// What [`C1zWriter::finish`] produced.
@@ -66,12 +83,23 @@ pub struct FinishedSync {
 impl C1zWriter {
     /// Prepares a new full sync for `target`.
     ///
+    /// First takes an exclusive lock on `<target>.lock` (created if missing, never removed),
+    /// without waiting: while another writer, in this process or another, holds it, this fails
+    /// at once with [`StoreError::Busy`] (naming the holder's pid when it is known) and touches
+    /// nothing else.
+    ///
     /// If `target` exists it must be a c1z v1 file (an empty file counts as no file, as in the
     /// SDK); otherwise this fails with [`StoreError::NotC1z`] or [`StoreError::UnsupportedV3`]
     /// naming the path. Its latest finished full sync is carried over so the saved file holds
     /// previous + current; other syncs (older, partial or unfinished) are dropped. Nothing
     /// touches `target` until [`finish`](Self::finish).
     pub fn open(target: &Path) -> Result<Self, StoreError> {
+        // A file that is plainly no c1z is refused before a lock file is made beside it (it
+        // only reads the first bytes; the check that counts runs again under the lock).
+        existing_c1z(target)?;
+        // Before anything else: the clean-up below and the previous file are this writer's
+        // business only once no other writer of the target is running.
+        let lock = TargetLock::acquire(target)?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -111,7 +139,7 @@ impl C1zWriter {
         conn.execute_batch("begin")
             .map_err(|e| StoreError::sqlite(target, "start the sync run", e))?;
 
-        let db = Loader::spawn(conn, target, &sync_id)?;
+        let db = Loader::start(conn, target, &sync_id);
 
         tracing::debug!(target = %target.display(), %sync_id, ?previous_sync_id, "c1z sync started");
         Ok(Self {
@@ -122,7 +150,8 @@ impl C1zWriter {
             sync_id,
             started_at,
             previous_sync_id,
-            fail_before_rename: false,
+            faults: Faults::default(),
+            lock,
         })
     }
 
@@ -242,18 +271,27 @@ impl C1zWriter {
     }
 
     #[doc(hidden)]
-    /// Test hook: make [`finish`](Self::finish) fail after writing and syncing `<target>.tmp`,
-    /// right before the rename, to prove the target survives and the `.tmp` is removed.
+    /// Test hook: make [`finish`](Self::finish) fail after writing and syncing the new file,
+    /// right before the rename, to prove the target survives and no temporary file remains.
     pub fn fail_before_rename(&mut self) {
-        self.fail_before_rename = true;
+        self.faults.before_rename = true;
     }
 
-    /// Ends the sync (sets `ended_at` and the `stats` JSON), writes `<target>.tmp` (`C1ZF\0` +
-    /// one zstd frame with content size and checksum), fsyncs it, renames it over the target and
-    /// fsyncs the directory.
+    #[doc(hidden)]
+    /// Test hook: make writing the new file in [`finish`](Self::finish) fail like a full disk
+    /// (`ErrorKind::StorageFull`) once `bytes` bytes of it are written.
+    pub fn fail_output_after(&mut self, bytes: u64) {
+        self.faults.output_room = Some(bytes);
+    }
+
+    /// Ends the sync (sets `ended_at` and the `stats` JSON), writes the new file (`C1ZF\0` + one
+    /// zstd frame with content size and checksum) into the scratch directory beside the target,
+    /// fsyncs it, renames it over the target, fsyncs the directory, removes the scratch
+    /// directory and releases the lock.
     ///
-    /// On any failure before the rename the target is untouched and no `.tmp` remains; the
-    /// temporary directory is removed in every case.
+    /// On any failure before the rename the target is untouched and no temporary file remains:
+    /// the new file is created exclusively inside this writer's own scratch directory, which is
+    /// removed in every case.
     pub fn finish(self) -> Result<FinishedSync, StoreError> {
         let Self {
             db,
@@ -263,7 +301,50 @@ impl C1zWriter {
             sync_id,
             started_at,
             previous_sync_id,
-            fail_before_rename,
+            faults,
+            lock,
+        } = self;
+        let saved = Saving {
+            db,
+            target,
+            work,
+            db_path,
+            sync_id,
+            started_at,
+            previous_sync_id,
+            faults,
+        }
+        .save();
+        // Only now, with the new file in place (or the old one untouched) and the scratch
+        // directory gone, may another writer start.
+        drop(lock);
+        saved
+    }
+}
+
+/// Everything [`C1zWriter::finish`] consumes but the lock.
+struct Saving {
+    db: Loader,
+    target: PathBuf,
+    work: WorkDir,
+    db_path: PathBuf,
+    sync_id: String,
+    started_at: String,
+    previous_sync_id: Option<String>,
+    faults: Faults,
+}
+
+impl Saving {
+    fn save(self) -> Result<FinishedSync, StoreError> {
+        let Self {
+            db,
+            target,
+            work,
+            db_path,
+            sync_id,
+            started_at,
+            previous_sync_id,
+            faults,
         } = self;
 
         let started = std::time::Instant::now();
@@ -278,7 +359,9 @@ impl C1zWriter {
                 "counted while inserting vs. counted in the database"
             );
         }
-        let stats_json = serde_json::to_string(&stats).unwrap_or_default();
+        let stats_json = serde_json::to_string(&stats).map_err(|e| {
+            StoreError::io(&target, "encode the sync's stats", std::io::Error::other(e))
+        })?;
         let ended_at = now_text();
         conn.execute(
             "update v1_sync_runs set ended_at = ?1, stats = ?2 where sync_id = ?3",
@@ -289,22 +372,30 @@ impl C1zWriter {
         conn.close()
             .map_err(|(_, e)| StoreError::sqlite(&target, "close the scratch database", e))?;
 
-        let tmp = tmp_path(&target);
-        let guard = RemoveOnDrop(Some(tmp.clone()));
-        let out = File::create(&tmp)
-            .map_err(|e| StoreError::io(&target, "create the temporary .tmp file", e))?;
+        // Created exclusively in this writer's own directory: no other writer can share it,
+        // and it goes with the directory on any failure (or with the next writer's clean-up if
+        // this process is killed). Same file system as the target, so the rename is atomic.
+        let new_file = work.path().join(OUTPUT);
+        let out = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&new_file)
+            .map_err(|e| StoreError::io(&target, "create the new file beside it", e))?;
+        let mut out = Output::new(out);
+        if let Some(bytes) = faults.output_room {
+            out = out.with_room(bytes);
+        }
         let closed = started.elapsed();
         // The scratch database is not needed once compressed: removing it frees its page cache
         // (16 ms for 110 000 users), which overlaps with waiting for the disk.
         let bytes = envelope::encode_into(&db_path, out, || drop(fs::remove_file(&db_path)))
-            .map_err(|e| StoreError::io(&target, "write the temporary .tmp file", e))?;
+            .map_err(|e| StoreError::io(&target, "write the new file beside it", e))?;
         let compressed = started.elapsed();
-        if fail_before_rename {
+        if faults.before_rename {
             return Err(StoreError::InjectedFault { path: target });
         }
-        fs::rename(&tmp, &target)
-            .map_err(|e| StoreError::io(&target, "rename the .tmp file over it", e))?;
-        guard.disarm();
+        fs::rename(&new_file, &target)
+            .map_err(|e| StoreError::io(&target, "rename the new file over it", e))?;
         sync_parent_dir(&target);
         drop(work);
 
@@ -330,6 +421,10 @@ impl C1zWriter {
         })
     }
 }
+
+/// The name of the new file inside the writer's scratch directory, until it is renamed over the
+/// target.
+const OUTPUT: &str = "new.c1z";
 
 /// `Some(id)` when `id` is present with both parts non-empty.
 fn resource_id(id: Option<&pb::ResourceId>) -> Option<&pb::ResourceId> {
@@ -430,27 +525,9 @@ fn carry_over_previous(
     target: &Path,
     work: &Path,
 ) -> Result<Option<String>, StoreError> {
-    let exists = target
-        .try_exists()
-        .map_err(|e| StoreError::io(target, "check whether it exists", e))?;
-    if !exists {
+    let Some(file) = existing_c1z(target)? else {
         return Ok(None);
-    }
-    let (file, kind) = envelope::open(target)?;
-    match kind {
-        Kind::Empty => return Ok(None),
-        Kind::V3 => {
-            return Err(StoreError::UnsupportedV3 {
-                path: target.to_path_buf(),
-            });
-        }
-        Kind::Other => {
-            return Err(StoreError::NotC1z {
-                path: target.to_path_buf(),
-            });
-        }
-        Kind::V1 => {}
-    }
+    };
     let prev_path = work.join("previous.db");
     envelope::decode_to(target, file, &prev_path, DEFAULT_MAX_DECODED_BYTES)?;
     let prev_str = prev_path.to_string_lossy().into_owned();
@@ -465,6 +542,28 @@ fn carry_over_previous(
     fs::remove_file(&prev_path)
         .map_err(|e| StoreError::io(target, "remove the decompressed copy of it", e))?;
     Ok(kept)
+}
+
+/// The existing target, positioned after the c1z v1 magic; `None` when there is none or it is
+/// empty. [`StoreError::UnsupportedV3`] or [`StoreError::NotC1z`] for any other file.
+fn existing_c1z(target: &Path) -> Result<Option<File>, StoreError> {
+    let exists = target
+        .try_exists()
+        .map_err(|e| StoreError::io(target, "check whether it exists", e))?;
+    if !exists {
+        return Ok(None);
+    }
+    let (file, kind) = envelope::open(target)?;
+    match kind {
+        Kind::Empty => Ok(None),
+        Kind::V3 => Err(StoreError::UnsupportedV3 {
+            path: target.to_path_buf(),
+        }),
+        Kind::Other => Err(StoreError::NotC1z {
+            path: target.to_path_buf(),
+        }),
+        Kind::V1 => Ok(Some(file)),
+    }
 }
 
 /// With the old database attached as `prev`, copies the rows of its latest finished full sync.
@@ -526,13 +625,6 @@ fn copy_latest_finished(conn: &Connection, target: &Path) -> Result<Option<Strin
     Ok(Some(keep))
 }
 
-/// `<target>.tmp`, beside the target.
-fn tmp_path(target: &Path) -> PathBuf {
-    let mut name = OsString::from(target.as_os_str());
-    name.push(".tmp");
-    PathBuf::from(name)
-}
-
 /// Flushes the directory entry of a rename to disk. Best effort: by the time this runs the new
 /// file is in place, so a failure is logged rather than reported as a failed save.
 fn sync_parent_dir(target: &Path) {
@@ -548,26 +640,6 @@ fn sync_parent_dir(target: &Path) {
     }
     #[cfg(not(unix))]
     let _ = target;
-}
-
-/// Removes a file when dropped, unless disarmed.
-struct RemoveOnDrop(Option<PathBuf>);
-
-impl RemoveOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take()
-            && let Err(e) = fs::remove_file(&path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %path.display(), error = %e, "could not remove the temporary c1z file");
-        }
-    }
 }
 
 /// [`StoreError::NotSqlite`] when SQLite says the file is not a database, else a plain SQLite error.
@@ -692,7 +764,7 @@ mod tests {
         // Make the database thread's next insert fail: a trigger that raises on any resource.
         let (loaded, _) = std::mem::replace(
             &mut w.db,
-            Loader::spawn(Connection::open_in_memory().unwrap(), &target, "unused").unwrap(),
+            Loader::start(Connection::open_in_memory().unwrap(), &target, "unused"),
         )
         .finish()
         .unwrap();
@@ -702,7 +774,7 @@ mod tests {
                  begin select raise(abort, 'disk is full'); end;",
             )
             .unwrap();
-        w.db = Loader::spawn(loaded, &target, w.sync_id()).unwrap();
+        w.db = Loader::start(loaded, &target, w.sync_id());
 
         w.put_resources(&users(&["a"])).unwrap();
         let mut failed = None;
@@ -732,15 +804,81 @@ mod tests {
             b"",
             "the target is untouched"
         );
-        assert!(!dir.path().join("t.c1z.tmp").exists());
+        assert_eq!(names_in(dir.path()), ["t.c1z", "t.c1z.lock"]);
     }
 
+    /// With every thread refused (the database thread, zstd's workers, the clean-up beside the
+    /// fsync), a sync is written on the calling thread and reads back whole.
     #[test]
-    fn tmp_path_is_beside_the_target() {
+    fn a_sync_is_saved_when_the_os_refuses_every_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.c1z");
+        let mut first = C1zWriter::open(&target).unwrap();
+        first.put_resources(&users(&["old"])).unwrap();
+        let first = first.finish().unwrap();
+
+        let names: Vec<String> = (0..2000).map(|i| format!("u{i:04}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let (done, refused) = super::super::threads::refusing(|| {
+            let mut w = C1zWriter::open(&target).unwrap();
+            w.put_resource_types(&[ResourceTypeBuilder::new("user", "User").build()])
+                .unwrap();
+            for chunk in names.chunks(300) {
+                w.put_resources(&users(chunk)).unwrap();
+            }
+            w.put_resources(&users(&["u0001"])).unwrap();
+            w.finish().unwrap()
+        });
         assert_eq!(
-            tmp_path(Path::new("/a/b/out.c1z")),
-            Path::new("/a/b/out.c1z.tmp")
+            refused, 3,
+            "database thread, zstd's workers, clean-up thread"
         );
-        assert_eq!(tmp_path(Path::new("out.c1z")), Path::new("out.c1z.tmp"));
+        assert_eq!(done.stats.resources, 2000);
+        assert_eq!(
+            done.previous_sync_id.as_deref(),
+            Some(first.sync_id.as_str())
+        );
+        let r = super::super::C1zReader::open(&target).unwrap();
+        assert_eq!(r.resources(&done.sync_id, None).unwrap(), users(&names));
+        assert_eq!(r.resources(&first.sync_id, None).unwrap(), users(&["old"]));
+        assert_eq!(names_in(dir.path()), ["t.c1z", "t.c1z.lock"]);
+    }
+
+    /// The new file is created exclusively: a file already at its name (which only this writer
+    /// can know) is never written into, and the save fails with the target untouched.
+    #[test]
+    fn the_new_file_is_created_exclusively() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.c1z");
+        let mut w = C1zWriter::open(&target).unwrap();
+        w.put_resources(&users(&["a"])).unwrap();
+        w.finish().unwrap();
+        let before = fs::read(&target).unwrap();
+
+        let mut w = C1zWriter::open(&target).unwrap();
+        w.put_resources(&users(&["b"])).unwrap();
+        let squatter = w.work.path().join(OUTPUT);
+        fs::write(&squatter, b"not yours").unwrap();
+        let err = w.finish().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: could not create the new file beside it",
+                target.display()
+            )
+        );
+        assert!(matches!(&err, StoreError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::AlreadyExists));
+        assert_eq!(fs::read(&target).unwrap(), before);
+        assert_eq!(names_in(dir.path()), ["t.c1z", "t.c1z.lock"]);
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 }

@@ -501,7 +501,7 @@ fn keeps_the_previous_finished_sync_and_drops_older_ones() {
         )
         .unwrap();
     assert_eq!(rows, 2 * (4 + 4), "no rows of the dropped sync remain");
-    assert_eq!(names_in(dir.path()), vec!["out.c1z"]);
+    assert_eq!(names_in(dir.path()), vec!["out.c1z", "out.c1z.lock"]);
 }
 
 #[test]
@@ -523,8 +523,8 @@ fn failed_save_leaves_the_target_byte_identical_and_no_tmp() {
     assert_eq!(fs::read(&target).unwrap(), before);
     assert_eq!(
         names_in(dir.path()),
-        vec!["out.c1z"],
-        "no .tmp and no work directory left"
+        vec!["out.c1z", "out.c1z.lock"],
+        "no temporary file and no work directory left"
     );
 }
 
@@ -536,13 +536,19 @@ fn dropping_an_unfinished_writer_leaves_nothing_behind() {
     let mut w = C1zWriter::open(&target).unwrap();
     w.put_resource_types(&f.resource_types).unwrap();
     w.put_resources(&f.users).unwrap();
-    assert_eq!(
-        names_in(dir.path()).len(),
-        1,
-        "the work directory exists while writing"
+    let names = names_in(dir.path());
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names[0].starts_with(".c1z-work-"),
+        "the work directory exists while writing: {names:?}"
     );
+    assert_eq!(names[1], "new.c1z.lock");
     drop(w);
-    assert_eq!(names_in(dir.path()), Vec::<String>::new());
+    assert_eq!(
+        names_in(dir.path()),
+        vec!["new.c1z.lock"],
+        "only the lock file stays"
+    );
 
     let existing = dir.path().join("old.c1z");
     write_sync(&existing, "old");
@@ -551,7 +557,10 @@ fn dropping_an_unfinished_writer_leaves_nothing_behind() {
     w.put_resources(&f.users).unwrap();
     drop(w);
     assert_eq!(fs::read(&existing).unwrap(), before);
-    assert_eq!(names_in(dir.path()), vec!["old.c1z"]);
+    assert_eq!(
+        names_in(dir.path()),
+        vec!["new.c1z.lock", "old.c1z", "old.c1z.lock"]
+    );
 }
 
 #[test]
@@ -614,12 +623,14 @@ fn rejects_files_that_are_not_c1z_v1() {
         names_in(dir.path()),
         vec![
             "empty.c1z",
+            "empty.c1z.lock",
             "garbage.c1z",
             "not-sqlite.c1z",
+            "not-sqlite.c1z.lock",
             "notes.txt",
             "pebble.c1z"
         ],
-        "failed opens leave no work directories"
+        "failed opens leave no work directories, and files that are plainly no c1z no lock file"
     );
 }
 
@@ -712,4 +723,207 @@ fn repeated_ids_within_one_call_keep_the_last_data() {
     );
     assert_eq!(r.entitlements(&done.sync_id).unwrap(), vec![renamed]);
     assert_eq!((done.stats.resources, done.stats.entitlements), (3, 1));
+}
+
+/// One writer per file: while a writer lives, a second one of the same file is refused at once,
+/// naming this process, and makes nothing; once the first is dropped or finished, the next one
+/// starts. Other files in the same directory are not held up.
+#[test]
+fn a_second_writer_of_the_same_file_is_refused_until_the_first_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.c1z");
+    let first_sync = write_sync(&target, "first");
+    let before = fs::read(&target).unwrap();
+
+    let first = C1zWriter::open(&target).unwrap();
+    let names = names_in(dir.path());
+    let err = C1zWriter::open(&target).unwrap_err();
+    let me = std::process::id();
+    assert!(
+        matches!(&err, StoreError::Busy { path, pid: Some(pid) } if path == &target && *pid == me),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: another process (pid {me}) is writing this file",
+            target.display()
+        )
+    );
+    assert_eq!(err.path(), target);
+    assert_eq!(
+        names_in(dir.path()),
+        names,
+        "the refused writer made nothing"
+    );
+    assert_eq!(fs::read(&target).unwrap(), before);
+    // A writer on another thread is refused the same way.
+    let elsewhere = std::thread::scope(|s| s.spawn(|| C1zWriter::open(&target)).join().unwrap());
+    assert!(
+        matches!(elsewhere, Err(StoreError::Busy { .. })),
+        "{elsewhere:?}"
+    );
+    let other = write_sync(&dir.path().join("other.c1z"), "other");
+    assert_eq!(other.previous_sync_id, None);
+
+    drop(first);
+    let second = C1zWriter::open(&target).unwrap();
+    assert!(matches!(
+        C1zWriter::open(&target),
+        Err(StoreError::Busy { .. })
+    ));
+    let second = second.finish().unwrap();
+    assert_eq!(
+        second.previous_sync_id.as_deref(),
+        Some(first_sync.sync_id.as_str())
+    );
+    let third = write_sync(&target, "third");
+    assert_eq!(
+        third.previous_sync_id.as_deref(),
+        Some(second.sync_id.as_str()),
+        "a finished writer let go of the file"
+    );
+    assert_eq!(
+        names_in(dir.path()),
+        ["other.c1z", "other.c1z.lock", "out.c1z", "out.c1z.lock"]
+    );
+}
+
+/// The new file is never written under a name another writer could share: a `<file>.tmp` left
+/// by anything else (versions before the lock wrote there) is neither written to nor removed.
+#[test]
+fn the_new_file_has_a_name_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.c1z");
+    let stray = dir.path().join("out.c1z.tmp");
+    fs::write(&stray, b"someone else's bytes").unwrap();
+    write_sync(&target, "first");
+    let done = write_sync(&target, "second");
+    assert_eq!(fs::read(&stray).unwrap(), b"someone else's bytes");
+    assert_eq!(
+        C1zReader::open(&target)
+            .unwrap()
+            .latest_finished_sync()
+            .unwrap()
+            .map(|s| s.sync_id),
+        Some(done.sync_id)
+    );
+    assert_eq!(
+        names_in(dir.path()),
+        ["out.c1z", "out.c1z.lock", "out.c1z.tmp"]
+    );
+}
+
+/// A full disk while the new file is written (at its first byte, in the magic, in the zstd
+/// frame): the save fails saying so, the previous file stays byte-identical, nothing temporary
+/// is left, and the next sync works. (A full disk while the rows are stored, and a failure just
+/// before the rename, are covered beside the writer and above.)
+#[test]
+fn a_full_disk_while_writing_the_new_file_leaves_the_previous_one_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.c1z");
+    let first = write_sync(&target, "first");
+    let before = fs::read(&target).unwrap();
+    for room in [0, 3, 64, 1000] {
+        let f = fixture("second");
+        let mut w = C1zWriter::open(&target).unwrap();
+        w.put_resource_types(&f.resource_types).unwrap();
+        w.put_resources(&f.users).unwrap();
+        w.put_grants(&f.grants).unwrap();
+        w.fail_output_after(room);
+        let err = w.finish().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull),
+            "{room}: {err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: could not write the new file beside it",
+                target.display()
+            )
+        );
+        assert_eq!(fs::read(&target).unwrap(), before, "{room}");
+        assert_eq!(
+            names_in(dir.path()),
+            ["out.c1z", "out.c1z.lock"],
+            "{room}: nothing temporary is left"
+        );
+    }
+    let next = write_sync(&target, "third");
+    assert_eq!(
+        next.previous_sync_id.as_deref(),
+        Some(first.sync_id.as_str())
+    );
+}
+
+/// A grant id listed twice in one sync is stored as its last listing, whole: the `expansion`
+/// and `needs_expansion` columns go with the `data` they came with, whether the repeat is in
+/// the same call or a later one, and whichever of the two was expandable.
+#[test]
+fn a_repeated_grant_keeps_the_expansion_of_the_listing_its_data_comes_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.c1z");
+    let f = fixture("a");
+    let admin = &f.entitlements[1];
+    let listing = |principal: &str, label: &str, expandable: bool| {
+        let mut grant = c1_model::grant::new(admin, &c1_model::resource_id("group", principal));
+        if let Some(e) = grant.entitlement.as_mut() {
+            e.display_name = label.to_owned();
+        }
+        if expandable {
+            grant
+                .annotations
+                .push(annotations::pack(&pb::GrantExpandable {
+                    entitlement_ids: vec![format!("expanded in the {label} listing")],
+                    shallow: true,
+                    resource_type_ids: vec!["user".into()],
+                }));
+        }
+        grant
+    };
+    let mut w = C1zWriter::open(&target).unwrap();
+    w.put_grants(&[listing("g2", "first", true), listing("g2", "last", false)])
+        .unwrap();
+    w.put_grants(&[listing("g3", "first", false)]).unwrap();
+    w.put_grants(&[listing("g3", "last", true)]).unwrap();
+    w.put_grants(&[listing("g4", "first", true)]).unwrap();
+    w.put_grants(&[listing("g4", "last", true)]).unwrap();
+    let done = w.finish().unwrap();
+    assert_eq!(done.stats.grants, 3);
+
+    let expected = vec![
+        listing("g2", "last", false),
+        listing("g3", "last", true),
+        listing("g4", "last", true),
+    ];
+    let r = C1zReader::open(&target).unwrap();
+    assert_eq!(r.grants(&done.sync_id).unwrap(), expected);
+    let (_tmp, db) = raw_db(&target);
+    let rows: Vec<(Option<Vec<u8>>, i64)> = db
+        .prepare("select expansion, needs_expansion from v1_grants order by id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expansions: Vec<(Option<Vec<String>>, i64)> = rows
+        .into_iter()
+        .map(|(blob, needs)| {
+            let ids = blob.map(|b| {
+                c1_model::decode::<pb::GrantExpandable>(&b)
+                    .unwrap()
+                    .entitlement_ids
+            });
+            (ids, needs)
+        })
+        .collect();
+    assert_eq!(
+        expansions,
+        vec![
+            (None, 0),
+            (Some(vec!["expanded in the last listing".to_owned()]), 1),
+            (Some(vec!["expanded in the last listing".to_owned()]), 1),
+        ]
+    );
 }
