@@ -73,9 +73,11 @@ pub(crate) fn check_writable(path: &Path, source: &Source, flag: &str) -> Result
 }
 
 /// Fails early (exit 6) when the output exists but is not a c1z v1 file: the sync keeps the
-/// previous sync of an existing file, so it must be one.
+/// previous sync of an existing file, so it must be one. An empty file counts as no file, as it
+/// does for the store and for ConductorOne's SDK.
 pub(crate) fn check_existing_c1z(path: &Path) -> Result<(), Failure> {
-    if path.is_file() && !starts_with_c1z_magic(path) {
+    let empty = std::fs::metadata(path).is_ok_and(|m| m.len() == 0);
+    if path.is_file() && !empty && !starts_with_c1z_magic(path) {
         return Err(Failure::file(format!(
             "{} exists and is not a c1z v1 file; refusing to replace it",
             path.display()
@@ -253,8 +255,9 @@ pub(crate) fn run(
     let outcome = runtime.block_on(async {
         let interrupted = interrupted();
         tokio::select! {
-            result = engine.run(&connector, &output) => Some(result),
+            biased;
             () = interrupted => None,
+            result = engine.run(&connector, &output) => Some(result),
         }
     });
     progress.finish();
@@ -295,32 +298,37 @@ pub(crate) fn run(
     Ok(())
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers and container
-/// runtimes send to stop a process): either way the sync stops, its scratch files are removed and
-/// the output file stays as it was. A signal that cannot be listened for never resolves.
-async fn interrupted() {
-    let ctrl_c = async {
+/// Listens for Ctrl-C (SIGINT) and, on Unix, SIGTERM (what service managers and container
+/// runtimes send to stop a process) from the moment it is called, and resolves on either: the
+/// sync stops, its scratch files are removed and the output file stays as it was. A signal that
+/// cannot be listened for never resolves. Call it inside the runtime, before the sync starts.
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        // `signal` installs the handler now, not when the future is first polled.
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async fn received(stream: Option<Signal>) {
+            if let Some(mut stream) = stream
+                && stream.recv().await.is_some()
+            {
+                return;
+            }
+            std::future::pending::<()>().await;
+        }
+        async move {
+            tokio::select! {
+                () = received(interrupt) => {}
+                () = received(terminate) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                if stream.recv().await.is_none() {
-                    std::future::pending::<()>().await;
-                }
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 

@@ -224,3 +224,32 @@ fn concurrent_syncs_into_one_file_leave_it_valid_and_the_refused_ones_say_why() 
         "in {ROUNDS} rounds of {WRITERS} syncs started at once, none was refused: the syncs never overlapped, so the test proved nothing"
     );
 }
+
+/// A sync refused because another process holds the file stops before its first request to
+/// env0, and leaves the file as it was.
+#[test]
+fn a_refused_sync_sends_no_request() {
+    let sb = crate::support::Sandbox::new();
+    let mut env0 = crate::support::Env0::empty();
+    let any_request = env0
+        .server
+        .mock("GET", mockito::Matcher::Any)
+        .expect(0)
+        .create();
+    let file = sb.join("sync.c1z");
+    std::fs::write(&file, b"").unwrap();
+    let holder = c1_sync::store::C1zWriter::open(&file).unwrap();
+    let out = crate::support::Outcome::of(&mut sb.cmd_for(&env0.server));
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "another process (pid {}) is writing",
+            std::process::id()
+        )),
+        "{}",
+        out.stderr
+    );
+    any_request.assert();
+    drop(holder);
+    assert_eq!(std::fs::read(&file).unwrap(), b"");
+}

@@ -112,6 +112,8 @@ impl SyncEngine {
             retries: AtomicU64::new(0),
         };
         let metadata = connector.metadata();
+        // The output's lock first: a second sync into the same file stops before any request.
+        let mut writer = C1zWriter::open(output)?;
 
         ctx.emit(&ProgressEvent::PhaseStarted {
             phase: Phase::Validate,
@@ -121,7 +123,6 @@ impl SyncEngine {
             .await
             .map_err(|(attempts, source)| SyncError::Validate { attempts, source })?;
 
-        let mut writer = C1zWriter::open(output)?;
         let mut state = State::new(self.options.max_warning_messages);
 
         ctx.emit(&ProgressEvent::PhaseStarted {
