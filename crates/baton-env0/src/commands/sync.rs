@@ -306,9 +306,6 @@ fn interrupted() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{Signal, SignalKind, signal};
-        // `signal` installs the handler now, not when the future is first polled.
-        let interrupt = signal(SignalKind::interrupt()).ok();
-        let terminate = signal(SignalKind::terminate()).ok();
         async fn received(stream: Option<Signal>) {
             if let Some(mut stream) = stream
                 && stream.recv().await.is_some()
@@ -317,6 +314,9 @@ fn interrupted() -> impl std::future::Future<Output = ()> {
             }
             std::future::pending::<()>().await;
         }
+        // `signal` installs the handler now, not when the future is first polled.
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
         async move {
             tokio::select! {
                 () = received(interrupt) => {}
