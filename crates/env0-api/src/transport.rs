@@ -816,7 +816,25 @@ mod tests {
             .await;
         let ok = server
             .mock("GET", "/organizations")
-            .with_body(r#"[{"id":"o1"}]"#)
+            .with_body(r#"[{"id":"o1","createdAt":"soon"}]"#)
+            .expect(1)
+            .create_async()
+            .await;
+        // Twelve unparseable timestamps: with the one above, the first ten are warnings.
+        let keys: Vec<String> = (0..12)
+            .map(|i| format!(r#"{{"id":"k{i}","lastUsedAt":"never {i}"}}"#))
+            .collect();
+        let api_keys = server
+            .mock("GET", "/api-keys")
+            .match_query(mockito::Matcher::Any)
+            .with_body(format!("[{}]", keys.join(",")))
+            .expect(1)
+            .create_async()
+            .await;
+        let teams = server
+            .mock("GET", "/teams/organizations/o1")
+            .match_query(mockito::Matcher::Any)
+            .with_body(r#"{"teams":[{"id":"t1","users":[{"user_id":"u1"},{"email":"x"},{}]}]}"#)
             .expect(1)
             .create_async()
             .await;
@@ -837,9 +855,14 @@ mod tests {
             .organization_users(&crate::OrgId::new("o1"))
             .await
             .unwrap_err();
+        client.api_keys(&crate::OrgId::new("o1")).await.unwrap();
+        let team = client.all_teams(&crate::OrgId::new("o1")).await.unwrap();
+        assert_eq!(team[0].users.len(), 1);
         busy.assert_async().await;
         ok.assert_async().await;
         denied.assert_async().await;
+        api_keys.assert_async().await;
+        teams.assert_async().await;
 
         let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("key-id:{SECRET}"));
@@ -855,5 +878,40 @@ mod tests {
         ] {
             assert!(logs.contains(expected), "missing `{expected}` in:\n{logs}");
         }
+
+        // What decoding noticed is logged once per response, inside the request's span, the
+        // first ten unparseable timestamps of the client as warnings and the rest at debug.
+        let noticed: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("timestamp that does not parse"))
+            .collect();
+        assert_eq!(noticed.len(), 13, "{logs}");
+        let (first, keys) = noticed.split_at(1);
+        assert!(
+            first[0].contains(" WARN env0_request{method=\"GET\" path=/organizations query=\"\" attempt=2 status=200}")
+                && first[0].ends_with("value=soon"),
+            "{}",
+            first[0]
+        );
+        for (i, line) in keys.iter().enumerate() {
+            let level = if i < 9 { " WARN " } else { " DEBUG " };
+            assert!(line.contains(level), "{i}: {line}");
+            assert!(
+                line.contains("env0_request{method=\"GET\" path=/api-keys"),
+                "{line}"
+            );
+            assert!(line.ends_with(&format!("value=never {i}")), "{line}");
+        }
+        let skipped: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("skipped embedded user entries without a user_id"))
+            .collect();
+        assert_eq!(skipped.len(), 1, "{logs}");
+        assert!(
+            skipped[0].contains(" WARN env0_request{method=\"GET\" path=/teams/organizations/o1")
+                && skipped[0].ends_with("skipped=2"),
+            "{}",
+            skipped[0]
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! Payloads live in `fixtures/env0/<endpoint>-<case>.json` at the workspace root.
 
 mod config;
+mod decoding;
 mod endpoints;
 mod hygiene;
 mod nasty;
