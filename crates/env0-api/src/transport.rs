@@ -630,7 +630,16 @@ pub(crate) fn snippet_around(body: &[u8], line: usize, column: usize) -> String 
         .min(body.len());
     let start = offset.saturating_sub(SNIPPET_HALF);
     let end = offset.saturating_add(SNIPPET_HALF).min(body.len());
-    let window = body.get(start..end).unwrap_or_default();
+    // `start <= offset <= end <= body.len()` by construction; if that ever broke, the snippet
+    // says so rather than showing nothing.
+    let Some(window) = body.get(start..end) else {
+        debug_assert!(
+            false,
+            "snippet window {start}..{end} outside a {}-byte body",
+            body.len()
+        );
+        return format!("(no snippet: window {start}..{end} is outside the body; this is a bug)");
+    };
     String::from_utf8_lossy(window)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
