@@ -1,12 +1,13 @@
 //! The buffer a response body is read into.
 //!
 //! A large body (a 100k-member list is about 43 MB) is written once, front to back, into memory
-//! the process has never touched. Taken from the allocator, every 4 KiB page of it costs a page
-//! fault on first write (10 000 of them for 43 MB, about a twentieth of the whole sync on the
-//! benchmark machine). A body whose declared length is large is therefore read into its own
-//! anonymous memory map, advised to use transparent huge pages, where the kernel allows them:
-//! one fault per 2 MiB. The advice is only advice; without huge pages the map behaves like any
-//! other memory, and unmapping it returns the memory at once.
+//! the process has never touched. A body whose declared length is large is read into an
+//! anonymous memory map of its own, sized once from the declared length and unmapped (returned to
+//! the system at once) as soon as the body is decoded, instead of growing a `Vec` through the
+//! allocator. The map is plain memory: as a library, this crate gives the kernel no advice on how
+//! to back it (huge pages, for one, depend on the host's settings and can stall on compaction).
+
+use std::fmt;
 
 use memmap2::{MmapMut, MmapOptions};
 
@@ -29,9 +30,6 @@ impl BodyBuffer {
         if capacity >= MAPPED_MIN_BYTES
             && let Ok(map) = MmapOptions::new().len(capacity).map_anon()
         {
-            // Ignored when it fails: the map then works with ordinary pages.
-            #[cfg(target_os = "linux")]
-            let _ = map.advise(memmap2::Advice::HugePage);
             return BodyBuffer {
                 inner: Inner::Mapped { map, len: 0 },
             };
@@ -42,38 +40,42 @@ impl BodyBuffer {
     }
 
     /// Appends `bytes`. A body longer than its map continues in a `Vec`.
-    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), Inconsistent> {
         let moved = match &mut self.inner {
             Inner::Heap(vec) => {
                 vec.extend_from_slice(bytes);
-                return;
+                return Ok(());
             }
             Inner::Mapped { map, len } => {
                 let end = len.saturating_add(bytes.len());
                 if let Some(free) = map.get_mut(*len..end) {
                     free.copy_from_slice(bytes);
                     *len = end;
-                    return;
+                    return Ok(());
                 }
                 let mut vec = Vec::with_capacity(end);
-                vec.extend_from_slice(map.get(..*len).unwrap_or_default());
+                vec.extend_from_slice(written(map, *len)?);
                 vec.extend_from_slice(bytes);
                 vec
             }
         };
         self.inner = Inner::Heap(moved);
+        Ok(())
     }
 
     /// How many bytes were appended.
     pub(crate) fn len(&self) -> usize {
-        self.as_slice().len()
+        match &self.inner {
+            Inner::Heap(vec) => vec.len(),
+            Inner::Mapped { len, .. } => *len,
+        }
     }
 
     /// The bytes appended so far.
-    pub(crate) fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> Result<&[u8], Inconsistent> {
         match &self.inner {
-            Inner::Heap(vec) => vec,
-            Inner::Mapped { map, len } => map.get(..*len).unwrap_or_default(),
+            Inner::Heap(vec) => Ok(vec),
+            Inner::Mapped { map, len } => written(map, *len),
         }
     }
 
@@ -81,6 +83,39 @@ impl BodyBuffer {
     #[cfg(test)]
     fn is_mapped(&self) -> bool {
         matches!(self.inner, Inner::Mapped { .. })
+    }
+}
+
+/// The first `len` bytes of `map`: the part written so far. `len` never passes the map's end
+/// (only [`BodyBuffer::extend_from_slice`] moves it, after a write that fitted); if it ever did,
+/// that is a bug, reported as [`Inconsistent`] rather than read as an empty or shorter body.
+fn written(map: &MmapMut, len: usize) -> Result<&[u8], Inconsistent> {
+    let bytes = map.get(..len);
+    debug_assert!(
+        bytes.is_some(),
+        "body length {len} is past its map of {} bytes",
+        map.len()
+    );
+    bytes.ok_or(Inconsistent {
+        len,
+        mapped: map.len(),
+    })
+}
+
+/// The buffer's own bookkeeping went wrong: its length is past the end of its memory map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Inconsistent {
+    len: usize,
+    mapped: usize,
+}
+
+impl fmt::Display for Inconsistent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the body buffer counts {} bytes in a map of {}",
+            self.len, self.mapped
+        )
     }
 }
 
@@ -105,7 +140,7 @@ mod tests {
     fn read(capacity: usize, total: usize) -> BodyBuffer {
         let mut body = BodyBuffer::with_capacity(capacity);
         for chunk in chunks(total) {
-            body.extend_from_slice(&chunk);
+            body.extend_from_slice(&chunk).expect("consistent");
         }
         body
     }
@@ -118,8 +153,8 @@ mod tests {
     fn small_bodies_stay_on_the_heap() {
         let body = read(1000, 1000);
         assert!(!body.is_mapped());
-        assert_eq!(body.as_slice(), expected(1000).as_slice());
-        assert_eq!(read(0, 0).as_slice(), &[] as &[u8]);
+        assert_eq!(body.as_slice().unwrap(), expected(1000).as_slice());
+        assert_eq!(read(0, 0).as_slice().unwrap(), &[] as &[u8]);
     }
 
     #[test]
@@ -128,7 +163,7 @@ mod tests {
         let body = read(total, total);
         assert!(body.is_mapped());
         assert_eq!(body.len(), total);
-        assert_eq!(body.as_slice(), expected(total).as_slice());
+        assert_eq!(body.as_slice().unwrap(), expected(total).as_slice());
     }
 
     #[test]
@@ -136,15 +171,36 @@ mod tests {
         let shorter = read(MAPPED_MIN_BYTES * 2, MAPPED_MIN_BYTES + 7);
         assert!(shorter.is_mapped());
         assert_eq!(
-            shorter.as_slice(),
+            shorter.as_slice().unwrap(),
             expected(MAPPED_MIN_BYTES + 7).as_slice()
         );
 
         let longer = read(MAPPED_MIN_BYTES, MAPPED_MIN_BYTES * 2 + 3);
         assert!(!longer.is_mapped(), "continued on the heap");
         assert_eq!(
-            longer.as_slice(),
+            longer.as_slice().unwrap(),
             expected(MAPPED_MIN_BYTES * 2 + 3).as_slice()
         );
+    }
+
+    /// A length past the map's end is a bug: debug builds stop at the assertion, release builds
+    /// report it instead of reading an empty or shorter body.
+    #[test]
+    #[cfg_attr(debug_assertions, should_panic(expected = "is past its map of"))]
+    fn a_length_past_the_map_is_reported_not_read_as_empty() {
+        let mut body = read(MAPPED_MIN_BYTES, 10);
+        let Inner::Mapped { map, len } = &mut body.inner else {
+            panic!("mapped");
+        };
+        *len = map.len() + 1;
+        let err = body.as_slice().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the body buffer counts {} bytes in a map of {MAPPED_MIN_BYTES}",
+                MAPPED_MIN_BYTES + 1
+            )
+        );
+        assert_eq!(body.extend_from_slice(&[0; 8]), Err(err));
     }
 }

@@ -75,6 +75,7 @@ pub struct ClientConfig {
     pub(crate) max_body_bytes: u64,
     pub(crate) jitter_seed: Option<u64>,
     pub(crate) on_retry: Option<RetryHook>,
+    pub(crate) parallel_decoding: bool,
 }
 
 impl ClientConfig {
@@ -94,6 +95,7 @@ impl ClientConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             jitter_seed: None,
             on_retry: None,
+            parallel_decoding: true,
         }
     }
 
@@ -154,6 +156,14 @@ impl ClientConfig {
     /// seed.
     pub fn jitter_seed(mut self, seed: u64) -> ClientConfig {
         self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Whether a large list body (4 MiB or more) may be decoded on up to four threads of its own
+    /// (default: yes). Off, every body is decoded on the thread that awaits the request. What is
+    /// accepted, and every error, is the same either way.
+    pub fn parallel_decoding(mut self, enabled: bool) -> ClientConfig {
+        self.parallel_decoding = enabled;
         self
     }
 
@@ -219,6 +229,7 @@ impl fmt::Debug for ClientConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("jitter_seed", &self.jitter_seed)
             .field("on_retry", &self.on_retry.as_ref().map(|_| "set"))
+            .field("parallel_decoding", &self.parallel_decoding)
             .finish()
     }
 }
@@ -335,6 +346,7 @@ mod tests {
         assert_eq!(c.timeout, Duration::from_secs(60));
         assert_eq!(c.max_retries, 8);
         assert_eq!(c.requests_per_minute, 900);
+        assert!(c.parallel_decoding);
         assert_eq!(
             c.user_agent,
             format!("baton-env0/{}", env!("CARGO_PKG_VERSION"))

@@ -92,7 +92,7 @@ pub(crate) fn opt_project_role<'de, D: Deserializer<'de>>(
     Ok(opt_string(d)?.map(ProjectRole::from_wire))
 }
 
-/// Optional timestamp. Unparseable text is kept as [`Timestamp::Raw`] (with a warning), never an
+/// Optional timestamp. Unparseable text is kept as [`Timestamp::Raw`] (and noticed), never an
 /// error. Integers are read as Unix epoch milliseconds (or seconds when small enough).
 pub(crate) fn opt_timestamp<'de, D: Deserializer<'de>>(
     d: D,
@@ -208,17 +208,9 @@ pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>
         .collect())
 }
 
-/// A list where `null` is empty.
-pub(crate) fn nullable_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
 /// A list of embedded users (team members). Entries without a `user_id` cannot be identified and
-/// are skipped with a warning instead of failing the whole response.
+/// are skipped, and noticed (the client warns once per response), instead of failing the whole
+/// response.
 pub(crate) fn user_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<User>, D::Error> {
     let items: Option<Vec<UserWire>> = Option::deserialize(d)?;
     let items = items.unwrap_or_default();
@@ -228,10 +220,7 @@ pub(crate) fn user_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<User>, D:
         .filter_map(|w| User::try_from(w).ok())
         .collect();
     if users.len() < total {
-        tracing::warn!(
-            skipped = total - users.len(),
-            "skipped embedded user entries without a user_id"
-        );
+        crate::notice::skipped_users(total - users.len());
     }
     Ok(users)
 }
@@ -241,15 +230,6 @@ pub(crate) fn user_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<User>, D:
 pub(crate) fn opt_user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<User>, D::Error> {
     let wire: Option<UserWire> = Option::deserialize(d)?;
     Ok(wire.and_then(|w| User::try_from(w).ok()))
-}
-
-/// A JSON list body where `null` means empty.
-pub(crate) struct ListBody<T>(pub(crate) Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        nullable_list(d).map(ListBody)
-    }
 }
 
 /// A JSON list (`null` means empty) whose items are converted by `convert` one by one as they

@@ -8,7 +8,6 @@ use futures::{Stream, TryStreamExt, stream};
 use url::Url;
 
 use crate::config::ClientConfig;
-use crate::de::{ListBody, MappedList};
 use crate::error::Error;
 use crate::ids::{OrgId, ProjectId};
 use crate::models::{
@@ -16,7 +15,7 @@ use crate::models::{
     ProjectUserPermission, Team, TeamRoleAssignment, TeamsPage,
 };
 use crate::split;
-use crate::transport::{Endpoint, Transport, decode, decode_seed};
+use crate::transport::{Endpoint, Transport};
 
 /// Page size asked of `GET /teams/organizations/{org}`.
 pub const TEAMS_PAGE_LIMIT: u32 = 100;
@@ -51,12 +50,8 @@ impl Env0Client {
         let endpoint = self.transport.endpoint(segments, query)?;
         // A large list (10 000 API keys take 6 MB) is decoded on several threads, so the
         // single-threaded runtime gets back sooner to the responses still arriving.
-        let decode = |body: &[u8], endpoint: &Endpoint| {
-            if let Some(items) = split::decode_large_list(body, &|item: T| item) {
-                return Ok(items);
-            }
-            decode::<ListBody<T>>(body, endpoint).map(|ListBody(items)| items)
-        };
+        let parallel = self.transport.parallel_decoding();
+        let decode = |body: &[u8]| split::decode_list(body, parallel, &|item: T| item);
         let items = self.transport.get_decoded(&endpoint, &decode).await?;
         tracing::debug!(
             endpoint = endpoint.name(),
@@ -80,10 +75,13 @@ impl Env0Client {
     /// Like [`organization_users`](Self::organization_users), converting each member with
     /// `convert` as soon as it is read: the whole list of wire members never exists at once, and
     /// the response body is freed before this returns. The result is in response order; when the
-    /// response fails to decode, the items converted so far are dropped.
+    /// response fails to decode, the items converted so far are dropped, so `convert` may see the
+    /// same member more than once (a response cut short and sent again, or a parallel decode that
+    /// fell back to the serial one) and should have no side effects.
     ///
-    /// A large list (4 MiB or more) is decoded on up to four threads, so `convert` may run on
-    /// several threads at once, in no particular order.
+    /// A large list (4 MiB or more) is decoded on up to four threads unless
+    /// [`ClientConfig::parallel_decoding`] is off, so `convert` may run on several threads at
+    /// once, in no particular order.
     pub async fn organization_users_with<T, F>(
         &self,
         org: &OrgId,
@@ -96,17 +94,8 @@ impl Env0Client {
         let endpoint = self
             .transport
             .endpoint(&["organizations", org.as_str(), "users"], &[])?;
-        let decode = |body: &[u8], endpoint: &Endpoint| {
-            if let Some(items) = split::decode_large_list(body, &convert) {
-                return Ok(items);
-            }
-            let mut serial = |member| convert(member);
-            let seed = MappedList {
-                convert: &mut serial,
-                item: std::marker::PhantomData,
-            };
-            decode_seed(seed, body, endpoint)
-        };
+        let parallel = self.transport.parallel_decoding();
+        let decode = |body: &[u8]| split::decode_list(body, parallel, &convert);
         let items = self.transport.get_decoded(&endpoint, &decode).await?;
         tracing::debug!(
             endpoint = endpoint.name(),

@@ -129,7 +129,8 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// A successful response was not the JSON this client expects.
+    /// A successful response was complete but not the JSON this client expects (bad syntax,
+    /// wrong types, a required field missing). Never retried.
     #[error(
         "could not decode the env0 response for {endpoint}: {reason} at line {line} column {column} near `{snippet}`"
     )]
@@ -145,6 +146,41 @@ pub enum Error {
         /// At most 200 characters of the body around the error position, control characters
         /// replaced by spaces.
         snippet: String,
+    },
+
+    /// env0 answered `200` with a body that ended before its JSON did, on every attempt until
+    /// the retries ran out. A body cut short is transient (the request is a `GET`, so it is
+    /// retried like a reset connection); a body that is complete but wrong is [`Error::Decode`].
+    #[error(
+        "the env0 response for {endpoint} ended before its JSON did ({reason} at line {line} column {column}) after {attempts} attempts over {}",
+        secs(*.elapsed)
+    )]
+    Incomplete {
+        /// The request.
+        endpoint: String,
+        /// serde_json's account of where the text stopped (for example `EOF while parsing a
+        /// string`), from the last attempt.
+        reason: String,
+        /// 1-based line where the last attempt's body ended.
+        line: usize,
+        /// 1-based column where the last attempt's body ended.
+        column: usize,
+        /// How many times the request was sent.
+        attempts: u32,
+        /// Time from the first attempt to giving up.
+        elapsed: Duration,
+    },
+
+    /// A consistency check inside this client failed while reading a response: a bug in this
+    /// crate, reported instead of a wrong answer.
+    #[error(
+        "internal error in the env0 client while reading the response for {endpoint}: {message}; this is a bug"
+    )]
+    Internal {
+        /// The request.
+        endpoint: String,
+        /// Which check failed.
+        message: String,
     },
 
     /// The response body was larger than the configured limit
@@ -175,12 +211,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// True for failures that may pass if tried again later: rate limiting, server errors and
-    /// transport errors (all of which this client already retried).
+    /// True for failures that may pass if tried again later: rate limiting, server errors,
+    /// transport errors and bodies cut short (all of which this client already retried).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Error::RateLimited { .. } | Error::Server { .. } | Error::Transport { .. }
+            Error::RateLimited { .. }
+                | Error::Server { .. }
+                | Error::Transport { .. }
+                | Error::Incomplete { .. }
         )
     }
 
@@ -195,6 +234,8 @@ impl Error {
             Error::UnexpectedStatus { status, .. } | Error::Server { status, .. } => Some(*status),
             Error::Transport { .. }
             | Error::Decode { .. }
+            | Error::Incomplete { .. }
+            | Error::Internal { .. }
             | Error::BodyTooLarge { .. }
             | Error::UnexpectedResponse { .. }
             | Error::InvalidConfig { .. } => None,
@@ -213,6 +254,8 @@ impl Error {
             | Error::Server { endpoint, .. }
             | Error::Transport { endpoint, .. }
             | Error::Decode { endpoint, .. }
+            | Error::Incomplete { endpoint, .. }
+            | Error::Internal { endpoint, .. }
             | Error::BodyTooLarge { endpoint, .. }
             | Error::UnexpectedResponse { endpoint, .. } => Some(endpoint),
             Error::InvalidConfig { .. } => None,
@@ -224,7 +267,8 @@ impl Error {
         match self {
             Error::RateLimited { attempts, .. }
             | Error::Server { attempts, .. }
-            | Error::Transport { attempts, .. } => Some(*attempts),
+            | Error::Transport { attempts, .. }
+            | Error::Incomplete { attempts, .. } => Some(*attempts),
             _ => None,
         }
     }

@@ -12,8 +12,13 @@
 //!   ([`Organization`], [`OrganizationUser`], [`ApiKey`], ...) with newtype ids ([`OrgId`],
 //!   [`UserId`], ...).
 //! - Every request waits for a rate limiter shared by all clones of the client, then is retried
-//!   on 429, 5xx and network failures (including bodies cut short) with exponential backoff and
-//!   full jitter, honouring `Retry-After`. 400, 401, 402, 403 and 404 are never retried.
+//!   on 429, 5xx and network failures with exponential backoff and full jitter, honouring
+//!   `Retry-After`. A body cut short is a network failure too, whether the connection broke
+//!   before the declared length or a complete `200` carried JSON that stops early (every request
+//!   is a `GET`, so sending it again is safe). 400, 401, 402, 403 and 404 are never retried, nor
+//!   is a complete body that is not the expected JSON.
+//! - Decoding never logs: what it notices (a timestamp that does not parse, an embedded user
+//!   without an id) is returned as data and logged once per response, in the request's span.
 //! - Failures are one [`Error`] enum. No error, log line or `Debug` output contains the secret
 //!   or the `Authorization` header.
 //! - Each attempt runs in a `tracing` span `env0_request` (method, path, query, attempt, status,
@@ -28,6 +33,7 @@ mod endpoints;
 mod error;
 mod ids;
 mod models;
+mod notice;
 mod ratelimit;
 mod split;
 mod transport;

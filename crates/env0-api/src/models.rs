@@ -5,7 +5,6 @@
 //! `null` and `""` (all read as `None`). Serializing writes the same wire names back.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -24,8 +23,8 @@ use crate::ids::{ApiKeyId, EnvironmentId, OrgId, ProjectId, RoleId, TeamId, User
 /// A point in time as env0 sent it.
 ///
 /// env0 sends ISO-8601 / RFC 3339 text (usually with milliseconds, `2024-01-02T03:04:05.000Z`).
-/// Text that cannot be read as a date-time is kept verbatim as [`Timestamp::Raw`] and logged at
-/// warn level, so one odd value never fails a whole listing.
+/// Text that cannot be read as a date-time is kept verbatim as [`Timestamp::Raw`], so one odd
+/// value never fails a whole listing; the client logs it once, in the request's span.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Timestamp {
     /// A date-time that parsed.
@@ -33,10 +32,6 @@ pub enum Timestamp {
     /// Text that did not parse, kept as sent.
     Raw(String),
 }
-
-/// Unparseable timestamps logged at warn level before the rest go to debug level.
-const TIMESTAMP_WARNINGS: u32 = 10;
-static TIMESTAMP_WARNED: AtomicU32 = AtomicU32::new(0);
 
 impl Timestamp {
     /// Parses text the way the wire deserializer does, without logging. Accepts RFC 3339 (any
@@ -75,19 +70,15 @@ impl Timestamp {
         }
     }
 
-    /// Wire text: empty means no value; unparseable text is kept and warned about.
+    /// Wire text: empty means no value; unparseable text is kept and noticed (the client logs
+    /// it once per response, see `notice.rs`).
     pub(crate) fn from_wire(text: &str) -> Option<Timestamp> {
         if !crate::de::has_text(text) {
             return None;
         }
         let ts = Timestamp::parse(text);
         if let Timestamp::Raw(raw) = &ts {
-            let shown: String = raw.chars().take(64).collect();
-            if TIMESTAMP_WARNED.fetch_add(1, Ordering::Relaxed) < TIMESTAMP_WARNINGS {
-                tracing::warn!(value = %shown, "env0 sent a timestamp that does not parse; kept as text");
-            } else {
-                tracing::debug!(value = %shown, "env0 sent a timestamp that does not parse; kept as text");
-            }
+            crate::notice::unparseable_timestamp(raw);
         }
         Some(ts)
     }

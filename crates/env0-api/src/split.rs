@@ -15,10 +15,20 @@
 //! The split is an optimisation only: whenever the chain breaks, the body is not a plain array, or
 //! any element fails to decode, the caller decodes the whole body the ordinary way, which accepts
 //! and rejects exactly what it always did and reports errors with their real line and column.
+//! What the runs noticed (see `notice.rs`) counts only when the split worked, so an element
+//! decoded twice (once in a run, once serially) is noticed once.
+//!
+//! Decode threads are started with [`std::thread::Builder`]; when the system refuses one, its run
+//! is decoded on the calling thread instead.
 
 use std::num::NonZeroUsize;
+use std::thread::{Scope, ScopedJoinHandle};
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
+
+use crate::de::MappedList;
+use crate::notice::{self, Notices};
+use crate::transport::Decoded;
 
 /// Bodies smaller than this are decoded on the calling thread: threads cost more than they save.
 pub(crate) const PARALLEL_MIN_BYTES: usize = 4 * 1024 * 1024;
@@ -36,30 +46,65 @@ fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// How many threads to decode a `bytes`-byte body on.
+/// How many threads to decode a `bytes`-byte body on: one below [`PARALLEL_MIN_BYTES`], else
+/// as many as there are processors, at least two and at most [`MAX_THREADS`]. (Two on one
+/// processor cost a thread start per large body, and keep what is decoded, and how, the same on
+/// every host.)
 pub(crate) fn threads_for(bytes: usize) -> usize {
     if bytes < PARALLEL_MIN_BYTES {
         return 1;
     }
     std::thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
-        .min(MAX_THREADS)
+        .clamp(2, MAX_THREADS)
 }
 
-/// The elements of the JSON array in `body`, decoded and converted on several threads, in
-/// element order; `None` when `body` is small, or the split did not work out (see the module
-/// docs), so the caller should decode it serially.
-pub(crate) fn decode_large_list<E, T, F>(body: &[u8], convert: &F) -> Option<Vec<T>>
+/// The JSON list in `body` (`null` is empty), each element converted by `convert` as it is
+/// read. With `parallel` and a large body (see [`threads_for`]) it is decoded in runs on
+/// several threads, falling back to the serial decoder; the error, if any, is always the serial
+/// decoder's.
+pub(crate) fn decode_list<E, T, F>(
+    body: &[u8],
+    parallel: bool,
+    convert: &F,
+) -> Result<Decoded<Vec<T>>, serde_json::Error>
 where
     E: DeserializeOwned,
     T: Send,
     F: Fn(E) -> T + Sync,
 {
-    let threads = threads_for(body.len());
-    if threads < 2 {
-        return None;
+    let threads = if parallel { threads_for(body.len()) } else { 1 };
+    decode_list_on(body, threads, convert)
+}
+
+/// [`decode_list`] on `threads` threads (1: serially), whatever the body's size.
+pub(crate) fn decode_list_on<E, T, F>(
+    body: &[u8],
+    threads: usize,
+    convert: &F,
+) -> Result<Decoded<Vec<T>>, serde_json::Error>
+where
+    E: DeserializeOwned,
+    T: Send,
+    F: Fn(E) -> T + Sync,
+{
+    if threads >= 2
+        && let Some(split) = decode_in_runs(body, threads, convert)
+    {
+        return Ok(split);
     }
-    decode_in_runs(body, threads, convert)
+    let mut serial = |element: E| convert(element);
+    let seed = MappedList {
+        convert: &mut serial,
+        item: std::marker::PhantomData,
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let items = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(Decoded {
+        value: items,
+        runs: 1,
+    })
 }
 
 /// The first guessed element start at or after `from`: the `{` of a `}` `,` `{` sequence
@@ -123,9 +168,48 @@ where
     }
 }
 
-/// [`decode_large_list`] on `threads` threads (the calling thread takes the first run), whatever
-/// the body's size.
-pub(crate) fn decode_in_runs<E, T, F>(body: &[u8], threads: usize, convert: &F) -> Option<Vec<T>>
+/// A run's elements (`None`: the run broke the chain) and what decoding them noticed.
+type Run<T> = (Option<Vec<T>>, Notices);
+
+/// A run started on a thread of its own, or left to the calling thread.
+enum Pending<'scope, T> {
+    Thread(ScopedJoinHandle<'scope, Run<T>>),
+    Here { start: usize, end: usize },
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by tests: [`spawn_run`] on this thread fails as if the system had refused a thread.
+    static REFUSE_THREADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Starts `run` on a scoped thread of its own, or says why the system would not.
+fn spawn_run<'scope, R: Send + 'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    run: impl FnOnce() -> R + Send + 'scope,
+) -> std::io::Result<ScopedJoinHandle<'scope, R>> {
+    #[cfg(test)]
+    if REFUSE_THREADS.with(std::cell::Cell::get) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            "thread creation refused by the test",
+        ));
+    }
+    std::thread::Builder::new()
+        .name("env0-decode".to_owned())
+        .spawn_scoped(scope, run)
+}
+
+/// The elements of the JSON array in `body`, decoded and converted in `threads` runs (the
+/// calling thread takes the first, and any whose thread the system refused), in element order;
+/// `None` when the split did not work out (see the module docs), so the caller should decode the
+/// body serially. What the runs noticed is merged into the calling thread's scope only when the
+/// whole split worked.
+pub(crate) fn decode_in_runs<E, T, F>(
+    body: &[u8],
+    threads: usize,
+    convert: &F,
+) -> Option<Decoded<Vec<T>>>
 where
     E: DeserializeOwned,
     T: Send,
@@ -136,54 +220,85 @@ where
         return None;
     }
     let first = skip_whitespace(body, open + 1);
-    let mut starts = vec![first];
+    // The guessed starts of the runs after the first.
+    let mut guessed = Vec::with_capacity(threads);
     let span = body.len().saturating_sub(first) / threads.max(1);
+    let mut last = first;
     for run in 1..threads {
-        let last = starts.last().copied().unwrap_or(first);
         match guess_start(body, (first + span * run).max(last + 1)) {
-            Some(start) => starts.push(start),
+            Some(start) => {
+                guessed.push(start);
+                last = start;
+            }
             None => break,
         }
     }
-    if starts.len() < 2 {
-        return None;
-    }
     // Each run ends where the next one starts; the last one at the end of the body.
-    let end_of = |run: usize| starts.get(run + 1).copied().unwrap_or(body.len());
-    let runs: Vec<Option<Vec<T>>> = std::thread::scope(|scope| {
-        let others: Vec<_> = starts
+    let &second = guessed.first()?;
+    let ends = guessed.iter().copied().skip(1).chain([body.len()]);
+    let later: Vec<(usize, usize)> = guessed.iter().copied().zip(ends).collect();
+    let decode = |start: usize, end: usize| -> Run<T> {
+        notice::collect(|| decode_run(body, start, end, convert))
+    };
+    let (head, tail): (Run<T>, Vec<Run<T>>) = std::thread::scope(|scope| {
+        let pending: Vec<Pending<'_, T>> = later
             .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(run, &start)| {
-                let end = end_of(run);
-                scope.spawn(move || decode_run(body, start, end, convert))
+            .map(
+                |&(start, end)| match spawn_run(scope, move || decode(start, end)) {
+                    Ok(handle) => Pending::Thread(handle),
+                    Err(error) => {
+                        tracing::debug!(%error, "no thread for a decode run; decoding it here");
+                        Pending::Here { start, end }
+                    }
+                },
+            )
+            .collect();
+        let head = decode(first, second);
+        // A panicking `convert` is re-raised on the calling thread, as it would be serially.
+        let tail = pending
+            .into_iter()
+            .map(|run| match run {
+                Pending::Thread(handle) => match handle.join() {
+                    Ok(run) => run,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Pending::Here { start, end } => decode(start, end),
             })
             .collect();
-        let mut runs = vec![decode_run(body, first, end_of(0), convert)];
-        // A panicking `convert` is re-raised on the calling thread, as it would be serially.
-        runs.extend(others.into_iter().map(|handle| match handle.join() {
-            Ok(run) => run,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }));
-        runs
+        (head, tail)
     });
     // Every run decoded to exactly its end, so every guessed start was an element's start.
-    let runs: Vec<Vec<T>> = runs.into_iter().collect::<Option<_>>()?;
-    let mut runs = runs.into_iter();
-    let mut all = runs.next().unwrap_or_default();
+    let (Some(mut all), mut noticed) = head else {
+        return None;
+    };
+    let mut rest = Vec::with_capacity(tail.len());
+    for (items, notices) in tail {
+        rest.push(items?);
+        noticed.absorb(notices);
+    }
     // One exact reservation: extending run by run grew the list (into fresh memory) each time.
-    let rest: usize = runs.as_slice().iter().map(Vec::len).sum();
-    all.reserve_exact(rest);
-    for items in runs {
+    all.reserve_exact(rest.iter().map(Vec::len).sum());
+    let runs = 1 + rest.len();
+    for items in rest {
         all.extend(items);
     }
-    Some(all)
+    notice::merge(noticed);
+    Some(Decoded { value: all, runs })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`decode_in_runs`]'s elements, if the split worked.
+    fn split<E, T, F>(body: &[u8], threads: usize, convert: &F) -> Option<Vec<T>>
+    where
+        E: DeserializeOwned,
+        T: Send,
+        F: Fn(E) -> T + Sync,
+    {
+        decode_in_runs(body, threads, convert).map(|decoded| decoded.value)
+    }
 
     #[derive(serde::Deserialize)]
     struct Item {
@@ -200,16 +315,12 @@ mod tests {
         let body = items_body(1000);
         let want: Vec<u32> = (0..1000).map(|n| n * 2).collect();
         for threads in [2, 3, 4, 7] {
-            let got = decode_in_runs(body.as_bytes(), threads, &|i: Item| i.n * 2);
+            let got = split(body.as_bytes(), threads, &|i: Item| i.n * 2);
             assert_eq!(got, Some(want.clone()), "threads = {threads}");
         }
         for bad in ["{\"n\":3}", "{\"n\":700}", "{\"n\":999}"] {
             let body = body.replacen(bad, "{\"n\":\"x\"}", 1);
-            assert_eq!(
-                decode_in_runs(body.as_bytes(), 2, &|i: Item| i.n),
-                None,
-                "{bad}"
-            );
+            assert_eq!(split(body.as_bytes(), 2, &|i: Item| i.n), None, "{bad}");
         }
     }
 
@@ -254,7 +365,7 @@ mod tests {
             Some("Émile Müller 山田 1 é 😀")
         );
         for threads in [2, 3, 4] {
-            let got = decode_in_runs(body.as_bytes(), threads, &|n: Named| n);
+            let got = split(body.as_bytes(), threads, &|n: Named| n);
             assert_eq!(got.as_ref(), Some(&want), "threads = {threads}");
         }
         // A name that is not UTF-8 (the second byte of its `ü` replaced), in the first, a
@@ -271,7 +382,7 @@ mod tests {
             *byte = 0xff;
             for threads in [2, 3, 4] {
                 assert_eq!(
-                    decode_in_runs(&bytes, threads, &|n: Named| n),
+                    split(&bytes, threads, &|n: Named| n),
                     None,
                     "item {item}, threads = {threads}"
                 );
@@ -295,11 +406,7 @@ mod tests {
             format!("[{inner}}}]"),
             format!("[{}]", inner.replacen("},{", "},,{", 30)),
         ] {
-            assert_eq!(
-                decode_in_runs(body.as_bytes(), 3, &|i: Item| i.n),
-                None,
-                "{body}"
-            );
+            assert_eq!(split(body.as_bytes(), 3, &|i: Item| i.n), None, "{body}");
         }
     }
 
@@ -313,19 +420,19 @@ mod tests {
         let body = format!("[{}]", items.join(","));
         let want: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap_or_default();
         assert_eq!(want.len(), 400);
-        let (mut split, mut left) = (0, 0);
+        let (mut splits, mut left) = (0, 0);
         for threads in 2..=9 {
-            match decode_in_runs(body.as_bytes(), threads, &|v: serde_json::Value| v) {
+            match split(body.as_bytes(), threads, &|v: serde_json::Value| v) {
                 Some(got) => {
-                    split += 1;
+                    splits += 1;
                     assert_eq!(got, want, "threads = {threads}");
                 }
                 None => left += 1,
             }
         }
         assert!(
-            split > 0 && left > 0,
-            "split {split} times, left {left} times"
+            splits > 0 && left > 0,
+            "split {splits} times, left {left} times"
         );
     }
 
@@ -340,7 +447,7 @@ mod tests {
         );
         let want: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap_or_default();
         for threads in 2..=5 {
-            let got = decode_in_runs(body.as_bytes(), threads, &|v: serde_json::Value| v);
+            let got = split(body.as_bytes(), threads, &|v: serde_json::Value| v);
             assert!(
                 got.is_none() || got == Some(want.clone()),
                 "threads = {threads}"
@@ -394,7 +501,7 @@ mod tests {
                 serde_json::to_vec(&array)
             }
             .unwrap_or_default();
-            if let Some(got) = decode_in_runs(&body, threads, &|v: serde_json::Value| v) {
+            if let Some(got) = split(&body, threads, &|v: serde_json::Value| v) {
                 proptest::prop_assert_eq!(got, items);
             }
         }
@@ -403,8 +510,328 @@ mod tests {
     #[test]
     fn small_bodies_stay_on_one_thread() {
         assert_eq!(threads_for(PARALLEL_MIN_BYTES - 1), 1);
-        assert!(threads_for(PARALLEL_MIN_BYTES) >= 1);
-        let body = items_body(10);
-        assert_eq!(decode_large_list(body.as_bytes(), &|i: Item| i.n), None);
+        let body = items_body(1000);
+        let decoded = decode_list(body.as_bytes(), true, &|i: Item| i.n).unwrap();
+        assert_eq!(decoded.runs, 1);
+        assert_eq!(decoded.value.len(), 1000);
+    }
+
+    /// A member-like list of `count` objects, each about 200 bytes.
+    fn members_body(count: usize) -> String {
+        let items: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    r#"{{"role":"User","status":"Active","user":{{"user_id":"auth0|{i:08}","email":"user{i}@example.com","name":"User Number {i}","created_at":"2024-01-02T03:04:05.000Z","last_login":"2024-05-06T07:08:09.000Z"}}}}"#
+                )
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Member {
+        user: MemberUser,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct MemberUser {
+        user_id: String,
+    }
+
+    /// What a test's `convert` saw: the element, and the name of the thread it ran on.
+    fn on_thread(member: Member) -> (String, Option<String>) {
+        (
+            member.user.user_id,
+            std::thread::current().name().map(str::to_owned),
+        )
+    }
+
+    #[test]
+    fn large_object_arrays_really_are_split_one_run_per_thread() {
+        let body = members_body(30_000);
+        assert!(body.len() >= PARALLEL_MIN_BYTES, "{} bytes", body.len());
+        let threads = threads_for(body.len());
+        assert!(
+            (2..=MAX_THREADS).contains(&threads),
+            "{threads} threads for a large body"
+        );
+        let decoded = decode_list(body.as_bytes(), true, &on_thread).unwrap();
+        assert_eq!(decoded.runs, threads, "one run per thread");
+        let ids: Vec<&str> = decoded.value.iter().map(|(id, _)| id.as_str()).collect();
+        let want: Vec<String> = (0..30_000).map(|i| format!("auth0|{i:08}")).collect();
+        assert_eq!(ids, want, "every element, in response order");
+        let on_decode_threads = decoded
+            .value
+            .iter()
+            .filter(|(_, name)| name.as_deref() == Some("env0-decode"))
+            .count();
+        // The calling thread takes the first run; the others ran on decode threads.
+        assert!(
+            on_decode_threads >= 30_000 / threads / 2 && on_decode_threads < 30_000,
+            "{on_decode_threads} elements on decode threads"
+        );
+
+        let serial = decode_list(body.as_bytes(), false, &on_thread).unwrap();
+        assert_eq!(
+            serial.runs, 1,
+            "parallel decoding off is the serial decoder"
+        );
+        assert_eq!(serial.value.len(), 30_000);
+        assert!(
+            serial
+                .value
+                .iter()
+                .all(|(_, name)| name.as_deref() != Some("env0-decode")),
+            "nothing ran on a decode thread"
+        );
+        for threads in 2..=6 {
+            assert_eq!(
+                decode_list_on(body.as_bytes(), threads, &on_thread)
+                    .unwrap()
+                    .runs,
+                threads
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_thread_decodes_its_run_on_the_calling_thread() {
+        let body = members_body(2_000);
+        let here = std::thread::current().id();
+        REFUSE_THREADS.with(|refuse| refuse.set(true));
+        let decoded = decode_in_runs(body.as_bytes(), 4, &|m: Member| {
+            (m.user.user_id, std::thread::current().id())
+        });
+        REFUSE_THREADS.with(|refuse| refuse.set(false));
+        let Some(decoded) = decoded else {
+            panic!("the split works without threads");
+        };
+        assert_eq!(decoded.runs, 4);
+        assert_eq!(decoded.value.len(), 2_000);
+        assert!(decoded.value.iter().all(|(_, thread)| *thread == here));
+        let ids: Vec<&str> = decoded.value.iter().map(|(id, _)| id.as_str()).collect();
+        let want: Vec<String> = (0..2_000).map(|i| format!("auth0|{i:08}")).collect();
+        assert_eq!(ids, want);
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Stamped {
+        #[serde(default, deserialize_with = "crate::de::opt_timestamp")]
+        at: Option<crate::Timestamp>,
+    }
+
+    #[test]
+    fn an_element_decoded_twice_is_noticed_once() {
+        // Every element holds an unparseable timestamp and the text `},{`, so some thread counts
+        // split the list and others fall back to the serial decoder after decoding part of it.
+        let items: Vec<String> = (0..400)
+            .map(|i| format!("{{\"s\":\"a}},{{\\\"b\\\"}},{{\",\"at\":\"soon {i}\"}}"))
+            .collect();
+        let body = format!("[{}]", items.join(","));
+        let (mut split_runs, mut fell_back) = (0, 0);
+        for threads in 1..=9 {
+            let (decoded, noticed) =
+                notice::collect(|| decode_list_on(body.as_bytes(), threads, &|s: Stamped| s.at));
+            let Ok(decoded) = decoded else {
+                panic!("the body decodes");
+            };
+            assert_eq!(decoded.value.len(), 400);
+            if decoded.runs > 1 {
+                split_runs += 1;
+            } else if threads > 1 && split(body.as_bytes(), threads, &|s: Stamped| s.at).is_none() {
+                fell_back += 1;
+            }
+            assert_eq!(noticed.unparseable_timestamps(), 400, "threads = {threads}");
+            assert_eq!(
+                noticed.timestamps().first().map(String::as_str),
+                Some("soon 0"),
+                "threads = {threads}: noticed in response order"
+            );
+            assert_eq!(
+                noticed.timestamps().get(31).map(String::as_str),
+                Some("soon 31"),
+                "threads = {threads}"
+            );
+        }
+        assert!(
+            split_runs > 0 && fell_back > 0,
+            "split {split_runs} times, fell back {fell_back} times"
+        );
+    }
+
+    /// One change to a body: cut it at a point, or delete, replace or insert a byte there;
+    /// or the same near its end, where the last run must find the array's close.
+    #[derive(Clone, Debug)]
+    enum Mutation {
+        Cut(proptest::sample::Index),
+        Delete(proptest::sample::Index),
+        Replace(proptest::sample::Index, u8),
+        Insert(proptest::sample::Index, u8),
+        CutTail(usize),
+        InsertFromEnd(usize, u8),
+    }
+
+    fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+        // The bytes that matter to JSON and to the guesses, and any byte at all.
+        let byte = || {
+            prop_oneof![
+                3 => proptest::sample::select(b"{}[],:\"\\ 0a-".to_vec()),
+                1 => any::<u8>(),
+            ]
+        };
+        prop_oneof![
+            any::<Index>().prop_map(Mutation::Cut),
+            any::<Index>().prop_map(Mutation::Delete),
+            (any::<Index>(), byte()).prop_map(|(at, b)| Mutation::Replace(at, b)),
+            (any::<Index>(), byte()).prop_map(|(at, b)| Mutation::Insert(at, b)),
+            (1usize..8).prop_map(Mutation::CutTail),
+            (0usize..8, byte()).prop_map(|(back, b)| Mutation::InsertFromEnd(back, b)),
+        ]
+    }
+
+    fn mutate(mut body: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+        for m in mutations {
+            match m {
+                Mutation::Cut(at) if !body.is_empty() => body.truncate(at.index(body.len())),
+                Mutation::Delete(at) if !body.is_empty() => {
+                    body.remove(at.index(body.len()));
+                }
+                Mutation::Replace(at, b) if !body.is_empty() => {
+                    let at = at.index(body.len());
+                    if let Some(byte) = body.get_mut(at) {
+                        *byte = *b;
+                    }
+                }
+                Mutation::Insert(at, b) => body.insert(at.index(body.len() + 1), *b),
+                Mutation::CutTail(n) => body.truncate(body.len().saturating_sub(*n)),
+                Mutation::InsertFromEnd(back, b) => {
+                    body.insert(body.len().saturating_sub(*back), *b);
+                }
+                Mutation::Cut(_) | Mutation::Delete(_) | Mutation::Replace(..) => {}
+            }
+        }
+        body
+    }
+
+    /// The reference: plain serde_json, where `null` is an empty list.
+    fn reference<E: DeserializeOwned>(body: &[u8]) -> Result<Vec<E>, serde_json::Error> {
+        serde_json::from_slice::<Option<Vec<E>>>(body).map(Option::unwrap_or_default)
+    }
+
+    /// `decode_list_on` and the split alone agree with the reference on `body`: same success
+    /// or failure, same value, same error category and place.
+    fn agrees_with_serde_json<E>(
+        body: &[u8],
+        threads: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError>
+    where
+        E: DeserializeOwned + PartialEq + std::fmt::Debug + Send,
+    {
+        use proptest::test_runner::TestCaseError;
+
+        let want = reference::<E>(body);
+        if let Some(got) = split(body, threads, &|e: E| e) {
+            match &want {
+                Ok(want) => proptest::prop_assert_eq!(&got, want),
+                Err(e) => {
+                    let refused = format!("the split accepted what serde_json refuses: {e}");
+                    return Err(TestCaseError::fail(refused));
+                }
+            }
+        }
+        match (decode_list_on(body, threads, &|e: E| e), want) {
+            (Ok(got), Ok(want)) => proptest::prop_assert_eq!(got.value, want),
+            (Err(got), Err(want)) => {
+                let place = |e: &serde_json::Error| (e.classify(), e.line(), e.column());
+                proptest::prop_assert_eq!(place(&got), place(&want), "{} / {}", got, want);
+            }
+            (got, want) => {
+                let got = got.map(|d| d.value);
+                let differ = format!("decoded {got:?}, serde_json {want:?}");
+                return Err(TestCaseError::fail(differ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A wire member whose fields have the types the client expects, or (when `odd` can be
+    /// true and is) not.
+    fn typed_member(
+        may_be_odd: bool,
+    ) -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        (0u32..1000, any::<bool>(), prop_oneof![Just("soon"), Just("2024-01-02T03:04:05.000Z")])
+            .prop_map(move |(i, odd, at)| {
+                let odd = odd && may_be_odd;
+                let role = if odd { serde_json::json!([1]) } else { serde_json::json!("Admin") };
+                serde_json::json!({
+                    "role": role,
+                    "status": "Active",
+                    "user": {"user_id": format!("auth0|{i}"), "name": format!("N}},{{{i}"), "last_login": at},
+                })
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(512))]
+
+        /// Byte-mutated and truncated lists of any JSON values (objects, which guesses can
+        /// find, or anything): the split never accepts what serde_json refuses and never
+        /// decodes something else, and the decoder as a whole answers exactly as serde_json
+        /// does, down to the error's category and place.
+        #[test]
+        fn mutated_bodies_decode_as_serde_json_does(
+            items in proptest::collection::vec(json_value(), 0..60),
+            objects in proptest::sample::select(vec![true, true, true, false]),
+            pretty in proptest::prelude::any::<bool>(),
+            mutations in proptest::collection::vec(mutation(), 1..3),
+            threads in 2usize..6,
+        ) {
+            let items: Vec<serde_json::Value> = if objects {
+                items.into_iter().map(|v| serde_json::json!({"v": v})).collect()
+            } else {
+                items
+            };
+            let array = serde_json::Value::Array(items);
+            let body = if pretty {
+                serde_json::to_vec_pretty(&array)
+            } else {
+                serde_json::to_vec(&array)
+            }
+            .unwrap_or_default();
+            agrees_with_serde_json::<serde_json::Value>(&mutate(body, &mutations), threads)?;
+        }
+
+        /// The same with the client's own member type, whose wrong types (a list for a role)
+        /// are data errors rather than syntax errors.
+        #[test]
+        fn mutated_member_lists_decode_as_serde_json_does(
+            members in proptest::collection::vec(typed_member(true), 0..30),
+            mutations in proptest::collection::vec(mutation(), 0..3),
+            threads in 2usize..6,
+        ) {
+            let body = serde_json::to_vec(&members).unwrap_or_default();
+            agrees_with_serde_json::<crate::OrganizationUser>(&mutate(body, &mutations), threads)?;
+        }
+
+        /// Every cut of a well-typed list (every prefix shorter than the whole) fails with end
+        /// of input, split or not: the category that makes the client retry. (A cut after an
+        /// element of the wrong type fails on that element, as it should: the body is wrong
+        /// whether or not it is whole.)
+        #[test]
+        fn every_cut_of_a_list_is_end_of_input(
+            members in proptest::collection::vec(typed_member(false), 1..10),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            threads in 1usize..5,
+        ) {
+            let body = serde_json::to_vec(&members).unwrap_or_default();
+            let cut = body.get(..cut.index(body.len())).unwrap_or_default();
+            let err = decode_list_on(cut, threads, &|m: crate::OrganizationUser| m)
+                .err()
+                .map(|e| e.classify());
+            proptest::prop_assert_eq!(err, Some(serde_json::error::Category::Eof));
+        }
     }
 }

@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 use tracing::Instrument;
 use url::Url;
 
@@ -23,6 +24,7 @@ use crate::body::BodyBuffer;
 use crate::config::{ClientConfig, RetryEvent, RetryHook};
 use crate::de::opt_string;
 use crate::error::{Error, status_text};
+use crate::notice;
 use crate::ratelimit::{Limiter, TokioClock};
 
 /// Longest env0 message kept in an error, in characters.
@@ -62,6 +64,16 @@ pub(crate) struct Transport {
     timeout: Duration,
     requests_per_minute: u32,
     user_agent: String,
+    parallel_decoding: bool,
+    /// Unparseable timestamps logged so far (see [`notice::TIMESTAMP_WARNINGS`]).
+    timestamps_logged: AtomicU32,
+}
+
+/// What a decode produced, and in how many runs (1: by the serial decoder; see `split.rs`).
+#[derive(Debug)]
+pub(crate) struct Decoded<T> {
+    pub(crate) value: T,
+    pub(crate) runs: usize,
 }
 
 impl Transport {
@@ -113,11 +125,18 @@ impl Transport {
             timeout: config.timeout,
             requests_per_minute: config.requests_per_minute,
             user_agent: config.user_agent,
+            parallel_decoding: config.parallel_decoding,
+            timestamps_logged: AtomicU32::new(0),
         })
     }
 
     pub(crate) fn base_url(&self) -> &Url {
         &self.base_url
+    }
+
+    /// Whether large list bodies may be decoded on several threads.
+    pub(crate) fn parallel_decoding(&self) -> bool {
+        self.parallel_decoding
     }
 
     /// `GET <base>/<segments...>?<query>`, every segment and value percent-encoded.
@@ -147,18 +166,22 @@ impl Transport {
         &self,
         endpoint: &Endpoint,
     ) -> Result<T, Error> {
-        self.get_decoded(endpoint, &decode::<T>).await
+        self.get_decoded(endpoint, &|body: &[u8]| {
+            serde_json::from_slice(body).map(|value| Decoded { value, runs: 1 })
+        })
+        .await
     }
 
-    /// Like [`get_json`](Self::get_json) with a custom `decode` of the body. `decode` runs at
-    /// most once per call: a body that does not decode is a permanent failure.
+    /// Like [`get_json`](Self::get_json) with a custom `decode` of the body, which runs once per
+    /// attempt that gets a `200`. A body whose JSON ends early (serde_json's end-of-input
+    /// category) is retried like a connection cut short; any other decode error is permanent.
     pub(crate) async fn get_decoded<T, D>(
         &self,
         endpoint: &Endpoint,
         decode: &D,
     ) -> Result<T, Error>
     where
-        D: Fn(&[u8], &Endpoint) -> Result<T, Error> + Sync,
+        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
     {
         let started = tokio::time::Instant::now();
         let attempts = &AtomicU32::new(0);
@@ -239,7 +262,7 @@ impl Transport {
         decode: &D,
     ) -> Result<T, Failure>
     where
-        D: Fn(&[u8], &Endpoint) -> Result<T, Error> + Sync,
+        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
     {
         let throttled = self.limiter.acquire().await;
         let span = tracing::debug_span!(
@@ -276,7 +299,7 @@ impl Transport {
 
     async fn exchange<T, D>(&self, endpoint: &Endpoint, decode: &D) -> Result<T, Failure>
     where
-        D: Fn(&[u8], &Endpoint) -> Result<T, Error> + Sync,
+        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
     {
         let response = self
             .http
@@ -296,17 +319,34 @@ impl Transport {
             let started = std::time::Instant::now();
             let body = self.read_body(response, endpoint).await?;
             let read = started.elapsed();
-            let decoded = decode(body.as_slice(), endpoint).map_err(Failure::Permanent);
+            let bytes = body
+                .as_slice()
+                .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
+            let (decoded, notices) = notice::collect(|| decode(bytes));
+            let decoded = match decoded {
+                Ok(decoded) => decoded,
+                Err(error) if error.classify() == Category::Eof => {
+                    return Err(Failure::CutShort(JsonPlace::of(&error)));
+                }
+                Err(error) => {
+                    return Err(Failure::Permanent(decode_error(&error, bytes, endpoint)));
+                }
+            };
             tracing::debug!(
                 bytes = body.len(),
+                runs = decoded.runs,
                 read_ms = u64::try_from(read.as_millis()).unwrap_or(u64::MAX),
                 decode_ms = u64::try_from(started.elapsed().saturating_sub(read).as_millis())
                     .unwrap_or(u64::MAX),
                 "env0 response body read and decoded"
             );
+            // Once per response that decoded, in the request's span.
+            if !notices.is_empty() {
+                notices.log(&self.timestamps_logged);
+            }
             // Free the body before the caller builds on what was decoded.
             drop(body);
-            return decoded;
+            return Ok(decoded.value);
         }
 
         let message = read_error_message(response).await;
@@ -354,7 +394,8 @@ impl Transport {
             if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
                 return Err(too_large());
             }
-            body.extend_from_slice(&chunk);
+            body.extend_from_slice(&chunk)
+                .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
         }
         Ok(body)
     }
@@ -409,6 +450,25 @@ enum Failure {
         retryable: bool,
         source: reqwest::Error,
     },
+    /// A `200` whose body ended before its JSON did.
+    CutShort(JsonPlace),
+}
+
+/// Where and why a JSON body ended early.
+struct JsonPlace {
+    reason: String,
+    line: usize,
+    column: usize,
+}
+
+impl JsonPlace {
+    fn of(error: &serde_json::Error) -> JsonPlace {
+        JsonPlace {
+            reason: without_position(error),
+            line: error.line(),
+            column: error.column(),
+        }
+    }
 }
 
 impl Failure {
@@ -434,7 +494,7 @@ impl Failure {
     fn is_retryable(&self) -> bool {
         match self {
             Failure::Permanent(_) => false,
-            Failure::RateLimited { .. } | Failure::Server { .. } => true,
+            Failure::RateLimited { .. } | Failure::Server { .. } | Failure::CutShort(_) => true,
             Failure::Transport { retryable, .. } => *retryable,
         }
     }
@@ -444,7 +504,7 @@ impl Failure {
             Failure::RateLimited { retry_after } | Failure::Server { retry_after, .. } => {
                 *retry_after
             }
-            Failure::Permanent(_) | Failure::Transport { .. } => None,
+            Failure::Permanent(_) | Failure::Transport { .. } | Failure::CutShort(_) => None,
         }
     }
 
@@ -453,6 +513,7 @@ impl Failure {
             Failure::Permanent(e) => e.status(),
             Failure::RateLimited { .. } => Some(429),
             Failure::Server { status, .. } => Some(*status),
+            Failure::CutShort(_) => Some(200),
             Failure::Transport { .. } => None,
         }
     }
@@ -463,6 +524,10 @@ impl Failure {
             Failure::RateLimited { .. } => status_text(429),
             Failure::Server { status, .. } => status_text(*status),
             Failure::Transport { reason, .. } => (*reason).to_owned(),
+            Failure::CutShort(place) => format!(
+                "response JSON cut short ({} at line {} column {})",
+                place.reason, place.line, place.column
+            ),
         }
     }
 
@@ -491,6 +556,18 @@ impl Failure {
                 elapsed,
                 source: Box::new(source),
             },
+            Failure::CutShort(JsonPlace {
+                reason,
+                line,
+                column,
+            }) => Error::Incomplete {
+                endpoint,
+                reason,
+                line,
+                column,
+                attempts,
+                elapsed,
+            },
         }
     }
 }
@@ -509,34 +586,29 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Decodes a JSON body, turning a failure into [`Error::Decode`] with position and snippet.
-pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], endpoint: &Endpoint) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| decode_error(&e, body, endpoint.name()))
-}
-
-/// Decodes a JSON body with `seed`, turning a failure into [`Error::Decode`] like [`decode`].
-pub(crate) fn decode_seed<'de, S: serde::de::DeserializeSeed<'de>>(
-    seed: S,
-    body: &'de [u8],
-    endpoint: &Endpoint,
-) -> Result<S::Value, Error> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    seed.deserialize(&mut de)
-        .and_then(|value| de.end().map(|()| value))
-        .map_err(|e| decode_error(&e, body, endpoint.name()))
-}
-
-fn decode_error(error: &serde_json::Error, body: &[u8], endpoint: &str) -> Error {
+/// A complete body that is not the expected JSON: [`Error::Decode`] with position and snippet.
+fn decode_error(error: &serde_json::Error, body: &[u8], endpoint: &Endpoint) -> Error {
     let (line, column) = (error.line(), error.column());
-    let full = error.to_string();
-    let suffix = format!(" at line {line} column {column}");
-    let reason = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
     Error::Decode {
-        endpoint: endpoint.to_owned(),
-        reason,
+        endpoint: endpoint.name.clone(),
+        reason: without_position(error),
         line,
         column,
         snippet: snippet_around(body, line, column),
+    }
+}
+
+/// serde_json's message without its ` at line L column C` suffix.
+fn without_position(error: &serde_json::Error) -> String {
+    let full = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    full.strip_suffix(&suffix).unwrap_or(&full).to_owned()
+}
+
+fn internal(endpoint: &Endpoint, bug: &impl fmt::Display) -> Error {
+    Error::Internal {
+        endpoint: endpoint.name.clone(),
+        message: bug.to_string(),
     }
 }
 
@@ -558,7 +630,16 @@ pub(crate) fn snippet_around(body: &[u8], line: usize, column: usize) -> String 
         .min(body.len());
     let start = offset.saturating_sub(SNIPPET_HALF);
     let end = offset.saturating_add(SNIPPET_HALF).min(body.len());
-    let window = body.get(start..end).unwrap_or_default();
+    // `start <= offset <= end <= body.len()` by construction; if that ever broke, the snippet
+    // says so rather than showing nothing.
+    let Some(window) = body.get(start..end) else {
+        debug_assert!(
+            false,
+            "snippet window {start}..{end} outside a {}-byte body",
+            body.len()
+        );
+        return format!("(no snippet: window {start}..{end} is outside the body; this is a bug)");
+    };
     String::from_utf8_lossy(window)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -744,7 +825,25 @@ mod tests {
             .await;
         let ok = server
             .mock("GET", "/organizations")
-            .with_body(r#"[{"id":"o1"}]"#)
+            .with_body(r#"[{"id":"o1","createdAt":"soon"}]"#)
+            .expect(1)
+            .create_async()
+            .await;
+        // Twelve unparseable timestamps: with the one above, the first ten are warnings.
+        let keys: Vec<String> = (0..12)
+            .map(|i| format!(r#"{{"id":"k{i}","lastUsedAt":"never {i}"}}"#))
+            .collect();
+        let api_keys = server
+            .mock("GET", "/api-keys")
+            .match_query(mockito::Matcher::Any)
+            .with_body(format!("[{}]", keys.join(",")))
+            .expect(1)
+            .create_async()
+            .await;
+        let teams = server
+            .mock("GET", "/teams/organizations/o1")
+            .match_query(mockito::Matcher::Any)
+            .with_body(r#"{"teams":[{"id":"t1","users":[{"user_id":"u1"},{"email":"x"},{}]}]}"#)
             .expect(1)
             .create_async()
             .await;
@@ -765,9 +864,14 @@ mod tests {
             .organization_users(&crate::OrgId::new("o1"))
             .await
             .unwrap_err();
+        client.api_keys(&crate::OrgId::new("o1")).await.unwrap();
+        let team = client.all_teams(&crate::OrgId::new("o1")).await.unwrap();
+        assert_eq!(team[0].users.len(), 1);
         busy.assert_async().await;
         ok.assert_async().await;
         denied.assert_async().await;
+        api_keys.assert_async().await;
+        teams.assert_async().await;
 
         let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("key-id:{SECRET}"));
@@ -783,5 +887,40 @@ mod tests {
         ] {
             assert!(logs.contains(expected), "missing `{expected}` in:\n{logs}");
         }
+
+        // What decoding noticed is logged once per response, inside the request's span, the
+        // first ten unparseable timestamps of the client as warnings and the rest at debug.
+        let noticed: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("timestamp that does not parse"))
+            .collect();
+        assert_eq!(noticed.len(), 13, "{logs}");
+        let (first, keys) = noticed.split_at(1);
+        assert!(
+            first[0].contains(" WARN env0_request{method=\"GET\" path=/organizations query=\"\" attempt=2 status=200}")
+                && first[0].ends_with("value=soon"),
+            "{}",
+            first[0]
+        );
+        for (i, line) in keys.iter().enumerate() {
+            let level = if i < 9 { " WARN " } else { " DEBUG " };
+            assert!(line.contains(level), "{i}: {line}");
+            assert!(
+                line.contains("env0_request{method=\"GET\" path=/api-keys"),
+                "{line}"
+            );
+            assert!(line.ends_with(&format!("value=never {i}")), "{line}");
+        }
+        let skipped: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("skipped embedded user entries without a user_id"))
+            .collect();
+        assert_eq!(skipped.len(), 1, "{logs}");
+        assert!(
+            skipped[0].contains(" WARN env0_request{method=\"GET\" path=/teams/organizations/o1")
+                && skipped[0].ends_with("skipped=2"),
+            "{}",
+            skipped[0]
+        );
     }
 }

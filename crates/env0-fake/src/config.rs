@@ -65,6 +65,10 @@ pub enum FaultKind {
     Reset,
     /// Send the headers with the full `Content-Length`, then cut the body short and close.
     Truncate,
+    /// Send a whole, valid HTTP response (the endpoint's own status, `200` for a listing) whose
+    /// body is the first half of the JSON, with a `Content-Length` that matches it: the HTTP
+    /// exchange is complete, the JSON is not.
+    Cut,
 }
 
 impl fmt::Display for FaultKind {
@@ -73,12 +77,15 @@ impl fmt::Display for FaultKind {
             FaultKind::Status(code) => write!(f, "{code}"),
             FaultKind::Reset => f.write_str("reset"),
             FaultKind::Truncate => f.write_str("truncate"),
+            FaultKind::Cut => f.write_str("cut"),
         }
     }
 }
 
 /// Seeded fault injection: each API request draws one number from a ChaCha8 stream seeded with
-/// `seed` and gets at most one fault, with the given probabilities.
+/// `seed` and gets at most one fault, with the given probabilities. Every URL path has a stream
+/// of its own (its number taken from the path), so the n-th request to a path meets the same
+/// fault however requests to other paths interleave with it.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Faults {
@@ -94,8 +101,8 @@ impl Faults {
         Faults::default()
     }
 
-    /// Parses `429=0.1,500=0.05,reset=0.02,truncate=0.01` (any 4xx/5xx status, `reset`,
-    /// `truncate`). An empty string means no faults.
+    /// Parses `429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02` (any 4xx/5xx status,
+    /// `reset`, `truncate`, `cut`). An empty string means no faults.
     pub fn parse(spec: &str, seed: u64) -> Result<Faults, FakeError> {
         let invalid = |reason: String| FakeError::InvalidFaults {
             spec: spec.to_owned(),
@@ -109,11 +116,12 @@ impl Faults {
             let kind = match kind.trim() {
                 "reset" => FaultKind::Reset,
                 "truncate" => FaultKind::Truncate,
+                "cut" => FaultKind::Cut,
                 other => match other.parse::<u16>() {
                     Ok(code) if (400..=599).contains(&code) => FaultKind::Status(code),
                     _ => {
                         return Err(invalid(format!(
-                            "`{other}` is not a 4xx/5xx status, `reset` or `truncate`"
+                            "`{other}` is not a 4xx/5xx status, `reset`, `truncate` or `cut`"
                         )));
                     }
                 },
@@ -341,21 +349,24 @@ mod tests {
 
     #[test]
     fn parses_the_documented_fault_spec() {
-        let f = Faults::parse("429=0.1,500=0.05,reset=0.02,truncate=0.01", 3).unwrap();
+        let f = Faults::parse("429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02", 3).unwrap();
         assert_eq!(
             f.rates,
             vec![
                 (FaultKind::Status(429), 0.1),
                 (FaultKind::Status(500), 0.05),
                 (FaultKind::Reset, 0.02),
-                (FaultKind::Truncate, 0.01)
+                (FaultKind::Truncate, 0.01),
+                (FaultKind::Cut, 0.02)
             ]
         );
         assert_eq!(f.pick(0.05), Some(FaultKind::Status(429)));
         assert_eq!(f.pick(0.12), Some(FaultKind::Status(500)));
         assert_eq!(f.pick(0.16), Some(FaultKind::Reset));
         assert_eq!(f.pick(0.175), Some(FaultKind::Truncate));
+        assert_eq!(f.pick(0.19), Some(FaultKind::Cut));
         assert_eq!(f.pick(0.5), None);
+        assert_eq!(FaultKind::Cut.to_string(), "cut");
         assert!(Faults::parse("", 0).unwrap().is_empty());
     }
 
@@ -368,6 +379,8 @@ mod tests {
             ("500=1.5", "not between 0 and 1"),
             ("500=0.6,429=0.6", "more than 1"),
             ("reset=0.1,reset=0.1", "given twice"),
+            ("cut=0.1,cut=0.2", "given twice"),
+            ("halfjson=0.1", "`reset`, `truncate` or `cut`"),
         ] {
             let err = Faults::parse(spec, 0).unwrap_err().to_string();
             assert!(err.contains(reason), "{spec}: {err}");

@@ -4,7 +4,8 @@
 //! Architecture invariant: it implements the env0 wire format independently and must never depend
 //! on another crate of this workspace, so it can catch the client's mistakes rather than share them.
 //!
-//! Endpoints (wire shapes of `docs/env0-api.md`), all behind HTTP Basic auth:
+//! Endpoints (env0's wire shapes as `docs/env0-api.md` describes them and the recorded payloads in
+//! `fixtures/env0/` show them), all behind HTTP Basic auth:
 //!
 //! | Request | Answer |
 //! |---|---|
@@ -21,7 +22,8 @@
 //! Wrong or missing credentials get 401, another organization's id 403, an unknown path 404, all
 //! with a `{"message": "..."}` body. Every API request passes, in order: the counters, the
 //! sliding-window rate limit (429 with `Retry-After`), the latency, the seeded fault draw
-//! (status, connection reset, or a body cut short after a full `Content-Length`), and auth.
+//! (status, connection reset, a body cut short after a full `Content-Length`, or a whole
+//! response carrying only the first half of its JSON), and auth.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), env0_fake::FakeError> {

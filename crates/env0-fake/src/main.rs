@@ -46,7 +46,9 @@ struct Args {
     /// Delay added to every API request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Seeded fault injection, e.g. `429=0.1,500=0.05,reset=0.02,truncate=0.01`.
+    /// Seeded fault injection, e.g. `429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02`
+    /// (`truncate`: the connection closes before the declared length; `cut`: a whole response
+    /// whose body is the first half of the JSON).
     #[arg(long, default_value = "")]
     faults: String,
     /// Seed of the fault stream (default: --seed).

@@ -52,7 +52,8 @@ struct AppState {
     credentials: Credentials,
     latency: Duration,
     faults: Faults,
-    fault_rng: Mutex<ChaCha8Rng>,
+    /// One fault stream per URL path, made on its first request.
+    fault_rngs: Mutex<HashMap<String, ChaCha8Rng>>,
     limiter: Option<Limiter>,
     forced: std::collections::BTreeMap<Endpoint, u16>,
     stats: Recorder,
@@ -96,7 +97,7 @@ impl AppState {
             team_assignments_project,
         };
         Ok(AppState {
-            fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(config.faults.seed)),
+            fault_rngs: Mutex::new(HashMap::new()),
             faults: config.faults,
             limiter: config.rate_limit_per_minute.map(Limiter::new),
             org,
@@ -108,15 +109,23 @@ impl AppState {
         })
     }
 
-    fn draw_fault(&self) -> Option<FaultKind> {
+    /// The fault for the next request to `path`, drawn from that path's own stream: which
+    /// request of a path meets which fault does not depend on how requests to different paths
+    /// interleave.
+    fn draw_fault(&self, path: &str) -> Option<FaultKind> {
         if self.faults.is_empty() {
             return None;
         }
-        let x: f64 = self
-            .fault_rng
+        let mut rngs = self
+            .fault_rngs
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .random();
+            .unwrap_or_else(PoisonError::into_inner);
+        let rng = rngs.entry(path.to_owned()).or_insert_with(|| {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.faults.seed);
+            rng.set_stream(fnv1a(path.as_bytes()));
+            rng
+        });
+        let x: f64 = rng.random();
         self.faults.pick(x)
     }
 
@@ -166,6 +175,13 @@ impl AppState {
             )),
         }
     }
+}
+
+/// The 64-bit FNV-1a hash of `bytes`: a stream number that is the same in every build.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A `{"message": ...}` error response.
@@ -401,6 +417,20 @@ async fn truncate(resp: Response) -> Response {
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
+/// A whole response with the same status and headers whose body is the first half of the
+/// original, with a `Content-Length` that says so: HTTP sees nothing wrong, the JSON stops early.
+async fn cut(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let full = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = full.slice(..full.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(half.len()));
+    Response::from_parts(parts, Body::from(half))
+}
+
 /// Counting, rate limit, latency, faults and authentication, in that order, for every API request.
 async fn gate(State(st): AppStateRef, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
@@ -410,7 +440,7 @@ async fn gate(State(st): AppStateRef, req: Request, next: Next) -> Response {
     let now = Instant::now();
     st.stats.arrival(&path, now);
     let (resp, label) = gated(&st, req, next, now).await;
-    st.stats.outcome(&label);
+    st.stats.outcome(&path, &label);
     tracing::debug!(%path, outcome = %label, "request");
     resp
 }
@@ -428,7 +458,7 @@ async fn gated(st: &AppState, req: Request, next: Next, now: Instant) -> (Respon
     if !st.latency.is_zero() {
         tokio::time::sleep(st.latency).await;
     }
-    let fault = st.draw_fault();
+    let fault = st.draw_fault(req.uri().path());
     match fault {
         Some(FaultKind::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -440,7 +470,7 @@ async fn gated(st: &AppState, req: Request, next: Next, now: Instant) -> (Respon
             return (message(status, text), code.to_string());
         }
         Some(FaultKind::Reset) => return (reset_response(), "reset".to_owned()),
-        Some(FaultKind::Truncate) | None => {}
+        Some(FaultKind::Truncate | FaultKind::Cut) | None => {}
     }
     if !st.authorized(req.headers()) {
         return (
@@ -449,11 +479,13 @@ async fn gated(st: &AppState, req: Request, next: Next, now: Instant) -> (Respon
         );
     }
     let resp = next.run(req).await;
-    if fault == Some(FaultKind::Truncate) {
-        (truncate(resp).await, "truncate".to_owned())
-    } else {
-        let label = resp.status().as_u16().to_string();
-        (resp, label)
+    match fault {
+        Some(FaultKind::Truncate) => (truncate(resp).await, "truncate".to_owned()),
+        Some(FaultKind::Cut) => (cut(resp).await, "cut".to_owned()),
+        _ => {
+            let label = resp.status().as_u16().to_string();
+            (resp, label)
+        }
     }
 }
 

@@ -18,8 +18,11 @@ pub struct Stats {
     /// Requests by URL path (without the query string).
     pub by_path: BTreeMap<String, u64>,
     /// Outcomes: the HTTP status as text (`"200"`, `"429"`, ...), or `"reset"` / `"truncate"`
-    /// for connections the fake cut.
+    /// for connections the fake cut, or `"cut"` for a whole response carrying half its JSON.
     pub by_status: BTreeMap<String, u64>,
+    /// Outcomes (as in `by_status`) by URL path.
+    #[serde(default)]
+    pub by_path_status: BTreeMap<String, BTreeMap<String, u64>>,
     /// The most requests received in any sliding 60 s window.
     pub max_in_60s: u64,
     /// The most requests received in any sliding 1 s window.
@@ -35,6 +38,15 @@ impl Stats {
     /// Requests to `path`.
     pub fn path_count(&self, path: &str) -> u64 {
         self.by_path.get(path).copied().unwrap_or(0)
+    }
+
+    /// Requests to `path` answered with `status` (`"200"`, `"cut"`, ...).
+    pub fn path_status_count(&self, path: &str, status: &str) -> u64 {
+        self.by_path_status
+            .get(path)
+            .and_then(|outcomes| outcomes.get(status))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -81,10 +93,16 @@ impl Recorder {
         inner.stats.max_in_1s = inner.stats.max_in_1s.max(in_second);
     }
 
-    /// Counts a request's outcome.
-    pub(crate) fn outcome(&self, label: &str) {
+    /// Counts the outcome of a request to `path`.
+    pub(crate) fn outcome(&self, path: &str, label: &str) {
         let mut g = lock(&self.inner);
         *g.stats.by_status.entry(label.to_owned()).or_insert(0) += 1;
+        *g.stats
+            .by_path_status
+            .entry(path.to_owned())
+            .or_default()
+            .entry(label.to_owned())
+            .or_insert(0) += 1;
     }
 
     pub(crate) fn snapshot(&self) -> Stats {

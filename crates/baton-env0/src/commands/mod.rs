@@ -94,6 +94,10 @@ pub(crate) fn api_failure(err: &env0_api::Error) -> Failure {
             .hint("env0 is having trouble; run again later (--max-retries and --http-timeout-seconds set how long baton-env0 keeps trying)"),
         E::Transport { .. } => Failure::new(ExitKind::Unavailable, chain(err))
             .hint("check network access to env0 (DNS, proxy, firewall) and --base-url"),
+        E::Incomplete { .. } => Failure::new(ExitKind::Unavailable, err.to_string())
+            .hint("env0's answers kept arriving cut short; check for a proxy that cuts responses, and run again later (--max-retries and --http-timeout-seconds set how long baton-env0 keeps trying)"),
+        E::Internal { .. } => Failure::other(err.to_string())
+            .hint("this is a bug in baton-env0; please report it with the output of --log-level debug"),
         E::NotFound { .. } => Failure::other(err.to_string()).hint("check --organization-id and --base-url"),
         E::InvalidConfig { .. } => Failure::usage(err.to_string()),
         _ => Failure::other(chain(err))
@@ -218,6 +222,47 @@ mod tests {
             elapsed: Duration::ZERO,
         };
         assert_eq!(api_failure(&err).kind, ExitKind::Unavailable);
+    }
+
+    #[test]
+    fn a_body_cut_short_after_retries_is_exit_5_and_a_wrong_one_exit_1() {
+        let cut = env0_api::Error::Incomplete {
+            endpoint: "GET /organizations".into(),
+            reason: "EOF while parsing a string".into(),
+            line: 1,
+            column: 223,
+            attempts: 9,
+            elapsed: Duration::from_millis(12_300),
+        };
+        let failure = api_failure(&cut);
+        assert_eq!(failure.kind, ExitKind::Unavailable);
+        assert_eq!(
+            failure.message,
+            "the env0 response for GET /organizations ended before its JSON did (EOF while parsing a string at line 1 column 223) after 9 attempts over 12.3s"
+        );
+        let wrong = env0_api::Error::Decode {
+            endpoint: "GET /organizations".into(),
+            reason: "invalid type: sequence, expected a string".into(),
+            line: 1,
+            column: 9,
+            snippet: r#"[{"id":["x"]}]"#.into(),
+        };
+        let failure = api_failure(&wrong);
+        assert_eq!(failure.kind, ExitKind::Other);
+        assert!(
+            failure
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("report it if it persists")),
+            "{failure:?}"
+        );
+        let bug = env0_api::Error::Internal {
+            endpoint: "GET /organizations".into(),
+            message: "the body buffer counts 9 bytes in a map of 8".into(),
+        };
+        let failure = api_failure(&bug);
+        assert_eq!(failure.kind, ExitKind::Other);
+        assert!(failure.hint.as_deref().is_some_and(|h| h.contains("bug")));
     }
 
     #[test]

@@ -390,8 +390,12 @@ fn a_full_sync_of_the_demo_org_matches_it_exactly() {
     assert_synced_exactly(&org, &dir.path().join("demo.c1z"));
 }
 
-/// 20% transient faults on every endpoint, a mix of the four kinds.
-const FAULT_MIX: &str = "429=0.06,500=0.06,reset=0.04,truncate=0.04";
+/// 20% transient faults on every endpoint, a mix of the five kinds: two statuses, a reset
+/// connection, a body cut short by the connection (`truncate`) and a whole `200` carrying half
+/// its JSON (`cut`).
+const FAULT_MIX: &str = "429=0.03,500=0.03,reset=0.03,truncate=0.03,cut=0.08";
+/// Fault seeds tried in a row, one sync each.
+const FAULT_SEEDS: u64 = 30;
 
 #[test]
 fn transient_faults_do_not_change_the_output() {
@@ -406,12 +410,13 @@ fn transient_faults_do_not_change_the_output() {
     let clean_users = synced_users(&dir.path().join("clean.c1z"));
     drop(clean);
 
-    let faulty = Fake::start(
-        FakeConfig::new(org.clone()).with_faults(Faults::parse(FAULT_MIX, 20).unwrap()),
-    );
-    // Several syncs, so that (with this fault seed) every fault kind is met at least once.
-    for i in 0..6 {
-        let file = format!("faulty-{i}.c1z");
+    // Outcomes by path, over every seed.
+    let mut seen: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for seed in 0..FAULT_SEEDS {
+        let faulty = Fake::start(
+            FakeConfig::new(org.clone()).with_faults(Faults::parse(FAULT_MIX, seed).unwrap()),
+        );
+        let file = format!("faulty-{seed}.c1z");
         let out = run(
             baton(dir.path(), &faulty.server, env0_fake::DEMO_KEY_SECRET).args([
                 "--file",
@@ -420,18 +425,50 @@ fn transient_faults_do_not_change_the_output() {
                 "10",
             ]),
         );
-        assert_eq!(out.code, 0, "sync {i}: {}", out.stderr);
+        assert_eq!(out.code, 0, "fault seed {seed}: {}", out.stderr);
         assert_eq!(
             synced_users(&dir.path().join(&file)),
             clean_users,
-            "sync {i} under faults decodes to the fault-free resources"
+            "fault seed {seed}: the sync under faults decodes to the fault-free resources"
+        );
+        for (path, outcomes) in faulty.server.stats().by_path_status {
+            let path = if path.starts_with("/organizations/") {
+                "/organizations/{org}/users".to_owned()
+            } else {
+                path
+            };
+            for (outcome, count) in outcomes {
+                *seen
+                    .entry(path.clone())
+                    .or_default()
+                    .entry(outcome)
+                    .or_default() += count;
+            }
+        }
+    }
+    // A sync asks four endpoints. The fake draws each path's faults from a stream of its own,
+    // so what each endpoint meets is the same on every run: with these seeds, every endpoint
+    // got half a JSON body at least once, and every fault kind was met.
+    let paths: Vec<&str> = seen.keys().map(String::as_str).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api-keys",
+            "/organizations",
+            "/organizations/{org}/users",
+            "/roles"
+        ]
+    );
+    for (path, outcomes) in &seen {
+        assert!(
+            outcomes.get("cut").is_some_and(|n| *n > 0),
+            "{path} met `cut`: {seen:?}"
         );
     }
-    let stats = faulty.server.stats();
-    for kind in ["429", "500", "reset", "truncate"] {
+    for kind in ["429", "500", "reset", "truncate", "cut"] {
         assert!(
-            stats.status_count(kind) > 0,
-            "{kind} was injected: {stats:?}"
+            seen.values().any(|outcomes| outcomes.contains_key(kind)),
+            "`{kind}` was injected: {seen:?}"
         );
     }
     assert_synced_exactly(&org, &dir.path().join("faulty-0.c1z"));
@@ -486,6 +523,62 @@ fn a_persistent_500_exits_5_and_leaves_the_previous_file_untouched() {
         );
     }
     assert_eq!(stats.total, 9, "{stats:?}");
+}
+
+/// env0 answers every request with a whole `200` whose JSON stops halfway: the client retries
+/// it like a reset connection, then gives up with exit 5 (env0 unavailable), naming the endpoint,
+/// the attempts and the time, and the previous output stays as it was.
+#[test]
+fn a_persistent_cut_short_body_exits_5_and_leaves_the_previous_file_untouched() {
+    let org = generated(40, 5, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let (file, before) = healthy_sync(&org, dir.path());
+
+    let broken =
+        Fake::start(FakeConfig::new(org).with_faults(Faults::parse("cut=1.0", 1).unwrap()));
+    let out = run(
+        baton(dir.path(), &broken.server, env0_fake::DEMO_KEY_SECRET).args(["--max-retries", "2"]),
+    );
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("one error line: {}", out.stderr));
+    assert!(
+        error.contains(" ended before its JSON did (EOF while parsing ")
+            && error.contains(" after 3 attempts over "),
+        "{error}"
+    );
+    assert!(
+        ["GET /organizations", "GET /api-keys", "GET /organizations/"]
+            .iter()
+            .any(|endpoint| error.contains(&format!("the env0 response for {endpoint}"))),
+        "{error}"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: env0's answers kept arriving cut short"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "sync.c1z is byte-identical"
+    );
+    let entries: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries, ["sync.c1z"], "no temporary file is left behind");
+    let stats = broken.server.stats();
+    assert_eq!(stats.status_count("200"), 0);
+    // The organization, the members and the API keys, each sent once and again twice.
+    assert_eq!(stats.status_count("cut"), 9, "{stats:?}");
+    for (path, count) in &stats.by_path {
+        assert_eq!(*count, 3, "{path}: {stats:?}");
+    }
 }
 
 /// The `.c1z-work-*` scratch directories in `dir`.

@@ -80,6 +80,16 @@ async fn every_error_kind() -> Vec<Error> {
     ok_json(&mut server, "/organizations", "", "[{\"id\": }]").await;
     errors.push(client.organizations().await.unwrap_err());
 
+    // Incomplete: a 200 whose JSON ends early, every time.
+    ok_json(
+        &mut server,
+        "/roles",
+        &format!("organizationId={ORG}"),
+        r#"[{"id": "r"#,
+    )
+    .await;
+    errors.push(client.custom_roles(&org()).await.unwrap_err());
+
     // Body too large.
     ok_json(
         &mut server,
@@ -141,6 +151,7 @@ async fn no_error_kind_shows_the_secret() {
             Error::Server { .. } => "server",
             Error::Transport { .. } => "transport",
             Error::Decode { .. } => "decode",
+            Error::Incomplete { .. } => "incomplete",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::UnexpectedResponse { .. } => "unexpected_response",
             Error::InvalidConfig { .. } => "invalid_config",
@@ -159,6 +170,7 @@ async fn no_error_kind_shows_the_secret() {
             "server",
             "transport",
             "decode",
+            "incomplete",
             "body_too_large",
             "unexpected_response",
             "invalid_config",

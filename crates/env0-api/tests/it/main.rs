@@ -10,6 +10,7 @@
 )]
 
 mod config;
+mod decoding;
 mod endpoints;
 mod hygiene;
 mod nasty;

@@ -443,3 +443,177 @@ async fn the_authorization_header_is_sent_on_every_attempt() {
     failing.assert_async().await;
     ok.assert_async().await;
 }
+
+/// A `200` with a complete HTTP body whose JSON stops early, answered `times` times, then the
+/// whole list.
+async fn cut_short_then_whole(
+    server: &mut mockito::ServerGuard,
+    path: &str,
+    cut: &str,
+    times: usize,
+    whole: &str,
+) -> (mockito::Mock, mockito::Mock) {
+    let cut = get(server, path, "")
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(cut)
+        .expect(times)
+        .create_async()
+        .await;
+    let whole = ok_json(server, path, "", whole).await;
+    (cut, whole)
+}
+
+#[tokio::test]
+async fn a_200_whose_json_ends_early_is_retried_like_a_reset() {
+    let mut server = server().await;
+    let (cut, whole) = cut_short_then_whole(
+        &mut server,
+        "/organizations",
+        r#"[{"id":"o1","na"#,
+        2,
+        r#"[{"id":"o1","name":"Whole"}]"#,
+    )
+    .await;
+    let (client, events) = recording_client(config(&server));
+    let orgs = client.organizations().await.unwrap();
+    cut.assert_async().await;
+    whole.assert_async().await;
+    assert_eq!(orgs[0].name.as_deref(), Some("Whole"));
+    let events = events.lock().unwrap().clone();
+    let attempts: Vec<u32> = events.iter().map(|e| e.attempt).collect();
+    assert_eq!(attempts, [1, 2]);
+    for e in &events {
+        assert_eq!(e.status, Some(200));
+        assert_eq!(
+            e.reason,
+            "response JSON cut short (EOF while parsing a string at line 1 column 15)"
+        );
+        assert!(
+            e.wait <= Duration::from_millis(4),
+            "same backoff: {:?}",
+            e.wait
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_json_body_cut_short_every_time_names_the_endpoint_the_attempts_and_the_time() {
+    let mut server = server().await;
+    // Empty, or stopped inside a value, a list or an object: all end before the JSON does.
+    for (cut, reason) in [
+        ("", "EOF while parsing a value at line 1 column 0"),
+        ("[", "EOF while parsing a list at line 1 column 1"),
+        (
+            r#"[{"id":"o1"},"#,
+            "EOF while parsing a value at line 1 column 13",
+        ),
+        (
+            r#"[{"id":"o1""#,
+            "EOF while parsing an object at line 1 column 11",
+        ),
+        (
+            "[{\"id\":tr",
+            "EOF while parsing a value at line 1 column 9",
+        ),
+    ] {
+        let mock = get(&mut server, "/organizations", "")
+            .with_status(200)
+            .with_body(cut)
+            .expect(3)
+            .create_async()
+            .await;
+        let (client, events) = recording_client(config(&server).max_retries(2));
+        let err = client.organizations().await.unwrap_err();
+        mock.assert_async().await;
+        mock.remove_async().await;
+        assert_eq!(events.lock().unwrap().len(), 2, "{cut:?}");
+        assert!(
+            matches!(err, Error::Incomplete { attempts: 3, .. }),
+            "{cut:?}: {err:?}"
+        );
+        assert!(err.is_transient());
+        assert_eq!(err.attempts(), Some(3));
+        assert_eq!(err.endpoint(), Some("GET /organizations"));
+        assert_eq!(err.status(), None);
+        let text = err.to_string();
+        let prefix = format!(
+            "the env0 response for GET /organizations ended before its JSON did ({reason}) after 3 attempts over "
+        );
+        assert!(text.starts_with(&prefix), "{text}");
+        assert!(text.ends_with('s'), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_large_member_list_cut_short_is_retried_through_the_parallel_decoder() {
+    let items: Vec<String> = (0..40_000)
+        .map(|i| {
+            format!(
+                r#"{{"role":"User","status":"Active","user":{{"user_id":"auth0|{i:06}","email":"user{i}@example.com","name":"User Number {i}","created_at":"2024-01-02T03:04:05.000Z"}}}}"#
+            )
+        })
+        .collect();
+    let whole = format!("[{}]", items.join(","));
+    assert!(whole.len() > 4 * 1024 * 1024, "large enough to be split");
+    let half = whole.get(..whole.len() / 2).unwrap();
+    let path = format!("/organizations/{}/users", crate::support::ORG);
+    let mut server = server().await;
+    let (cut, full) = cut_short_then_whole(&mut server, &path, half, 1, &whole).await;
+    let (client, events) = recording_client(config(&server));
+    let users = client
+        .organization_users_with(&crate::support::org(), |m| m.user.user_id)
+        .await
+        .unwrap();
+    cut.assert_async().await;
+    full.assert_async().await;
+    assert_eq!(users.len(), 40_000);
+    assert_eq!(users[39_999].as_str(), "auth0|039999");
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert!(
+        events[0]
+            .reason
+            .starts_with("response JSON cut short (EOF while parsing"),
+        "{}",
+        events[0].reason
+    );
+}
+
+#[tokio::test]
+async fn a_complete_body_with_bad_syntax_or_wrong_types_is_not_retried() {
+    let large_bad = {
+        let items: Vec<String> = (0..80_000)
+            .map(|i| {
+                let id = if i == 60_000 {
+                    r#"["not","text"]"#.to_owned()
+                } else {
+                    format!("\"o{i:06}\"")
+                };
+                format!(r#"{{"id":{id},"name":"Organization number {i} with a long name"}}"#)
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    assert!(large_bad.len() > 4 * 1024 * 1024);
+    for (body, reason) in [
+        (r#"[{"id":"o1",}]"#.to_owned(), "trailing comma"),
+        (
+            r#"[{"id":"o1"}] [{"id":"o2"}]"#.to_owned(),
+            "trailing characters",
+        ),
+        (r#"[{"id":["o1"]}]"#.to_owned(), "invalid type: sequence"),
+        (r#"[{"name":"no id"}]"#.to_owned(), "missing field `id`"),
+        (large_bad, "invalid type: sequence"),
+    ] {
+        let mut server = server().await;
+        let mock = ok_json(&mut server, "/organizations", "", &body).await;
+        let (client, events) = recording_client(config(&server));
+        let err = client.organizations().await.unwrap_err();
+        mock.assert_async().await;
+        assert!(events.lock().unwrap().is_empty(), "{reason}: not retried");
+        assert!(matches!(err, Error::Decode { .. }), "{reason}: {err:?}");
+        assert!(!err.is_transient());
+        assert!(err.to_string().contains(reason), "{err}");
+    }
+}

@@ -47,6 +47,10 @@ async fn stats_count_api_requests_by_path_and_status() {
     assert_eq!(served.status_count("200"), 3);
     assert_eq!(served.status_count("404"), 1);
     assert_eq!(served.status_count("401"), 1);
+    assert_eq!(served.path_status_count(&users, "200"), 2);
+    assert_eq!(served.path_status_count("/nowhere", "404"), 1);
+    assert_eq!(served.path_status_count("/organizations", "401"), 1);
+    assert_eq!(served.path_status_count("/organizations", "200"), 0);
     assert_eq!(served.max_in_60s, 5);
     assert!((1..=5).contains(&served.max_in_1s));
 
