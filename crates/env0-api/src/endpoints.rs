@@ -14,7 +14,7 @@ use crate::models::{
     ApiKey, AssignmentScope, CustomRole, Organization, OrganizationUser, Project,
     ProjectUserPermission, Team, TeamRoleAssignment, TeamsPage,
 };
-use crate::split;
+use crate::parallel_decode;
 use crate::transport::{Endpoint, Transport};
 
 /// Page size asked of `GET /teams/organizations/{org}`.
@@ -51,7 +51,7 @@ impl Env0Client {
         // A large list (10 000 API keys take 6 MB) is decoded on several threads, so the
         // single-threaded runtime gets back sooner to the responses still arriving.
         let parallel = self.transport.parallel_decoding();
-        let decode = |body: &[u8]| split::decode_list(body, parallel, &|item: T| item);
+        let decode = |body: &[u8]| parallel_decode::decode_list(body, parallel, &|item: T| item);
         let items = self.transport.get_decoded(&endpoint, &decode).await?;
         tracing::debug!(
             endpoint = endpoint.name(),
@@ -95,7 +95,7 @@ impl Env0Client {
             .transport
             .endpoint(&["organizations", org.as_str(), "users"], &[])?;
         let parallel = self.transport.parallel_decoding();
-        let decode = |body: &[u8]| split::decode_list(body, parallel, &convert);
+        let decode = |body: &[u8]| parallel_decode::decode_list(body, parallel, &convert);
         let items = self.transport.get_decoded(&endpoint, &decode).await?;
         tracing::debug!(
             endpoint = endpoint.name(),

@@ -34,8 +34,8 @@ mod error;
 mod ids;
 mod models;
 mod notice;
+mod parallel_decode;
 mod ratelimit;
-mod split;
 mod transport;
 
 pub use config::{

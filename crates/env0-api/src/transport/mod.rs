@@ -1,0 +1,426 @@
+//! Sending requests: rate limit, retry with backoff, status mapping, bounded body reads and
+//! decoding.
+
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use http::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use http::{HeaderMap, HeaderValue};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+use tracing::Instrument;
+use url::Url;
+
+use crate::auth::basic_authorization;
+use crate::body::BodyBuffer;
+use crate::config::{ClientConfig, RetryEvent, RetryHook};
+use crate::error::Error;
+use crate::notice;
+use crate::ratelimit::{Limiter, TokioClock};
+
+mod messages;
+mod retry;
+#[cfg(test)]
+mod tests;
+
+use messages::{decode_error, internal, read_error_message};
+pub(crate) use retry::parse_retry_after;
+use retry::{Failure, FullJitter, JsonPlace};
+
+/// Longest env0 message kept in an error, in characters.
+const MESSAGE_CHARS: usize = 200;
+/// Most of an error response body read to find its message.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
+/// Largest up-front allocation for a body, whatever Content-Length claims.
+const PREALLOCATE_BYTES: u64 = 64 * 1024 * 1024;
+/// Characters of body shown on either side of a decode error.
+const SNIPPET_HALF: usize = 100;
+
+/// One request target: the URL and how it is named in logs and errors (`GET /path?query`).
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    url: Url,
+    name: String,
+}
+
+impl Endpoint {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The shared state behind an [`Env0Client`](crate::Env0Client) and its clones.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    base_url: Url,
+    limiter: Limiter<TokioClock>,
+    max_retries: u32,
+    retry_base_delay: Duration,
+    max_retry_delay: Duration,
+    max_body_bytes: u64,
+    seeds: Mutex<StdRng>,
+    on_retry: Option<RetryHook>,
+    key_id: String,
+    timeout: Duration,
+    requests_per_minute: u32,
+    user_agent: String,
+    parallel_decoding: bool,
+    /// Unparseable timestamps logged so far (see [`notice::TIMESTAMP_WARNINGS`]).
+    timestamps_logged: AtomicU32,
+}
+
+/// What a decode produced, and in how many runs (1: by the serial decoder; see `parallel_decode`).
+#[derive(Debug)]
+pub(crate) struct Decoded<T> {
+    pub(crate) value: T,
+    pub(crate) runs: usize,
+}
+
+impl Transport {
+    pub(crate) fn new(config: ClientConfig) -> Result<Transport, Error> {
+        config.validate()?;
+        let base_url = config.resolved_base_url()?;
+        let requests_per_minute = NonZeroU32::new(config.requests_per_minute)
+            .ok_or_else(|| Error::invalid_config("requests per minute must be at least 1"))?;
+        let user_agent = HeaderValue::from_str(&config.user_agent).map_err(|_| {
+            Error::invalid_config(format!(
+                "the user agent `{}` is not a valid HTTP header value",
+                config.user_agent.escape_default()
+            ))
+        })?;
+
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            AUTHORIZATION,
+            basic_authorization(&config.key_id, &config.secret)?,
+        );
+
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(30)))
+            // A redirect is not part of env0's API; following one could carry the credentials
+            // somewhere else, so it is reported as an unexpected status instead.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::invalid_config(format!("cannot build the HTTP client: {e}")))?;
+
+        let seed = config
+            .jitter_seed
+            .unwrap_or_else(|| RandomState::new().hash_one(0x656e_7630_u64));
+
+        Ok(Transport {
+            http,
+            base_url,
+            limiter: Limiter::new(requests_per_minute, TokioClock::new()),
+            max_retries: config.max_retries,
+            retry_base_delay: config.retry_base_delay,
+            max_retry_delay: config.max_retry_delay,
+            max_body_bytes: config.max_body_bytes,
+            seeds: Mutex::new(StdRng::seed_from_u64(seed)),
+            on_retry: config.on_retry,
+            key_id: config.key_id,
+            timeout: config.timeout,
+            requests_per_minute: config.requests_per_minute,
+            user_agent: config.user_agent,
+            parallel_decoding: config.parallel_decoding,
+            timestamps_logged: AtomicU32::new(0),
+        })
+    }
+
+    pub(crate) fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// Whether large list bodies may be decoded on several threads.
+    pub(crate) fn parallel_decoding(&self) -> bool {
+        self.parallel_decoding
+    }
+
+    /// `GET <base>/<segments...>?<query>`, every segment and value percent-encoded.
+    pub(crate) fn endpoint(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Endpoint, Error> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::invalid_config("the base URL cannot carry a path"))?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let name = match url.query() {
+            Some(q) => format!("GET {}?{q}", url.path()),
+            None => format!("GET {}", url.path()),
+        };
+        Ok(Endpoint { url, name })
+    }
+
+    /// Sends `GET endpoint` until it succeeds, fails permanently or runs out of retries, and
+    /// decodes the JSON body.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<T, Error> {
+        self.get_decoded(endpoint, &|body: &[u8]| {
+            serde_json::from_slice(body).map(|value| Decoded { value, runs: 1 })
+        })
+        .await
+    }
+
+    /// Like [`get_json`](Self::get_json) with a custom `decode` of the body, which runs once per
+    /// attempt that gets a `200`. A body whose JSON ends early (serde_json's end-of-input
+    /// category) is retried like a connection cut short; any other decode error is permanent.
+    pub(crate) async fn get_decoded<T, D>(
+        &self,
+        endpoint: &Endpoint,
+        decode: &D,
+    ) -> Result<T, Error>
+    where
+        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
+    {
+        let started = tokio::time::Instant::now();
+        let attempts = &AtomicU32::new(0);
+        let fetch = move || async move {
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            self.attempt(endpoint, attempt, decode).await
+        };
+        let result = fetch
+            .retry(self.backoff())
+            .when(Failure::is_retryable)
+            .adjust(|failure: &Failure, wait| {
+                wait.map(|backoff| {
+                    failure
+                        .retry_after()
+                        .map_or(backoff, |asked| asked.min(self.max_retry_delay))
+                })
+            })
+            .notify(|failure: &Failure, wait| {
+                self.report_retry(endpoint, attempts.load(Ordering::Relaxed), failure, wait);
+            })
+            .await;
+        result.map_err(|failure| {
+            failure.into_error(
+                endpoint,
+                attempts.load(Ordering::Relaxed),
+                started.elapsed(),
+            )
+        })
+    }
+
+    /// Exponential steps from the base delay, doubling, capped, one per retry; each wait drawn
+    /// uniformly from zero to the step ("full jitter").
+    fn backoff(&self) -> FullJitter {
+        let seed = self
+            .seeds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_u64();
+        FullJitter {
+            steps: ExponentialBuilder::new()
+                .with_min_delay(self.retry_base_delay)
+                .with_max_delay(self.max_retry_delay)
+                .with_factor(2.0)
+                .with_max_times(self.max_retries as usize)
+                .build(),
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn report_retry(&self, endpoint: &Endpoint, attempt: u32, failure: &Failure, wait: Duration) {
+        let status = failure.status();
+        let reason = failure.reason();
+        tracing::debug!(
+            endpoint = %endpoint.name,
+            attempt,
+            status,
+            wait_ms = wait.as_millis() as u64,
+            reason = %reason,
+            "retrying env0 request"
+        );
+        if let Some(hook) = &self.on_retry {
+            hook(&RetryEvent {
+                endpoint: endpoint.name.clone(),
+                attempt,
+                wait,
+                status,
+                retry_after: failure.retry_after(),
+                reason,
+            });
+        }
+    }
+
+    /// One attempt: wait for the rate limiter, send, map the status, read and decode.
+    async fn attempt<T, D>(
+        &self,
+        endpoint: &Endpoint,
+        attempt: u32,
+        decode: &D,
+    ) -> Result<T, Failure>
+    where
+        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
+    {
+        let throttled = self.limiter.acquire().await;
+        let span = tracing::debug_span!(
+            "env0_request",
+            method = "GET",
+            path = %endpoint.url.path(),
+            query = endpoint.url.query().unwrap_or(""),
+            attempt,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        async move {
+            if !throttled.is_zero() {
+                tracing::trace!(
+                    waited_ms = throttled.as_millis() as u64,
+                    "rate limiter delayed the request"
+                );
+            }
+            let started = tokio::time::Instant::now();
+            let outcome = self.exchange(endpoint, decode).await;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            tracing::Span::current().record("duration_ms", duration_ms);
+            match &outcome {
+                Ok(_) => tracing::debug!(duration_ms, "env0 request done"),
+                Err(failure) => {
+                    tracing::debug!(duration_ms, reason = %failure.reason(), "env0 request failed");
+                }
+            }
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn exchange<T, D>(&self, endpoint: &Endpoint, decode: &D) -> Result<T, Failure>
+    where
+        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
+    {
+        let response = self
+            .http
+            .get(endpoint.url.clone())
+            .send()
+            .await
+            .map_err(Failure::transport)?;
+        let status = response.status();
+        tracing::Span::current().record("status", status.as_u16());
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+
+        if status.is_success() {
+            let started = std::time::Instant::now();
+            let body = self.read_body(response, endpoint).await?;
+            let read = started.elapsed();
+            let bytes = body
+                .as_slice()
+                .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
+            let (decoded, notices) = notice::collect(|| decode(bytes));
+            let decoded = match decoded {
+                Ok(decoded) => decoded,
+                Err(error) if error.classify() == Category::Eof => {
+                    return Err(Failure::CutShort(JsonPlace::of(&error)));
+                }
+                Err(error) => {
+                    return Err(Failure::Permanent(decode_error(&error, bytes, endpoint)));
+                }
+            };
+            tracing::debug!(
+                bytes = body.len(),
+                runs = decoded.runs,
+                read_ms = u64::try_from(read.as_millis()).unwrap_or(u64::MAX),
+                decode_ms = u64::try_from(started.elapsed().saturating_sub(read).as_millis())
+                    .unwrap_or(u64::MAX),
+                "env0 response body read and decoded"
+            );
+            // Once per response that decoded, in the request's span.
+            if !notices.is_empty() {
+                notices.log(&self.timestamps_logged);
+            }
+            // Free the body before the caller builds on what was decoded.
+            drop(body);
+            return Ok(decoded.value);
+        }
+
+        let message = read_error_message(response).await;
+        let endpoint = endpoint.name.clone();
+        Err(match status.as_u16() {
+            429 => Failure::RateLimited { retry_after },
+            code @ 500..=599 => Failure::Server {
+                status: code,
+                message,
+                retry_after,
+            },
+            401 => Failure::Permanent(Error::Unauthorized { endpoint, message }),
+            402 => Failure::Permanent(Error::NotInPlan { endpoint, message }),
+            403 => Failure::Permanent(Error::Forbidden { endpoint, message }),
+            404 => Failure::Permanent(Error::NotFound { endpoint, message }),
+            code => Failure::Permanent(Error::UnexpectedStatus {
+                endpoint,
+                status: code,
+                message,
+            }),
+        })
+    }
+
+    /// Reads the whole body, refusing more than the configured limit. A body cut short or
+    /// unreadable is a retryable transport failure.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        endpoint: &Endpoint,
+    ) -> Result<BodyBuffer, Failure> {
+        let limit = self.max_body_bytes;
+        let too_large = || {
+            Failure::Permanent(Error::BodyTooLarge {
+                endpoint: endpoint.name.clone(),
+                limit,
+            })
+        };
+        let declared = response.content_length();
+        if declared.is_some_and(|len| len > limit) {
+            return Err(too_large());
+        }
+        let capacity = declared.unwrap_or(0).min(limit).min(PREALLOCATE_BYTES);
+        let mut body = BodyBuffer::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await.map_err(Failure::transport)? {
+            if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk)
+                .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
+        }
+        Ok(body)
+    }
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env0Client")
+            .field("base_url", &self.base_url.as_str())
+            .field("key_id", &self.key_id)
+            .field("secret", &"[redacted]")
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("user_agent", &self.user_agent)
+            .field("retry_base_delay", &self.retry_base_delay)
+            .field("max_retry_delay", &self.max_retry_delay)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
