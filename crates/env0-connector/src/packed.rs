@@ -134,7 +134,8 @@ impl PackedPrincipal {
 
     /// The id's length in bytes, read from the offsets only (not the text).
     fn id_len(&self) -> usize {
-        self.ends.first().copied().unwrap_or(0) as usize
+        let [id_end, ..] = self.ends;
+        id_end as usize
     }
 
     fn owned(&self, i: usize) -> Option<String> {

@@ -286,7 +286,8 @@ impl Directory {
         self.sorted().map(Stored::to_principal).collect()
     }
 
-    /// The principals as kept, in id order.
+    /// The principals as kept, in id order (`assemble` checked that `order` lists each once, so
+    /// nothing is filtered out).
     fn sorted(&self) -> impl Iterator<Item = &Stored> {
         self.order.iter().filter_map(|&at| self.principals.get(at))
     }
@@ -404,7 +405,9 @@ impl Listing {
         self.order.len()
     }
 
-    /// The principals from position `start` to `end` (exclusive) in id order.
+    /// The principals from position `start` to `end` (exclusive) in id order; none past the
+    /// end. (`assemble` checked that `order` lists each principal once, so nothing in the range
+    /// is filtered out.)
     pub(crate) fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &Stored> + Clone {
         self.order
             .get(start..end)
