@@ -9,7 +9,7 @@
 //! - [`domain`]: [`Principal`] (a person or an API key), built from env0 wire types and
 //!   independent of them.
 //! - [`sources`]: members + API keys + custom role names merged into one sorted [`Directory`].
-//! - [`mapping`]: a principal as a ConductorOne `user` resource, per issue 6's mapping table.
+//! - [`mapping`]: a principal as a ConductorOne `user` resource, field by field (see its table).
 //! - [`Env0Connector`]: the [`c1_sync::Connector`] for one organization, plus
 //!   [`Env0Connector::summary`] and [`Env0Connector::check_access`] for the CLI.
 //!

@@ -1,4 +1,4 @@
-//! Principals as ConductorOne user resources, field by field as issue 6's table specifies.
+//! Principals as ConductorOne user resources, field by field as the table below specifies.
 //!
 //! | C1 field | member | API key |
 //! |---|---|---|
