@@ -19,6 +19,10 @@
 //!   columns require; [`encode_resource_into`] writes a resource's same bytes directly (without
 //!   prost's repeated walks of nested messages), for code that writes one row per resource;
 //!   [`timestamp`] / [`from_timestamp`] convert times.
+//! - [`limits`]: the protocol's size limits (ids, display names, descriptions, status details) and
+//!   the cap on profile text, and cutting text to them at a character boundary. The builders cut
+//!   every profile string longer than [`limits::MAX_PROFILE_TEXT_BYTES`] and say which
+//!   ([`UserBuilder::profile_cuts`]).
 
 pub mod annotations;
 mod codec;
@@ -26,6 +30,7 @@ mod direct;
 pub mod entitlement;
 mod error;
 pub mod grant;
+pub mod limits;
 mod profile;
 mod resource;
 mod structs;
@@ -58,7 +63,7 @@ pub mod pb {
 pub use codec::{decode, encode, from_timestamp, timestamp};
 pub use direct::resource_into as encode_resource_into;
 pub use error::DecodeError;
-pub use profile::ProfileValue;
+pub use profile::{ProfileCut, ProfileValue};
 pub use resource::{ResourceBuilder, ResourceTypeBuilder, UserStatus, resource_id};
 pub use structs::Struct;
 pub use user::{AccountType, UserBuilder};

@@ -9,6 +9,7 @@ use prost_types::Value;
 use prost_types::value::Kind;
 
 use crate::Struct;
+use crate::limits::{MAX_PROFILE_TEXT_BYTES, truncated};
 use crate::structs::{KEY_TAG, Scalar, encode_entry};
 
 /// One value in a resource profile.
@@ -117,11 +118,26 @@ impl<'a> From<Option<&'a str>> for ProfileValue<'a> {
     }
 }
 
+/// A profile string value that was longer than [`MAX_PROFILE_TEXT_BYTES`] and was cut to it
+/// (at a character boundary) as it was added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProfileCut {
+    /// The profile key.
+    pub key: String,
+    /// The value's length before the cut, in bytes.
+    pub bytes: usize,
+}
+
 /// A profile being built: its entries are encoded as they are added, and sorted (one per key,
 /// the last value added winning) into a [`Struct`] at the end, so a profile costs one buffer and
 /// its entries are never copied into maps and strings. Entries added in strictly increasing key
 /// order, as callers that care about speed add them, are already the encoding: nothing about
 /// them is kept but the last key.
+///
+/// A string value longer than [`MAX_PROFILE_TEXT_BYTES`] is cut to that many bytes (at a
+/// character boundary) before it is written, so a profile stays small whatever it is given; the
+/// cuts are listed in [`Profile::cuts`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Profile {
     /// The encoded entries, in the order they were added.
@@ -130,6 +146,8 @@ pub(crate) struct Profile {
     last_key: Range<usize>,
     /// Whether every key so far was greater than the one before.
     in_order: bool,
+    /// The values cut to [`MAX_PROFILE_TEXT_BYTES`], in the order they were added.
+    cuts: Vec<ProfileCut>,
 }
 
 /// One encoded entry in a profile's buffer.
@@ -145,7 +163,16 @@ const PROFILE_BYTES: usize = 384;
 impl Profile {
     /// Adds `key` = `value`; a later value for the same key replaces it.
     pub(crate) fn insert(&mut self, key: &str, value: &ProfileValue<'_>) {
-        let scalar = value.scalar();
+        let mut scalar = value.scalar();
+        if let Scalar::String(text) = &mut scalar
+            && text.len() > MAX_PROFILE_TEXT_BYTES
+        {
+            self.cuts.push(ProfileCut {
+                key: key.to_owned(),
+                bytes: text.len(),
+            });
+            *text = truncated(text, MAX_PROFILE_TEXT_BYTES);
+        }
         let body_len = scalar.body_len();
         let first = self.buf.is_empty();
         if self.buf.capacity() == 0 {
@@ -163,6 +190,11 @@ impl Profile {
         let key_end = self.buf.len() - (1 + encoded_len_varint(body_len as u64) + body_len);
         self.last_key = key_end - key.len()..key_end;
         self.in_order = in_order;
+    }
+
+    /// The string values cut to [`MAX_PROFILE_TEXT_BYTES`] so far, in the order they were added.
+    pub(crate) fn cuts(&self) -> &[ProfileCut] {
+        &self.cuts
     }
 
     /// The profile as a `Struct`: the entries sorted by key, the last one added per key.

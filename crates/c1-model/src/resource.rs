@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use prost::Name;
 
 use crate::pb;
-use crate::profile::{Profile, ProfileValue};
+use crate::profile::{Profile, ProfileCut, ProfileValue};
 
 /// A resource id: `resource_type` is the resource type id, `resource` the id within that type.
 pub fn resource_id(resource_type: &str, resource: &str) -> pb::ResourceId {
@@ -164,13 +164,21 @@ impl ResourceBuilder {
         self
     }
 
-    /// Adds a profile entry; a later value for the same key replaces the earlier one.
+    /// Adds a profile entry; a later value for the same key replaces the earlier one. A string
+    /// longer than [`MAX_PROFILE_TEXT_BYTES`](crate::limits::MAX_PROFILE_TEXT_BYTES) is cut to it
+    /// at a character boundary (see [`profile_cuts`](Self::profile_cuts)).
     pub fn profile<'v>(mut self, key: impl AsRef<str>, value: impl Into<ProfileValue<'v>>) -> Self {
         self.parts
             .profile
             .get_or_insert_with(Profile::default)
             .insert(key.as_ref(), &value.into());
         self
+    }
+
+    /// The profile values cut so far, in the order they were added: call it before `build` to
+    /// report them.
+    pub fn profile_cuts(&self) -> &[ProfileCut] {
+        self.parts.profile.as_ref().map_or(&[], Profile::cuts)
     }
 
     /// Sets the status and optional details (at most 1024 bytes upstream).

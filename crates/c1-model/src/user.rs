@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use prost::Name;
 
 use crate::pb;
-use crate::profile::ProfileValue;
+use crate::profile::{ProfileCut, ProfileValue};
 use crate::resource::{ResourceBuilder, UserStatus};
 
 /// Kind of user account.
@@ -166,10 +166,18 @@ impl UserBuilder {
         self
     }
 
-    /// Adds a profile entry; a later value for the same key replaces the earlier one.
+    /// Adds a profile entry; a later value for the same key replaces the earlier one. A string
+    /// longer than [`MAX_PROFILE_TEXT_BYTES`](crate::limits::MAX_PROFILE_TEXT_BYTES) is cut to it
+    /// at a character boundary (see [`profile_cuts`](Self::profile_cuts)).
     pub fn profile<'v>(mut self, key: impl AsRef<str>, value: impl Into<ProfileValue<'v>>) -> Self {
         self.base = self.base.profile(key, value);
         self
+    }
+
+    /// The profile values cut so far, in the order they were added: call it before `build` to
+    /// report them.
+    pub fn profile_cuts(&self) -> &[ProfileCut] {
+        self.base.profile_cuts()
     }
 
     /// Sets the parent resource.
@@ -335,6 +343,41 @@ mod tests {
         assert_eq!(r.description, "desc");
         assert_eq!(r.annotations.len(), 2);
         assert!(annotations::has::<pb::V1Identifier>(&r.annotations));
+    }
+
+    #[test]
+    fn long_profile_strings_are_cut_in_both_profiles_and_reported() {
+        use crate::limits::MAX_PROFILE_TEXT_BYTES;
+        // Three bytes per character, so the limit falls inside one.
+        let long = "€".repeat(MAX_PROFILE_TEXT_BYTES / 3 + 10);
+        let builder = UserBuilder::new("user", "u1", "U")
+            .profile("bio", long.as_str())
+            .profile("email", "a@b.c")
+            .profile("motto", long.clone());
+        let cuts: Vec<(&str, usize)> = builder
+            .profile_cuts()
+            .iter()
+            .map(|cut| (cut.key.as_str(), cut.bytes))
+            .collect();
+        assert_eq!(cuts, [("bio", long.len()), ("motto", long.len())]);
+        let r = builder.build();
+        let kept = "€".repeat(MAX_PROFILE_TEXT_BYTES / 3);
+        for profile in [r.profile.clone().unwrap(), user_trait(&r).profile.unwrap()] {
+            let text = |key: &str| match &profile.fields()[key].kind {
+                Some(prost_types::value::Kind::StringValue(text)) => text.clone(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(text("bio"), kept);
+            assert_eq!(text("motto"), kept);
+            assert_eq!(text("email"), "a@b.c");
+        }
+        assert!(
+            UserBuilder::new("user", "u1", "U")
+                .profile("bio", kept.as_str())
+                .profile_cuts()
+                .is_empty(),
+            "a value of exactly the limit's length, or less, is not cut"
+        );
     }
 
     #[test]

@@ -200,7 +200,7 @@ impl Shared {
                         principal
                     })
                     .collect();
-                Ok(Members::from_principals(principals, warnings))
+                Members::from_principals(principals, warnings).map_err(permanent)
             }
             Err(e) if e.is_access_denied() => Err(permanent(Error::CannotListUsers {
                 org: self.org.clone(),
@@ -234,7 +234,7 @@ impl Shared {
             Some(members) => (members, keys.await?),
             None => futures::try_join!(self.fetch_members(), keys)?,
         };
-        let mut directory = Directory::assemble(members, keys);
+        let mut directory = Directory::assemble(members, keys).map_err(permanent)?;
         if directory.has_custom_roles() {
             match self.client.custom_roles(&self.org).await {
                 Ok(roles) => directory.resolve_custom_roles(roles),
@@ -323,7 +323,10 @@ impl ResourceSyncer for UserSyncer {
         // the processor fetch many at once; mapping them one by one waited for each in turn
         // (100k benchmark: pages phase 360 -> 328 ms).
         std::hint::black_box(slice.clone().fold(0u8, |acc, p| acc ^ p.warm()));
-        let items: Vec<pb::Resource> = slice.map(|p| resource_from(&p.fields())).collect();
+        let mut cuts = Vec::new();
+        let items: Vec<pb::Resource> = slice
+            .map(|p| resource_from(&p.fields(), &mut cuts))
+            .collect();
         let mut page = if end < total {
             Page::next(items, end.to_string())
         } else {
@@ -338,7 +341,7 @@ impl ResourceSyncer for UserSyncer {
             }
             Page::last(items)
         };
-        for warning in warnings {
+        for warning in warnings.into_iter().chain(cuts) {
             page = page.with_warning(warning);
         }
         Ok(page)

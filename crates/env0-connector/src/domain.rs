@@ -5,11 +5,23 @@
 //! the wire value by value and move its strings instead of copying them (a sync converts and drops
 //! 100k members at a time). Problems that do not stop the conversion (an unparseable timestamp)
 //! are reported as [`Warning`]s.
+//!
+//! Every text a principal keeps, except its id, is at most [`MAX_TEXT_BYTES`] (64 KiB): a longer
+//! one is cut at a character boundary as it is converted, with a [`Warning::TextCut`] that names
+//! the principal and the wire field, and the memory beyond the cut is given back at once. Nothing
+//! downstream (the packed snapshot, both profiles, the login and email of the user trait) then
+//! holds more than that, whatever env0 sends. Ids are never cut (that would change who the
+//! principal is); the directory drops a principal whose id ConductorOne would refuse.
 
 use std::fmt;
 
+use c1_model::limits;
 use chrono::{DateTime, Utc};
 use env0_api::{ApiKey, OrganizationUser, Role, Timestamp};
+
+/// The most bytes any text of a principal keeps (its id aside): the profile cap of `c1-model`,
+/// since every such text ends up in the user's profile.
+pub const MAX_TEXT_BYTES: usize = limits::MAX_PROFILE_TEXT_BYTES;
 
 /// What kind of principal this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,12 +71,18 @@ impl OrgRole {
         }
     }
 
-    fn from_wire(role: Role) -> OrgRole {
+    /// The wire role of `principal`'s field `field`, a custom role id cut to [`MAX_TEXT_BYTES`].
+    fn from_wire(
+        role: Role,
+        principal: &str,
+        field: &'static str,
+        warnings: &mut Vec<Warning>,
+    ) -> OrgRole {
         match role {
             Role::Admin => OrgRole::Admin,
             Role::User => OrgRole::User,
             Role::Custom(id) => OrgRole::Custom {
-                id: id.into_inner(),
+                id: capped(id.into_inner(), principal, field, warnings),
                 name: None,
             },
         }
@@ -151,14 +169,20 @@ impl Principal {
             role, status, user, ..
         } = member;
         let id = user.user_id.into_inner();
-        let email = non_blank(user.email);
-        let given_name = non_blank(user.given_name);
-        let family_name = non_blank(user.family_name);
-        let display_name = non_blank(user.name)
-            .map(trimmed)
+        let mut text = |value: Option<String>, field| {
+            non_blank(value).map(|value| capped(value, &id, field, warnings))
+        };
+        let email = text(user.email, "email");
+        let given_name = text(user.given_name, "given_name");
+        let family_name = text(user.family_name, "family_name");
+        // Trimmed before it is cut, so the cut keeps as much of the name as it can.
+        let name = text(user.name.map(trimmed), "name");
+        let status = text(status, "status");
+        let display_name = name
             .or_else(|| joined_name(given_name.as_deref(), family_name.as_deref()))
             .or_else(|| email.as_deref().map(|e| e.trim().to_owned()))
-            .unwrap_or_else(|| id.clone());
+            .unwrap_or_else(|| derived_from_id(&id));
+        let role = role.map(|role| OrgRole::from_wire(role, &id, "role", warnings));
         let created_at = datetime(user.created_at, &id, "created_at", warnings);
         let last_sign_in = datetime(user.last_login, &id, "last_login", warnings);
         Principal {
@@ -167,7 +191,7 @@ impl Principal {
             display_name,
             given_name,
             family_name,
-            role: role.map(OrgRole::from_wire),
+            role,
             membership: status.and_then(Membership::parse),
             created_at,
             last_sign_in,
@@ -191,13 +215,20 @@ impl Principal {
             ..
         } = key;
         let id = id.into_inner();
-        let api_key_id = non_blank(api_key_id);
-        let display_name = non_blank(name)
-            .map(trimmed)
+        let mut text = |value: Option<String>, field| {
+            non_blank(value).map(|value| capped(value, &id, field, warnings))
+        };
+        let api_key_id = text(api_key_id, "apiKeyId");
+        let name = text(name.map(trimmed), "name");
+        let created_by = text(created_by, "createdBy").or_else(|| {
+            created_by_user
+                .and_then(|u| text(Some(u.user_id.into_inner()), "createdByUser.user_id"))
+        });
+        let display_name = name
             .or_else(|| api_key_id.clone().map(trimmed))
-            .unwrap_or_else(|| id.clone());
-        let created_by =
-            non_blank(created_by).or_else(|| created_by_user.map(|u| u.user_id.into_inner()));
+            .unwrap_or_else(|| derived_from_id(&id));
+        let role = organization_role
+            .map(|role| OrgRole::from_wire(role, &id, "organizationRole", warnings));
         let created_at = datetime(created_at, &id, "createdAt", warnings);
         let last_sign_in = datetime(last_used_at, &id, "lastUsedAt", warnings);
         Principal {
@@ -206,7 +237,7 @@ impl Principal {
             display_name,
             given_name: None,
             family_name: None,
-            role: organization_role.map(OrgRole::from_wire),
+            role,
             membership: None,
             created_at,
             last_sign_in,
@@ -269,6 +300,35 @@ pub enum Warning {
         /// How many principals hold it.
         holders: usize,
     },
+    /// A text was longer than [`MAX_TEXT_BYTES`]; only its first bytes (up to a character
+    /// boundary) are kept.
+    TextCut {
+        /// The principal (its id, shortened when very long).
+        principal: String,
+        /// The wire field (`name`, `email`, `status`, `apiKeyId`, ...).
+        field: &'static str,
+        /// The text's length in bytes (a name's without surrounding whitespace).
+        bytes: usize,
+    },
+    /// A custom role's name on `GET /roles` was longer than [`MAX_TEXT_BYTES`]; only its first
+    /// bytes (up to a character boundary) are kept.
+    CustomRoleNameCut {
+        /// The custom role id (shortened when very long).
+        id: String,
+        /// The name's length as env0 sent it, in bytes.
+        bytes: usize,
+    },
+    /// A principal's id is longer than ConductorOne accepts
+    /// ([`MAX_ID_BYTES`](c1_model::limits::MAX_ID_BYTES)); the principal is skipped.
+    IdTooLong {
+        /// The id, shortened.
+        id: String,
+        /// Its length, in bytes.
+        bytes: usize,
+        /// The list it came from: [`crate::sources::MEMBERS_SOURCE`] or
+        /// [`crate::sources::API_KEYS_SOURCE`].
+        source: &'static str,
+    },
     /// `GET /roles` answered 402 or 403: custom roles keep their ids, without names.
     CustomRolesUnavailable {
         /// 402 or 403.
@@ -296,6 +356,23 @@ impl fmt::Display for Warning {
                     "principal `{id}` appears twice in {source}; kept the first"
                 )
             }
+            Warning::TextCut {
+                principal,
+                field,
+                bytes,
+            } => write!(
+                f,
+                "principal `{principal}`: {field} is {bytes} bytes; only its first {MAX_TEXT_BYTES} bytes are kept"
+            ),
+            Warning::CustomRoleNameCut { id, bytes } => write!(
+                f,
+                "custom role `{id}`: its name on GET /roles is {bytes} bytes; only its first {MAX_TEXT_BYTES} bytes are kept"
+            ),
+            Warning::IdTooLong { id, bytes, source } => write!(
+                f,
+                "principal `{id}` in {source}: its id is {bytes} bytes, longer than the {} ConductorOne accepts; skipped",
+                limits::MAX_ID_BYTES
+            ),
             Warning::UnknownCustomRole { id, holders } => write!(
                 f,
                 "custom role `{id}` (held by {holders} principal{}) is not listed by GET /roles; its name is unknown",
@@ -320,22 +397,52 @@ fn non_blank(text: Option<String>) -> Option<String> {
     text.filter(|t| !t.trim().is_empty())
 }
 
-/// `text` without surrounding whitespace, reusing its allocation when there is none.
-fn trimmed(text: String) -> String {
-    if text.trim().len() == text.len() {
-        text
-    } else {
-        text.trim().to_owned()
+/// `text` without surrounding whitespace, trimmed in place (a copy of a huge text would double
+/// its memory for a moment).
+fn trimmed(mut text: String) -> String {
+    let end = text.trim_end().len();
+    text.truncate(end);
+    let start = end - text.trim_start().len();
+    if start > 0 {
+        text.drain(..start);
     }
+    text
 }
 
-/// `given family`, or whichever of the two is present.
-fn joined_name(given: Option<&str>, family: Option<&str>) -> Option<String> {
-    match (given.map(str::trim), family.map(str::trim)) {
-        (Some(given), Some(family)) => Some(format!("{given} {family}")),
-        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
-        (None, None) => None,
+/// `text` cut to [`MAX_TEXT_BYTES`], with a [`Warning::TextCut`] for `principal`'s `field` when
+/// it was longer.
+pub(crate) fn capped(
+    mut text: String,
+    principal: &str,
+    field: &'static str,
+    warnings: &mut Vec<Warning>,
+) -> String {
+    if let Some(bytes) = limits::truncate(&mut text, MAX_TEXT_BYTES) {
+        warnings.push(Warning::TextCut {
+            principal: shorten(principal),
+            field,
+            bytes,
+        });
     }
+    text
+}
+
+/// A display name made from the id, at most [`MAX_TEXT_BYTES`] (an id too long for
+/// ConductorOne is dropped later; its copy should not be huge meanwhile).
+fn derived_from_id(id: &str) -> String {
+    limits::truncated(id, MAX_TEXT_BYTES).to_owned()
+}
+
+/// `given family`, or whichever of the two is present, at most [`MAX_TEXT_BYTES`] (cut without
+/// a warning: both names are kept whole beside it).
+fn joined_name(given: Option<&str>, family: Option<&str>) -> Option<String> {
+    let mut joined = match (given.map(str::trim), family.map(str::trim)) {
+        (Some(given), Some(family)) => format!("{given} {family}"),
+        (Some(one), None) | (None, Some(one)) => one.to_owned(),
+        (None, None) => return None,
+    };
+    limits::truncate(&mut joined, MAX_TEXT_BYTES);
+    Some(joined)
 }
 
 /// A parsed timestamp; raw (unparseable) text becomes `None` and a warning.
@@ -420,6 +527,94 @@ mod tests {
         assert_eq!(p.display_name, "a@x");
         let (p, _) = member(r#"{"user":{"user_id":"u1"}}"#);
         assert_eq!(p.display_name, "u1");
+    }
+
+    #[test]
+    fn texts_over_64_kib_are_cut_at_a_character_boundary_with_a_warning_each() {
+        // Two bytes a character, one byte over: the cut falls inside a character.
+        let long = format!("x{}", "é".repeat(MAX_TEXT_BYTES / 2));
+        let kept = limits::truncated(&long, MAX_TEXT_BYTES);
+        assert_eq!(kept.len(), MAX_TEXT_BYTES - 1);
+        let json = serde_json::json!({
+            "role": long, "status": long,
+            "user": { "user_id": "u1", "name": format!("  {long}  "), "email": long,
+                      "given_name": long, "family_name": long }
+        });
+        let mut warnings = Vec::new();
+        let p = Principal::from_member(serde_json::from_value(json).unwrap(), &mut warnings);
+        // (`assert!`, not `assert_eq!`: a failure would print 64 KiB texts.)
+        assert!(p.display_name == kept, "trimmed, then cut");
+        for text in [&p.email, &p.given_name, &p.family_name] {
+            assert!(text.as_deref() == Some(kept));
+        }
+        assert!(p.role.as_ref().map(OrgRole::id) == Some(kept));
+        assert!(p.membership.as_ref().map(Membership::raw) == Some(kept));
+        let cut = |field, bytes| Warning::TextCut {
+            principal: "u1".into(),
+            field,
+            bytes,
+        };
+        let len = long.len();
+        assert_eq!(
+            warnings,
+            [
+                cut("email", len),
+                cut("given_name", len),
+                cut("family_name", len),
+                cut("name", len),
+                cut("status", len),
+                cut("role", len),
+            ]
+        );
+        assert_eq!(
+            warnings[3].to_string(),
+            format!("principal `u1`: name is {len} bytes; only its first 65536 bytes are kept")
+        );
+
+        let key: ApiKey = serde_json::from_value(serde_json::json!({
+            "id": "k1", "apiKeyId": long, "organizationRole": long, "createdByUser": { "user_id": long }
+        }))
+        .unwrap();
+        let mut warnings = Vec::new();
+        let k = Principal::from_api_key(key, &mut warnings);
+        assert!(k.display_name == kept, "falls back to the cut apiKeyId");
+        assert!(k.created_by.as_deref() == Some(kept));
+        let fields: Vec<&str> = warnings
+            .iter()
+            .map(|w| match w {
+                Warning::TextCut { field, .. } => *field,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            ["apiKeyId", "createdByUser.user_id", "organizationRole"]
+        );
+    }
+
+    #[test]
+    fn names_derived_from_texts_kept_whole_elsewhere_are_cut_silently() {
+        let half = "n".repeat(MAX_TEXT_BYTES - 10);
+        let (p, warnings) = member(&format!(
+            r#"{{"user":{{"user_id":"u1","given_name":"{half}","family_name":"{half}"}}}}"#
+        ));
+        assert_eq!(p.display_name.len(), MAX_TEXT_BYTES);
+        assert!(p.given_name.as_deref() == Some(half.as_str()));
+        assert!(warnings.is_empty(), "{warnings:?}");
+
+        let id = "i".repeat(MAX_TEXT_BYTES + 1);
+        let (p, warnings) = member(&format!(r#"{{"user":{{"user_id":"{id}"}}}}"#));
+        assert!(p.id == id, "ids are never cut");
+        assert_eq!(p.display_name.len(), MAX_TEXT_BYTES);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn trimming_keeps_the_text_between_the_spaces() {
+        assert_eq!(trimmed("  a b \t".to_owned()), "a b");
+        assert_eq!(trimmed("ab".to_owned()), "ab");
+        assert_eq!(trimmed(" é ".to_owned()), "é");
+        assert_eq!(trimmed("   ".to_owned()), "");
     }
 
     #[test]

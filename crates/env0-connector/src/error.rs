@@ -63,6 +63,13 @@ pub enum Error {
         /// How many principals the listing holds.
         total: usize,
     },
+
+    /// This crate's own bookkeeping contradicts itself (a bug; debug builds stop at once).
+    #[error("internal error in the env0 connector: {what}; this is a bug, please report it")]
+    Internal {
+        /// Which rule was broken.
+        what: &'static str,
+    },
 }
 
 impl Error {
@@ -72,7 +79,9 @@ impl Error {
             Error::CannotListUsers { source, .. } | Error::CannotListApiKeys { source, .. } => {
                 Some(source)
             }
-            Error::OrganizationNotVisible { .. } | Error::InvalidPageToken { .. } => None,
+            Error::OrganizationNotVisible { .. }
+            | Error::InvalidPageToken { .. }
+            | Error::Internal { .. } => None,
         }
     }
 
@@ -100,6 +109,14 @@ pub(crate) fn from_api(error: env0_api::Error) -> ConnectorError {
     } else {
         ConnectorError::permanent(error)
     }
+}
+
+/// A broken rule of this crate's bookkeeping: stops a debug build at once (so tests find it),
+/// and is an [`Error::Internal`] in a release build.
+#[track_caller]
+pub(crate) fn broken(what: &'static str) -> Error {
+    debug_assert!(false, "env0-connector bookkeeping is broken: {what}");
+    Error::Internal { what }
 }
 
 /// Wraps one of this crate's errors; none of them passes by retrying.

@@ -9,7 +9,8 @@
 //! - [`domain`]: [`Principal`] (a person or an API key), built from env0 wire types and
 //!   independent of them.
 //! - [`sources`]: members + API keys + custom role names merged into one sorted [`Directory`].
-//! - [`mapping`]: a principal as a ConductorOne `user` resource, per the mapping table of `docs/user-mapping.md`.
+//! - [`mapping`]: a principal as a ConductorOne `user` resource, field by field as
+//!   `docs/user-mapping.md` specifies.
 //! - [`Env0Connector`]: the [`c1_sync::Connector`] for one organization, plus
 //!   [`Env0Connector::summary`] and [`Env0Connector::check_access`] for the CLI.
 //!
@@ -26,6 +27,7 @@ mod error;
 pub mod mapping;
 mod packed;
 pub mod sources;
+mod threads;
 
 pub use connector::{AccessReport, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};
 pub use domain::{Membership, OrgRole, Principal, PrincipalKind, Warning};

@@ -1,4 +1,5 @@
-//! Principals as ConductorOne user resources, field by field as `docs/user-mapping.md` specifies.
+//! Principals as ConductorOne user resources, field by field as the table below (and
+//! `docs/user-mapping.md`) specifies.
 //!
 //! | C1 field | member | API key |
 //! |---|---|---|
@@ -18,12 +19,15 @@
 //! key, so every row of a CSV export has the same columns. `role` is `Admin`, `User` or the custom
 //! role id; `role_name` is `Admin`, `User` or the custom role's name (`null` while unknown).
 //! `status` is the raw membership status. Display names and status details are cut to baton's
-//! 1024-byte limit at a character boundary.
+//! 1024-byte limit at a character boundary (silently: the profile keeps the whole name or
+//! status). Profile values are at most 64 KiB: the domain cuts every text it keeps to that (with a
+//! warning), and a longer value that reached the mapping anyway would be cut by `c1-model`'s
+//! builder and reported by the listing.
 
 use c1_model::{AccountType, ResourceTypeBuilder, UserBuilder, UserStatus, pb};
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Membership, OrgRole, Principal, PrincipalKind};
+use crate::domain::{Membership, OrgRole, Principal, PrincipalKind, shorten};
 
 /// Id of the resource type every principal is synced as.
 pub const USER_RESOURCE_TYPE: &str = "user";
@@ -32,7 +36,7 @@ pub const USER_RESOURCE_TYPE: &str = "user";
 pub const INVITE_PENDING_DETAILS: &str = "invite pending";
 
 /// baton's limit for display names and status details.
-const MAX_TEXT_BYTES: usize = 1024;
+const MAX_TEXT_BYTES: usize = c1_model::limits::MAX_DISPLAY_NAME_BYTES;
 
 /// The `user` resource type: display name "User", `TRAIT_USER`, and the
 /// `SkipEntitlementsAndGrants` annotation (env0 entitlements are not synced yet).
@@ -44,9 +48,11 @@ pub fn user_resource_type() -> pb::ResourceType {
         .build()
 }
 
-/// A principal as a `user` resource with one `UserTrait`.
+/// A principal as a `user` resource with one `UserTrait`. A profile value longer than
+/// [`MAX_PROFILE_TEXT_BYTES`](c1_model::limits::MAX_PROFILE_TEXT_BYTES) is cut to it (a principal
+/// converted from env0's answer has none; the listing reports any it meets).
 pub fn user_resource(principal: &Principal) -> pb::Resource {
-    resource_from(&Fields::of(principal))
+    resource_from(&Fields::of(principal), &mut Vec::new())
 }
 
 /// The fields the mapping reads, borrowed: from a [`Principal`] or straight from the listing's
@@ -112,15 +118,25 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The mapping itself.
-pub(crate) fn resource_from(fields: &Fields<'_>) -> pb::Resource {
-    match fields.kind {
+/// The mapping itself; a warning for each profile value cut goes to `warnings`.
+pub(crate) fn resource_from(fields: &Fields<'_>, warnings: &mut Vec<String>) -> pb::Resource {
+    let user = match fields.kind {
         PrincipalKind::ApiKey => api_key_resource(fields),
         PrincipalKind::Human => member_resource(fields),
+    };
+    for cut in user.profile_cuts() {
+        warnings.push(format!(
+            "principal `{}`: profile value `{}` is {} bytes; only its first {} bytes are kept",
+            shorten(fields.id),
+            cut.key,
+            cut.bytes,
+            c1_model::limits::MAX_PROFILE_TEXT_BYTES
+        ));
     }
+    user.build()
 }
 
-fn member_resource(p: &Fields<'_>) -> pb::Resource {
+fn member_resource(p: &Fields<'_>) -> UserBuilder {
     let (status, details) = match p.membership {
         Some(MembershipRef::Active) => (UserStatus::Enabled, None),
         Some(MembershipRef::InvitePending(_)) => (
@@ -163,10 +179,9 @@ fn member_resource(p: &Fields<'_>) -> pb::Resource {
         .profile("role_name", p.role_name)
         .profile("status", p.membership.map(MembershipRef::raw))
         .profile("user_id", p.id)
-        .build()
 }
 
-fn api_key_resource(p: &Fields<'_>) -> pb::Resource {
+fn api_key_resource(p: &Fields<'_>) -> UserBuilder {
     let mut user = UserBuilder::new(USER_RESOURCE_TYPE, p.id, truncated(p.display_name))
         .status(UserStatus::Enabled, None)
         .account_type(AccountType::Service)
@@ -184,23 +199,17 @@ fn api_key_resource(p: &Fields<'_>) -> pb::Resource {
         .profile("role", p.role_id)
         .profile("role_name", p.role_name)
         .profile("user_id", p.id)
-        .build()
 }
 
 /// `text` cut to at most [`MAX_TEXT_BYTES`] bytes at a character boundary.
 fn truncated(text: &str) -> &str {
-    if text.len() <= MAX_TEXT_BYTES {
-        return text;
-    }
-    let mut end = MAX_TEXT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.get(..end).unwrap_or_default()
+    c1_model::limits::truncated(text, MAX_TEXT_BYTES)
 }
 
 #[cfg(test)]
 mod tests {
+    use c1_model::resource_id;
+
     use super::*;
 
     #[test]
@@ -210,6 +219,39 @@ mod tests {
         assert_eq!(cut.len(), 1024);
         assert!(cut.chars().all(|c| c == 'é'));
         assert_eq!(truncated("short"), "short");
+    }
+
+    /// The domain keeps no text over 64 KiB, so this takes a principal built by hand: a value the
+    /// builder has to cut is reported, naming the principal and the profile key.
+    #[test]
+    fn a_profile_value_cut_by_the_builder_is_reported() {
+        let limit = c1_model::limits::MAX_PROFILE_TEXT_BYTES;
+        let long = "e".repeat(limit + 1);
+        let principal = Principal {
+            email: Some(long.clone()),
+            ..crate::Principal::from_member(
+                serde_json::from_str(r#"{"user":{"user_id":"u1"}}"#).unwrap(),
+                &mut Vec::new(),
+            )
+        };
+        let mut warnings = Vec::new();
+        let resource = resource_from(&Fields::of(&principal), &mut warnings);
+        assert_eq!(
+            warnings,
+            [format!(
+                "principal `u1`: profile value `email` is {} bytes; only its first {limit} bytes are kept",
+                limit + 1
+            )]
+        );
+        let profile = resource.profile.unwrap();
+        let email = &profile.fields()["email"];
+        assert!(
+            matches!(&email.kind, Some(prost_types::value::Kind::StringValue(e)) if e.len() == limit)
+        );
+        assert_eq!(
+            user_resource(&principal).id,
+            resource_id(USER_RESOURCE_TYPE, "u1").into()
+        );
     }
 
     #[test]

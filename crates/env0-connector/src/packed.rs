@@ -120,11 +120,22 @@ impl PackedPrincipal {
             return None;
         }
         let start = match i.checked_sub(1) {
-            Some(before) => self.ends.get(before).copied().unwrap_or(0),
-            None => 0,
+            Some(before) => self.ends.get(before).copied(),
+            None => Some(0),
         };
-        let end = self.ends.get(i).copied().unwrap_or(0);
-        self.text.get(start as usize..end as usize)
+        let end = self.ends.get(i).copied();
+        let text = start
+            .zip(end)
+            .and_then(|(start, end)| self.text.get(start as usize..end as usize));
+        // `pack` wrote the offsets at character boundaries, in order; nothing changes them.
+        debug_assert!(text.is_some(), "packed offsets of field {i} are broken");
+        text
+    }
+
+    /// The id's length in bytes, read from the offsets only (not the text).
+    fn id_len(&self) -> usize {
+        let [id_end, ..] = self.ends;
+        id_end as usize
     }
 
     fn owned(&self, i: usize) -> Option<String> {
@@ -244,6 +255,15 @@ impl Stored {
         }
     }
 
+    /// The principal id's length in bytes, without reading its text (which, for a list in
+    /// response order, sits at scattered places in memory).
+    pub(crate) fn id_len(&self) -> usize {
+        match self {
+            Stored::Packed(packed) => packed.id_len(),
+            Stored::Plain(plain) => plain.id.len(),
+        }
+    }
+
     /// The principal id.
     pub(crate) fn id(&self) -> &str {
         match self {
@@ -295,7 +315,103 @@ impl Stored {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        // Empty, short, multi-byte and control characters.
+        "\\PC{0,12}|[\\x00é€]{0,3}"
+    }
+
+    fn time() -> impl Strategy<Value = Option<DateTime<Utc>>> {
+        proptest::option::of(
+            (-62_000_000_000_i64..250_000_000_000, 0_u32..1_000_000_000)
+                .prop_filter_map("a representable time", |(secs, nanos)| {
+                    DateTime::from_timestamp(secs, nanos)
+                }),
+        )
+    }
+
+    fn principal() -> impl Strategy<Value = Principal> {
+        let role = proptest::option::of(prop_oneof![
+            Just(OrgRole::Admin),
+            Just(OrgRole::User),
+            (text(), proptest::option::of(text()))
+                .prop_map(|(id, name)| OrgRole::Custom { id, name }),
+        ]);
+        let membership = proptest::option::of(prop_oneof![
+            Just(Membership::Active),
+            text().prop_map(Membership::InvitePending),
+            text().prop_map(Membership::Other),
+        ]);
+        let kind = prop_oneof![Just(PrincipalKind::Human), Just(PrincipalKind::ApiKey)];
+        let names = (
+            text(),
+            proptest::option::of(text()),
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+        );
+        let rest = (
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            time(),
+            time(),
+        );
+        (kind, names, role, membership, rest).prop_map(
+            |(
+                kind,
+                (id, email, display_name, given_name, family_name),
+                role,
+                membership,
+                (api_key_id, created_by, created_at, last_sign_in),
+            )| Principal {
+                id,
+                kind,
+                email,
+                display_name,
+                given_name,
+                family_name,
+                role,
+                membership,
+                created_at,
+                last_sign_in,
+                api_key_id,
+                created_by,
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 1024,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x9ac4_ed01),
+            ..ProptestConfig::default()
+        })]
+
+        /// Any principal packs, and reads back as itself through every accessor.
+        #[test]
+        fn any_principal_round_trips(p in principal()) {
+            let stored = Stored::new(p.clone());
+            prop_assert!(matches!(stored, Stored::Packed(_)));
+            prop_assert_eq!(&stored.to_principal(), &p);
+            prop_assert_eq!(format!("{:?}", stored.fields()), format!("{:?}", Fields::of(&p)));
+            prop_assert_eq!(stored.id(), p.id.as_str());
+            prop_assert_eq!(stored.id_len(), p.id.len());
+            let custom = match &p.role {
+                Some(OrgRole::Custom { id, name }) => Some((id.as_str(), name.as_deref())),
+                _ => None,
+            };
+            prop_assert_eq!(stored.custom_role(), custom);
+            let plain = Stored::Plain(Box::new(p.clone()));
+            prop_assert_eq!(stored.standing(), plain.standing());
+            prop_assert_eq!(plain.id_len(), p.id.len());
+            let mut updated = stored;
+            updated.update(|principal| principal.display_name.push('!'));
+            prop_assert_eq!(updated.fields().display_name, format!("{}!", p.display_name));
+        }
+    }
 
     fn roundtrip(p: &Principal) {
         let stored = Stored::new(p.clone());

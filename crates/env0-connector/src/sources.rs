@@ -10,16 +10,28 @@
 //!   name ([`Warning::UnknownCustomRole`] once per id); when it answers 402 or 403 every custom
 //!   role keeps its id without a name ([`Warning::CustomRolesUnavailable`], once).
 //!
+//! - A principal whose id is longer than ConductorOne accepts
+//!   ([`MAX_ID_BYTES`](c1_model::limits::MAX_ID_BYTES)) is dropped with a
+//!   [`Warning::IdTooLong`] before anything else looks at it.
+//!
 //! Principals are sorted by id (byte order), so listings are deterministic whatever order env0
 //! answers in.
+//!
+//! The ordering is a fast path (prefix keys, positions instead of moves, a parallel sort, a
+//! linear merge); the tests hold it to a plain `BTreeMap` model of the rules above. Its index
+//! bookkeeping is checked: a contradiction stops a debug build and is an
+//! [`Error::Internal`](crate::Error::Internal) in a release build, never a silently wrong list.
 
 use std::collections::BTreeMap;
 
+use c1_model::limits::{self, MAX_ID_BYTES};
 use env0_api::{ApiKey, CustomRole, OrganizationUser};
 use serde::Serialize;
 
-use crate::domain::{OrgRole, Principal, PrincipalKind, Warning, shorten};
+use crate::domain::{MAX_TEXT_BYTES, OrgRole, Principal, PrincipalKind, Warning, shorten};
+use crate::error::{Error, broken};
 use crate::packed::{MembershipTag, Stored};
+use crate::threads;
 
 /// Where members come from (`GET /organizations/{org}/users`), as named in warnings.
 pub const MEMBERS_SOURCE: &str = "the organization's user list";
@@ -45,7 +57,7 @@ pub(crate) struct Members {
 
 impl Members {
     /// Converts the wire members, dropping each wire value as soon as it is converted.
-    pub(crate) fn from_wire(members: Vec<OrganizationUser>) -> Members {
+    pub(crate) fn from_wire(members: Vec<OrganizationUser>) -> Result<Members, Error> {
         let mut warnings = Vec::new();
         let principals: Vec<Stored> = members
             .into_iter()
@@ -56,20 +68,24 @@ impl Members {
 
     /// Members already converted and packed (in response order), with the warnings of their
     /// conversion.
-    pub(crate) fn from_principals(principals: Vec<Stored>, mut warnings: Vec<Warning>) -> Members {
+    pub(crate) fn from_principals(
+        mut principals: Vec<Stored>,
+        mut warnings: Vec<Warning>,
+    ) -> Result<Members, Error> {
+        drop_overlong_ids(&mut principals, MEMBERS_SOURCE, &mut warnings);
         let Unique {
             principals,
             order,
             prefixes,
             duplicates,
-        } = ordered_unique(principals, MEMBERS_SOURCE, &mut warnings);
-        Members {
+        } = ordered_unique(principals, MEMBERS_SOURCE, &mut warnings)?;
+        Ok(Members {
             principals,
             order,
             prefixes,
             warnings,
             duplicates,
-        }
+        })
     }
 
     /// How many distinct members there are.
@@ -95,11 +111,16 @@ pub struct Directory {
 impl Directory {
     /// Builds the directory from what `GET /organizations/{org}/users` and `GET /api-keys`
     /// answered. Custom roles are not resolved yet (see [`Directory::resolve_custom_roles`]).
-    pub fn from_wire(members: Vec<OrganizationUser>, keys: Vec<ApiKey>) -> Directory {
-        Directory::assemble(Members::from_wire(members), keys)
+    ///
+    /// Fails only on a bug (an [`Error::Internal`]).
+    pub fn from_wire(
+        members: Vec<OrganizationUser>,
+        keys: Vec<ApiKey>,
+    ) -> Result<Directory, Error> {
+        Directory::assemble(Members::from_wire(members)?, keys)
     }
 
-    pub(crate) fn assemble(members: Members, keys: Vec<ApiKey>) -> Directory {
+    pub(crate) fn assemble(members: Members, keys: Vec<ApiKey>) -> Result<Directory, Error> {
         let Members {
             principals: mut all,
             order: member_order,
@@ -107,66 +128,76 @@ impl Directory {
             mut warnings,
             duplicates: member_duplicates,
         } = members;
-        let keys: Vec<Stored> = keys
+        let mut keys: Vec<Stored> = keys
             .into_iter()
             .map(|k| Stored::new(Principal::from_api_key(k, &mut warnings)))
             .collect();
+        drop_overlong_ids(&mut keys, API_KEYS_SOURCE, &mut warnings);
         let Unique {
             principals: keys,
             order: key_order,
             prefixes: key_prefixes,
             duplicates: key_duplicates,
-        } = ordered_unique(keys, API_KEYS_SOURCE, &mut warnings);
+        } = ordered_unique(keys, API_KEYS_SOURCE, &mut warnings)?;
 
         // Keys are few next to members. A key listed as a member takes the member's place (the
         // same id, so the same place in id order); the others are appended.
         let mut replaces: Vec<Option<usize>> = vec![None; keys.len()];
         let mut key_only = Vec::new();
         for (&k, prefix) in key_order.iter().zip(&key_prefixes) {
-            let id = keys.get(k).map(Stored::id).unwrap_or_default();
-            match find_id(&all, &member_order, &prefixes, prefix, id) {
+            let id = keys
+                .get(k)
+                .ok_or_else(|| broken("an API key's position is past the key list"))?
+                .id();
+            match find_id(&all, &member_order, &prefixes, prefix, id)? {
                 Some(member) => {
-                    if let Some(slot) = replaces.get_mut(k) {
-                        *slot = Some(member);
-                    }
+                    *replaces
+                        .get_mut(k)
+                        .ok_or_else(|| broken("an API key's position is past the key list"))? =
+                        Some(member);
                 }
                 None => key_only.push((*prefix, k)),
             }
         }
         all.reserve_exact(key_only.len());
-        let mut appended_at = vec![0; keys.len()];
+        let mut appended_at = vec![None; keys.len()];
         let mut keys_listed_as_members = 0;
-        for (k, key) in keys.into_iter().enumerate() {
-            if let Some(slot) = replaces
-                .get(k)
-                .copied()
-                .flatten()
-                .and_then(|m| all.get_mut(m))
-            {
+        for ((key, replaced), appended) in keys.into_iter().zip(replaces).zip(&mut appended_at) {
+            if let Some(member) = replaced {
+                let slot = all
+                    .get_mut(member)
+                    .ok_or_else(|| broken("a member's position is past the member list"))?;
                 let member = slot.to_principal();
                 *slot = key;
                 slot.update(|key| key.absorb_member(member));
                 keys_listed_as_members += 1;
             } else {
-                if let Some(at) = appended_at.get_mut(k) {
-                    *at = all.len();
-                }
+                *appended = Some(all.len());
                 all.push(key);
             }
         }
         for (_, k) in &mut key_only {
-            *k = appended_at.get(*k).copied().unwrap_or_default();
+            *k = appended_at
+                .get(*k)
+                .copied()
+                .flatten()
+                .ok_or_else(|| broken("an API key listed alone was not appended"))?;
         }
-        let order = merged_order(&all, &member_order, &prefixes, &key_only);
+        let order = merged_order(&all, &member_order, &prefixes, &key_only)?;
+        if !is_permutation(&order, all.len()) {
+            return Err(broken(
+                "the id order does not list every principal exactly once",
+            ));
+        }
 
-        Directory {
+        Ok(Directory {
             principals: all,
             order,
             warnings,
             duplicates: member_duplicates + key_duplicates,
             keys_listed_as_members,
             roles_unavailable: None,
-        }
+        })
     }
 
     /// Distinct custom role ids in use, with how many principals hold each.
@@ -183,10 +214,24 @@ impl Directory {
     /// Names custom roles from what `GET /roles` answered. A listed role without a name keeps
     /// `None` silently (that is env0's data); an id the list lacks gets one
     /// [`Warning::UnknownCustomRole`].
+    ///
+    /// A name longer than [`MAX_TEXT_BYTES`] is cut to it, with one
+    /// [`Warning::CustomRoleNameCut`] when a principal holds the role.
     pub fn resolve_custom_roles(&mut self, roles: Vec<CustomRole>) {
+        let mut cut: BTreeMap<String, usize> = BTreeMap::new();
         let names: BTreeMap<String, Option<String>> = roles
             .into_iter()
-            .map(|r| (r.id.into_inner(), r.name))
+            .map(|r| {
+                let id = r.id.into_inner();
+                let mut name = r.name;
+                if let Some(bytes) = name
+                    .as_mut()
+                    .and_then(|name| limits::truncate(name, MAX_TEXT_BYTES))
+                {
+                    cut.insert(id.clone(), bytes);
+                }
+                (id, name)
+            })
             .collect();
         // One pass: name every holder and count the holders of ids the list lacks.
         let mut unknown: BTreeMap<String, usize> = BTreeMap::new();
@@ -194,6 +239,12 @@ impl Directory {
             let Some((id, name)) = p.custom_role() else {
                 continue;
             };
+            if let Some(bytes) = cut.remove(id) {
+                self.warnings.push(Warning::CustomRoleNameCut {
+                    id: shorten(id),
+                    bytes,
+                });
+            }
             let resolved = names.get(id).unwrap_or_else(|| {
                 if let Some(holders) = unknown.get_mut(id) {
                     *holders += 1;
@@ -235,7 +286,8 @@ impl Directory {
         self.sorted().map(Stored::to_principal).collect()
     }
 
-    /// The principals as kept, in id order.
+    /// The principals as kept, in id order (`assemble` checked that `order` lists each once, so
+    /// nothing is filtered out).
     fn sorted(&self) -> impl Iterator<Item = &Stored> {
         self.order.iter().filter_map(|&at| self.principals.get(at))
     }
@@ -330,7 +382,8 @@ impl Directory {
         (principals, self.warnings)
     }
 
-    /// The principals as kept (packed), for paging through in id order.
+    /// The principals as kept (packed), for paging through in id order (every position of
+    /// `order` is valid: [`Directory::assemble`] checked it).
     pub(crate) fn into_listing(self) -> Listing {
         Listing {
             principals: self.principals,
@@ -352,7 +405,9 @@ impl Listing {
         self.order.len()
     }
 
-    /// The principals from position `start` to `end` (exclusive) in id order.
+    /// The principals from position `start` to `end` (exclusive) in id order; none past the
+    /// end. (`assemble` checked that `order` lists each principal once, so nothing in the range
+    /// is filtered out.)
     pub(crate) fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &Stored> + Clone {
         self.order
             .get(start..end)
@@ -402,13 +457,43 @@ pub struct PrincipalSummary {
 type IdPrefix = (u128, u128);
 
 fn id_prefix(id: &str) -> IdPrefix {
-    let mut prefix = [0; 32];
-    for (slot, byte) in prefix.iter_mut().zip(id.bytes()) {
+    let (mut high, mut low) = ([0; 16], [0; 16]);
+    for (slot, byte) in high.iter_mut().chain(low.iter_mut()).zip(id.bytes()) {
         *slot = byte;
     }
-    let (high, low) = prefix.split_at(16);
-    let half = |bytes: &[u8]| u128::from_be_bytes(bytes.try_into().unwrap_or_default());
-    (half(high), half(low))
+    (u128::from_be_bytes(high), u128::from_be_bytes(low))
+}
+
+/// Drops, with a [`Warning::IdTooLong`] each, the principals whose id is longer than
+/// ConductorOne accepts: the engine would skip them anyway, and a huge id would otherwise be
+/// copied into the resource, its login and its profile first.
+fn drop_overlong_ids(
+    principals: &mut Vec<Stored>,
+    source: &'static str,
+    warnings: &mut Vec<Warning>,
+) {
+    principals.retain(|p| {
+        let bytes = p.id_len();
+        if bytes <= MAX_ID_BYTES {
+            return true;
+        }
+        warnings.push(Warning::IdTooLong {
+            id: shorten(p.id()),
+            bytes,
+            source,
+        });
+        false
+    });
+}
+
+/// Whether `order` holds every position below `len` exactly once.
+fn is_permutation(order: &[usize], len: usize) -> bool {
+    let mut seen = vec![false; len];
+    order.len() == len
+        && order.iter().all(|&at| {
+            seen.get_mut(at)
+                .is_some_and(|seen| !std::mem::replace(seen, true))
+        })
 }
 
 /// Principals without repeated ids, and their id order.
@@ -431,7 +516,7 @@ fn ordered_unique(
     mut principals: Vec<Stored>,
     source: &'static str,
     warnings: &mut Vec<Warning>,
-) -> Unique {
+) -> Result<Unique, Error> {
     let (mut order, prefixes, repeated) = {
         let keys: Vec<(IdPrefix, &str, usize)> = principals
             .iter()
@@ -467,9 +552,9 @@ fn ordered_unique(
         // Drop the repeats and renumber the positions (rare: env0 should never send any).
         let mut keep = vec![true; principals.len()];
         for &at in &repeated {
-            if let Some(k) = keep.get_mut(at) {
-                *k = false;
-            }
+            *keep
+                .get_mut(at)
+                .ok_or_else(|| broken("a repeated id's position is past the list"))? = false;
         }
         let mut renumbered = Vec::with_capacity(keep.len());
         let mut next = 0;
@@ -477,31 +562,32 @@ fn ordered_unique(
             renumbered.push(next);
             next += usize::from(kept);
         }
-        let mut at = 0;
-        principals.retain(|_| {
-            let kept = keep.get(at).copied().unwrap_or(true);
-            at += 1;
-            kept
-        });
+        // `keep` has one flag per principal, visited in order.
+        let mut flags = keep.iter();
+        principals.retain(|_| flags.next().copied().unwrap_or(true));
         for position in &mut order {
-            *position = renumbered.get(*position).copied().unwrap_or_default();
+            *position = renumbered
+                .get(*position)
+                .copied()
+                .ok_or_else(|| broken("a position in id order is past the list"))?;
         }
     }
     // No `shrink_to_fit`: the spare capacity is never touched (so costs no memory), and the API
     // keys may still be appended without a reallocation that would copy every member.
-    Unique {
+    Ok(Unique {
         principals,
         order,
         prefixes,
         duplicates: repeated.len(),
-    }
+    })
 }
 
 /// Lists at least this long are sorted in two halves on two threads, then merged.
 const PARALLEL_SORT_MIN: usize = 16 * 1024;
 
-/// `keys` sorted. A long list is sorted as two halves at once (the second on a scoped thread)
-/// and the halves merged; the result is the same either way.
+/// `keys` sorted. A long list is sorted as two halves at once (the second on a scoped thread,
+/// or after the first on this one when the OS refuses a thread) and the halves merged; the result
+/// is the same either way.
 fn sorted<K: Ord + Send>(mut keys: Vec<K>) -> Vec<K> {
     if keys.len() < PARALLEL_SORT_MIN {
         keys.sort_unstable();
@@ -509,10 +595,20 @@ fn sorted<K: Ord + Send>(mut keys: Vec<K>) -> Vec<K> {
     }
     let mut right = keys.split_off(keys.len() / 2);
     let mut left = keys;
-    std::thread::scope(|scope| {
-        scope.spawn(|| right.sort_unstable());
+    let right_sorted = std::thread::scope(|scope| {
+        let helper = threads::spawn_scoped(scope, "env0-sort", || right.sort_unstable());
         left.sort_unstable();
+        match helper {
+            Ok(helper) => helper.join().is_ok(),
+            Err(error) => {
+                tracing::debug!(%error, "no thread to sort the second half; sorting it here");
+                false
+            }
+        }
     });
+    if !right_sorted {
+        right.sort_unstable();
+    }
     let mut merged = Vec::with_capacity(left.len() + right.len());
     let mut left = left.into_iter().peekable();
     let mut right = right.into_iter().peekable();
@@ -543,17 +639,23 @@ fn find_id(
     prefixes: &[IdPrefix],
     prefix: &IdPrefix,
     id: &str,
-) -> Option<usize> {
+) -> Result<Option<usize>, Error> {
     let mut at = prefixes.partition_point(|p| p < prefix);
     while prefixes.get(at) == Some(prefix) {
-        let position = order.get(at).copied()?;
-        match principals.get(position)?.id().cmp(id) {
-            std::cmp::Ordering::Equal => return Some(position),
+        let position = order
+            .get(at)
+            .copied()
+            .ok_or_else(|| broken("the id order and its prefixes differ in length"))?;
+        let principal = principals
+            .get(position)
+            .ok_or_else(|| broken("a position in id order is past the list"))?;
+        match principal.id().cmp(id) {
+            std::cmp::Ordering::Equal => return Ok(Some(position)),
             std::cmp::Ordering::Less => at += 1,
-            std::cmp::Ordering::Greater => return None,
+            std::cmp::Ordering::Greater => return Ok(None),
         }
     }
-    None
+    Ok(None)
 }
 
 /// The id order of two lists of positions into `principals`: `first` in id order with its
@@ -564,16 +666,24 @@ fn merged_order(
     first: &[usize],
     first_prefixes: &[IdPrefix],
     second: &[(IdPrefix, usize)],
-) -> Vec<usize> {
-    let id = |at: usize| principals.get(at).map(Stored::id).unwrap_or_default();
+) -> Result<Vec<usize>, Error> {
+    if first.len() != first_prefixes.len() {
+        return Err(broken("the id order and its prefixes differ in length"));
+    }
+    let id = |at: usize| {
+        principals
+            .get(at)
+            .map(Stored::id)
+            .ok_or_else(|| broken("a position in id order is past the list"))
+    };
     let mut order = Vec::with_capacity(first.len() + second.len());
     let (mut left, mut right) = (0, 0);
     loop {
         let take_right = match (first.get(left), second.get(right)) {
             (Some(&l), Some(&(r_prefix, r))) => match first_prefixes.get(left) {
-                Some(l_prefix) if *l_prefix == r_prefix => id(r) < id(l),
+                Some(l_prefix) if *l_prefix == r_prefix => id(r)? < id(l)?,
                 Some(l_prefix) => r_prefix < *l_prefix,
-                None => false,
+                None => return Err(broken("the id order and its prefixes differ in length")),
             },
             (None, Some(_)) => true,
             (_, None) => false,
@@ -590,7 +700,7 @@ fn merged_order(
             None => break,
         }
     }
-    order
+    Ok(order)
 }
 
 #[cfg(test)]
@@ -600,8 +710,8 @@ mod tests {
     /// Two lists (each sorted here), merged: the ids in merged order.
     fn merge(first: Vec<Stored>, second: Vec<Stored>) -> Vec<String> {
         let mut warnings = Vec::new();
-        let first = ordered_unique(first, MEMBERS_SOURCE, &mut warnings);
-        let second = ordered_unique(second, API_KEYS_SOURCE, &mut warnings);
+        let first = ordered_unique(first, MEMBERS_SOURCE, &mut warnings).unwrap();
+        let second = ordered_unique(second, API_KEYS_SOURCE, &mut warnings).unwrap();
         let offset = first.principals.len();
         let mut all = first.principals;
         all.extend(second.principals);
@@ -610,7 +720,7 @@ mod tests {
             .into_iter()
             .zip(second.order.into_iter().map(|at| at + offset))
             .collect();
-        let order = merged_order(&all, &first.order, &first.prefixes, &second_order);
+        let order = merged_order(&all, &first.order, &first.prefixes, &second_order).unwrap();
         assert_eq!(order.len(), all.len(), "every principal once");
         order
             .into_iter()
@@ -676,6 +786,258 @@ mod tests {
         assert_eq!(sorted(keys), plain);
     }
 
+    #[test]
+    fn a_refused_sort_thread_sorts_on_this_thread() {
+        let keys: Vec<(u64, usize)> = (0..PARALLEL_SORT_MIN * 2 + 3)
+            .map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1000, i))
+            .collect();
+        let mut plain = keys.clone();
+        plain.sort_unstable();
+        let (refused_sort, refused) = threads::refusal::refusing(|| sorted(keys.clone()));
+        assert_eq!(refused, 1, "the sort asked for a thread, and was refused");
+        assert_eq!(refused_sort, plain);
+        assert_eq!(sorted(keys), plain, "and with the thread");
+    }
+
+    /// The directory against a plain model of its rules: principals in a `BTreeMap` by id, the
+    /// first of each id winning, members before API keys, a key listed as a member being that
+    /// key (with what it lacks from the member), over-long ids dropped first.
+    mod model {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::*;
+
+        /// A member or API key as generated: what the wire value carries.
+        #[derive(Debug, Clone)]
+        struct Entry {
+            id: String,
+            name: Option<String>,
+            role: Option<&'static str>,
+            created: Option<u8>,
+        }
+
+        fn created(day: Option<u8>) -> Value {
+            day.map_or(Value::Null, |day| {
+                json!(format!("2024-01-{:02}T00:00:00Z", day % 28 + 1))
+            })
+        }
+
+        fn member_json(m: &Entry) -> Value {
+            json!({
+                "role": m.role,
+                "status": "Active",
+                "user": { "user_id": m.id, "name": m.name, "created_at": created(m.created) }
+            })
+        }
+
+        fn key_json(k: &Entry) -> Value {
+            json!({
+                "id": k.id,
+                "name": k.name,
+                "organizationRole": k.role,
+                "createdAt": created(k.created)
+            })
+        }
+
+        fn wire<T: serde::de::DeserializeOwned>(values: &[Value]) -> Vec<T> {
+            values
+                .iter()
+                .map(|v| serde_json::from_value(v.clone()).unwrap())
+                .collect()
+        }
+
+        /// What the directory should hold.
+        #[derive(Debug)]
+        struct Expected {
+            principals: Vec<Principal>,
+            warnings: Vec<Warning>,
+            duplicates: usize,
+            keys_listed_as_members: usize,
+        }
+
+        /// One list's principals by id: over-long ids dropped (a warning each, in list order),
+        /// then the first of each id kept (one warning per repeated id, in id order).
+        fn first_wins(
+            list: Vec<Principal>,
+            source: &'static str,
+            warnings: &mut Vec<Warning>,
+        ) -> (BTreeMap<String, Principal>, usize) {
+            let mut kept = BTreeMap::new();
+            let mut repeats: BTreeMap<String, usize> = BTreeMap::new();
+            for p in list {
+                if p.id.len() > MAX_ID_BYTES {
+                    warnings.push(Warning::IdTooLong {
+                        id: shorten(&p.id),
+                        bytes: p.id.len(),
+                        source,
+                    });
+                } else if kept.contains_key(&p.id) {
+                    *repeats.entry(p.id.clone()).or_default() += 1;
+                } else {
+                    kept.insert(p.id.clone(), p);
+                }
+            }
+            let duplicates = repeats.values().sum();
+            warnings.extend(
+                repeats
+                    .into_keys()
+                    .map(|id| Warning::DuplicateId { id, source }),
+            );
+            (kept, duplicates)
+        }
+
+        fn expected(members: &[Value], keys: &[Value]) -> Expected {
+            let mut warnings = Vec::new();
+            let members: Vec<Principal> = wire(members)
+                .into_iter()
+                .map(|m| Principal::from_member(m, &mut warnings))
+                .collect();
+            let (mut all, member_duplicates) = first_wins(members, MEMBERS_SOURCE, &mut warnings);
+            let keys: Vec<Principal> = wire(keys)
+                .into_iter()
+                .map(|k| Principal::from_api_key(k, &mut warnings))
+                .collect();
+            let (keys, key_duplicates) = first_wins(keys, API_KEYS_SOURCE, &mut warnings);
+            let mut keys_listed_as_members = 0;
+            for (id, mut key) in keys {
+                if let Some(member) = all.remove(&id) {
+                    key.absorb_member(member);
+                    keys_listed_as_members += 1;
+                }
+                all.insert(id, key);
+            }
+            Expected {
+                principals: all.into_values().collect(),
+                warnings,
+                duplicates: member_duplicates + key_duplicates,
+                keys_listed_as_members,
+            }
+        }
+
+        /// Builds the directory and holds it to the model, its listing paged `page` at a time.
+        fn check(members: &[Value], keys: &[Value], page: usize) -> Result<(), TestCaseError> {
+            let want = expected(members, keys);
+            let dir = Directory::from_wire(wire(members), wire(keys)).unwrap();
+            prop_assert_eq!(&dir.principals(), &want.principals);
+            prop_assert_eq!(dir.warnings(), want.warnings.as_slice());
+            let summary = dir.summary();
+            prop_assert_eq!(summary.duplicates_skipped, want.duplicates);
+            prop_assert_eq!(
+                summary.api_keys_listed_as_members,
+                want.keys_listed_as_members
+            );
+            prop_assert_eq!(summary.humans + summary.api_keys, want.principals.len());
+            let listing = dir.into_listing();
+            prop_assert_eq!(listing.len(), want.principals.len());
+            let mut paged = Vec::new();
+            for start in (0..listing.len()).step_by(page.max(1)) {
+                let end = (start + page.max(1)).min(listing.len());
+                paged.extend(listing.range(start, end).map(Stored::to_principal));
+            }
+            prop_assert_eq!(paged, want.principals);
+            Ok(())
+        }
+
+        /// 32 bytes: ids that start with it tie on the whole sort prefix.
+        const SHARED: &str = "google-oauth2|0123456789abcdefgh";
+
+        fn id() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => "[ab]{1,2}",
+                3 => "[ab\\x00é]{0,2}".prop_map(|tail| format!("{SHARED}{tail}")),
+                1 => "[ab]{1,2}\\x00?",
+                1 => Just("y".repeat(MAX_ID_BYTES)),
+                1 => Just("z".repeat(MAX_ID_BYTES + 1)),
+            ]
+        }
+
+        fn entry() -> impl Strategy<Value = Entry> {
+            (
+                id(),
+                proptest::option::of("[A-C]{0,2}"),
+                proptest::option::of(prop_oneof![Just("Admin"), Just("User"), Just("r1")]),
+                proptest::option::of(any::<u8>()),
+            )
+                .prop_map(|(id, name, role, created)| Entry {
+                    id,
+                    name,
+                    role,
+                    created,
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 512,
+                rng_seed: proptest::test_runner::RngSeed::Fixed(0x0d1e_c700),
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn small_directories_follow_the_model(
+                members in prop::collection::vec(entry(), 0..40),
+                keys in prop::collection::vec(entry(), 0..12),
+                page in 1_usize..7,
+            ) {
+                let members: Vec<Value> = members.iter().map(member_json).collect();
+                let keys: Vec<Value> = keys.iter().map(key_json).collect();
+                check(&members, &keys, page)?;
+            }
+        }
+
+        /// `splitmix64`: spreads a seed and an index over 64 bits.
+        fn mix(seed: u64, i: u64) -> u64 {
+            let mut z = seed.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 4,
+                rng_seed: proptest::test_runner::RngSeed::Fixed(0x0d1e_c701),
+                ..ProptestConfig::default()
+            })]
+
+            /// Above the parallel sort's threshold, with repeats, shared 32-byte prefixes and
+            /// keys listed as members; with the sort thread and with it refused.
+            #[test]
+            fn large_directories_follow_the_model(
+                seed in any::<u64>(),
+                extra in 0_usize..2000,
+            ) {
+                let count = PARALLEL_SORT_MIN + extra;
+                let pool = (count as u64) * 9 / 10;
+                let member_id = |i: u64| {
+                    let n = mix(seed, i) % pool;
+                    if n.is_multiple_of(5) { format!("{SHARED}{n}") } else { format!("auth0|{n}") }
+                };
+                let members: Vec<Value> = (0..count as u64)
+                    .map(|i| member_json(&Entry {
+                        id: member_id(i),
+                        name: Some(format!("m{i}")),
+                        role: Some("User"),
+                        created: None,
+                    }))
+                    .collect();
+                let keys: Vec<Value> = (0..60_u64)
+                    .map(|i| key_json(&Entry {
+                        id: if i.is_multiple_of(2) { member_id(mix(seed, i)) } else { format!("key-{}", mix(seed, i) % 40) },
+                        name: Some(format!("k{i}")),
+                        role: None,
+                        created: Some(i as u8),
+                    }))
+                    .collect();
+                check(&members, &keys, 256)?;
+                let (checked, refused) = threads::refusal::refusing(|| check(&members, &keys, 256));
+                checked?;
+                prop_assert!(refused >= 1, "the member list's sort asked for a thread");
+            }
+        }
+    }
+
     fn members(json: &str) -> Vec<OrganizationUser> {
         serde_json::from_str(json).unwrap()
     }
@@ -692,7 +1054,7 @@ mod tests {
                     {"user":{"user_id":"b","name":"second b"}},{"user":{"user_id":"b","name":"third b"}}]"#,
             ),
             vec![],
-        );
+        ).unwrap();
         let principals = dir.principals();
         let names: Vec<&str> = principals.iter().map(|p| p.display_name.as_str()).collect();
         assert_eq!(names, ["a", "first b"]);
@@ -716,7 +1078,7 @@ mod tests {
             keys(&format!(
                 r#"[{{"id":"{long}a","name":"key a"}},{{"id":"{long}c","name":"key c"}}]"#
             )),
-        );
+        ).unwrap();
         let principals = dir.principals();
         let ids: Vec<&str> = principals.iter().map(|p| p.id.as_str()).collect();
         let want_ids = [
@@ -751,7 +1113,7 @@ mod tests {
                 r#"[{"role":"Admin","status":"Active","user":{"user_id":"k1","email":"k@x"}},{"user":{"user_id":"u1"}}]"#,
             ),
             keys(r#"[{"id":"k1","name":"CI"},{"id":"k2"}]"#),
-        );
+        ).unwrap();
         let principals = dir.principals();
         let kinds: Vec<(&str, PrincipalKind)> =
             principals.iter().map(|p| (p.id.as_str(), p.kind)).collect();
@@ -782,7 +1144,8 @@ mod tests {
                     {"role":"r1","user":{"user_id":"c"}},{"role":"r1","user":{"user_id":"b"}}]"#,
             ),
             keys(r#"[{"id":"k2"},{"id":"k3","name":"CI"},{"id":"k1"},{"id":"k2","name":"again"}]"#),
-        );
+        )
+        .unwrap();
         let principals = dir.principals();
         let listed: Vec<(&str, &str, PrincipalKind)> = principals
             .iter()
@@ -832,7 +1195,7 @@ mod tests {
                 r#"[{"role":"r1","user":{"user_id":"a"}},{"role":"r2","user":{"user_id":"b"}},{"role":"r3","user":{"user_id":"c"}},{"role":"r3","user":{"user_id":"d"}}]"#,
             ),
             vec![],
-        );
+        ).unwrap();
         let roles: Vec<CustomRole> =
             serde_json::from_str(r#"[{"id":"r1","name":"Auditor"},{"id":"r2"}]"#).unwrap();
         dir.resolve_custom_roles(roles);
@@ -857,7 +1220,7 @@ mod tests {
         let json: Vec<String> = (0..7)
             .map(|i| format!(r#"{{"user":{{"user_id":"u{i}","last_login":"never"}}}}"#))
             .collect();
-        let dir = Directory::from_wire(members(&format!("[{}]", json.join(","))), vec![]);
+        let dir = Directory::from_wire(members(&format!("[{}]", json.join(","))), vec![]).unwrap();
         assert_eq!(dir.warnings().len(), 7);
         assert_eq!(
             dir.warning_messages(),

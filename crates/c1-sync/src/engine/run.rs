@@ -44,8 +44,11 @@ type ProgressFn = dyn Fn(&ProgressEvent) + Send + Sync;
 /// need entitlements or grants are kept, in an anonymous temporary file, and only their ids (and
 /// the entitlement ids) stay in memory for validation.
 ///
-/// Every item is validated before it is written; an invalid item is skipped and counted as a
-/// warning (see [`SyncReport::warnings`]). Transient connector errors are retried with
+/// Every item is validated before it is written, against the size rules of `c1.connector.v2`
+/// among others: an invalid item (an id empty or over 1024 bytes, a reference to an item not
+/// listed) is skipped and counted as a warning (see [`SyncReport::warnings`]); text over its limit
+/// (display names and status details 1024 bytes, descriptions 2048, a resource type's 4096) is
+/// cut at a character boundary and the item kept, with one warning per item. Transient connector errors are retried with
 /// exponential backoff; a permanent error, too many failed attempts, or too many warnings (more
 /// than 10 *and* more than 10 % of the items) fail the run with a [`SyncError`] and leave the
 /// output file exactly as it was. Dropping the future returned by `run` cancels the sync with
@@ -389,7 +392,7 @@ fn collect_types(
     let mut types: Vec<SyncedType> = Vec::with_capacity(syncers.len());
     state.items += syncers.len() as u64;
     for syncer in syncers {
-        let resource_type = syncer.resource_type();
+        let mut resource_type = syncer.resource_type();
         if let Err(problem) = validate::resource_type(&resource_type) {
             state.warn(
                 ctx,
@@ -406,6 +409,9 @@ fn collect_types(
             );
             state.warn(ctx, Phase::ResourceTypes, Some(&resource_type.id), &message);
             continue;
+        }
+        if let Some(message) = validate::fit_resource_type(&mut resource_type) {
+            state.warn(ctx, Phase::ResourceTypes, Some(&resource_type.id), &message);
         }
         types.push(SyncedType {
             rules: TypeRules::new(&resource_type),
@@ -523,6 +529,9 @@ async fn sync_resources(
                     state.warn(ctx, PHASE, Some(&job.resource_type), &message);
                     skipped += 1;
                     continue;
+                }
+                if let Some(message) = validate::fit_resource(&mut resource) {
+                    state.warn(ctx, PHASE, Some(&job.resource_type), &message);
                 }
                 if resource.parent_resource_id.is_none() {
                     resource.parent_resource_id = job.parent.as_deref().cloned();
@@ -667,7 +676,7 @@ async fn sync_entitlements(
         let mut valid = Vec::with_capacity(page.items.len());
         let mut skipped = 0;
         let mut key = String::new();
-        for entitlement in page.items {
+        for mut entitlement in page.items {
             let resources = &state.resources;
             let checked = validate::entitlement(&entitlement, |id| {
                 resource_key_into(&mut key, id);
@@ -687,6 +696,9 @@ async fn sync_entitlements(
                 continue;
             }
             state.entitlements.insert(&entitlement.id);
+            if let Some(message) = validate::fit_entitlement(&mut entitlement) {
+                state.warn(ctx, PHASE, Some(&job.resource_type), &message);
+            }
             valid.push(entitlement);
         }
         if !valid.is_empty() {
@@ -727,7 +739,7 @@ async fn sync_grants(
         let mut valid = Vec::with_capacity(page.items.len());
         let mut skipped = 0;
         let mut key = String::new();
-        for grant in page.items {
+        for mut grant in page.items {
             let (entitlements, resources) = (&state.entitlements, &state.resources);
             let checked = validate::grant(
                 &grant,
@@ -746,6 +758,9 @@ async fn sync_grants(
                 );
                 skipped += 1;
                 continue;
+            }
+            if let Some(message) = validate::fit_grant(&mut grant) {
+                state.warn(ctx, PHASE, Some(&job.resource_type), &message);
             }
             valid.push(grant);
         }

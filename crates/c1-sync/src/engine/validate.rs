@@ -1,10 +1,21 @@
-//! Checks every item before it is written. Each check returns the one-line warning that explains
-//! why an item is skipped.
+//! Checks every item before it is written, against the size rules of `c1.connector.v2`
+//! (`docs/c1z-format.md` §2, [`c1_model::limits`]):
+//!
+//! - an id (resource type id, either half of a resource id, entitlement id, grant id) must hold
+//!   1 to 1024 bytes: an item whose id, or whose reference to another item, breaks that is
+//!   skipped; each check returns the one-line warning that explains why;
+//! - text over its limit is cut at a character boundary and the item kept, with one warning per
+//!   item naming every field cut (the `fit_*` functions): display names and status details
+//!   (the resource's and its user trait's) 1024 bytes, descriptions 2048 (a resource type's
+//!   4096). The resources and entitlements an entitlement or grant embeds are held to the same
+//!   rules.
 
-use c1_model::pb;
-
-/// baton's limit on every id (`ResourceId` fields, entitlement and grant ids).
-pub(crate) const MAX_ID_BYTES: usize = 1024;
+use c1_model::limits::{
+    self, MAX_DESCRIPTION_BYTES, MAX_DISPLAY_NAME_BYTES, MAX_ID_BYTES,
+    MAX_RESOURCE_TYPE_DESCRIPTION_BYTES, MAX_STATUS_DETAILS_BYTES,
+};
+use c1_model::{annotations, pb};
+use prost::encoding::decode_varint;
 
 /// Longest id shown in a warning before it is shortened.
 const SHOWN_ID_CHARS: usize = 80;
@@ -203,9 +214,185 @@ pub(crate) fn grant(
     Ok(())
 }
 
+/// The text fields of one item cut to their limits, for its one warning.
+#[derive(Debug, Default)]
+struct Cuts(Vec<String>);
+
+impl Cuts {
+    /// Cuts `text` to `limit` bytes; `field` names it (built only when it is cut).
+    fn cut(&mut self, text: &mut String, limit: usize, field: impl FnOnce() -> String) {
+        if let Some(bytes) = limits::truncate(text, limit) {
+            self.0.push(format!(
+                "{} cut from {bytes} to {} bytes (the limit is {limit})",
+                field(),
+                text.len()
+            ));
+        }
+    }
+
+    /// The warning about `item` (built only when something was cut).
+    fn warning(self, item: impl FnOnce() -> String) -> Option<String> {
+        (!self.0.is_empty()).then(|| format!("{}: {}", item(), self.0.join(", ")))
+    }
+}
+
+/// Cuts a resource type's display name and description to their limits; the warning when it did.
+pub(crate) fn fit_resource_type(resource_type: &mut pb::ResourceType) -> Option<String> {
+    let mut cuts = Cuts::default();
+    cuts.cut(
+        &mut resource_type.display_name,
+        MAX_DISPLAY_NAME_BYTES,
+        || "display name".to_owned(),
+    );
+    cuts.cut(
+        &mut resource_type.description,
+        MAX_RESOURCE_TYPE_DESCRIPTION_BYTES,
+        || "description".to_owned(),
+    );
+    cuts.warning(|| format!("resource type {}", show(&resource_type.id)))
+}
+
+/// Cuts a resource's text to its limits; the warning when it did.
+pub(crate) fn fit_resource(resource: &mut pb::Resource) -> Option<String> {
+    let mut cuts = Cuts::default();
+    fit_resource_text(&mut cuts, "", resource);
+    cuts.warning(|| resource_item(resource))
+}
+
+/// Cuts an entitlement's text, and that of the resource it embeds; the warning when it did.
+pub(crate) fn fit_entitlement(entitlement: &mut pb::Entitlement) -> Option<String> {
+    let mut cuts = Cuts::default();
+    fit_entitlement_text(&mut cuts, "", entitlement);
+    cuts.warning(|| format!("entitlement {}", show(&entitlement.id)))
+}
+
+/// Cuts the text of what a grant embeds (its entitlement and that one's resource, its
+/// principal); the warning when it did.
+pub(crate) fn fit_grant(grant: &mut pb::Grant) -> Option<String> {
+    let mut cuts = Cuts::default();
+    if let Some(entitlement) = grant.entitlement.as_mut() {
+        fit_entitlement_text(&mut cuts, "entitlement's ", entitlement);
+    }
+    if let Some(principal) = grant.principal.as_mut() {
+        fit_resource_text(&mut cuts, "principal's ", principal);
+    }
+    cuts.warning(|| format!("grant {}", show(&grant.id)))
+}
+
+fn resource_item(resource: &pb::Resource) -> String {
+    match resource.id.as_ref() {
+        Some(id) => format!("resource {}", show_resource(id)),
+        None => format!("resource {}", show(&resource.display_name)),
+    }
+}
+
+fn fit_entitlement_text(cuts: &mut Cuts, whose: &str, entitlement: &mut pb::Entitlement) {
+    cuts.cut(
+        &mut entitlement.display_name,
+        MAX_DISPLAY_NAME_BYTES,
+        || format!("{whose}display name"),
+    );
+    cuts.cut(&mut entitlement.description, MAX_DESCRIPTION_BYTES, || {
+        format!("{whose}description")
+    });
+    if let Some(resource) = entitlement.resource.as_mut() {
+        fit_resource_text(cuts, &format!("{whose}resource's "), resource);
+    }
+}
+
+/// A resource's display name, description and status details, and its user trait's status
+/// details (read without decoding the trait unless they are too long).
+fn fit_resource_text(cuts: &mut Cuts, whose: &str, resource: &mut pb::Resource) {
+    cuts.cut(&mut resource.display_name, MAX_DISPLAY_NAME_BYTES, || {
+        format!("{whose}display name")
+    });
+    cuts.cut(&mut resource.description, MAX_DESCRIPTION_BYTES, || {
+        format!("{whose}description")
+    });
+    if let Some(status) = resource.status.as_mut() {
+        cuts.cut(&mut status.details, MAX_STATUS_DETAILS_BYTES, || {
+            format!("{whose}status details")
+        });
+    }
+    for any in resource
+        .annotations
+        .iter_mut()
+        .filter(|any| annotations::is::<pb::UserTrait>(any))
+    {
+        if user_trait_details_len(&any.value).is_some_and(|len| len <= MAX_STATUS_DETAILS_BYTES) {
+            continue;
+        }
+        // Too long, or not a message this scan reads: decode it. One that does not decode is
+        // left as it is (the engine does not judge annotations' contents).
+        let Ok(mut user_trait) = c1_model::decode::<pb::UserTrait>(&any.value) else {
+            continue;
+        };
+        let Some(status) = user_trait.status.as_mut() else {
+            continue;
+        };
+        let before = cuts.0.len();
+        cuts.cut(&mut status.details, MAX_STATUS_DETAILS_BYTES, || {
+            format!("{whose}user trait's status details")
+        });
+        if cuts.0.len() > before {
+            any.value = c1_model::encode(&user_trait);
+        }
+    }
+}
+
+/// The length of the longest `status.details` (field 2 of field 2) in an encoded `UserTrait`,
+/// found without decoding anything else; 0 when there is none, `None` when the bytes are not a
+/// message this scan reads.
+fn user_trait_details_len(mut bytes: &[u8]) -> Option<usize> {
+    let mut longest = 0;
+    while !bytes.is_empty() {
+        let (number, value) = next_field(&mut bytes)?;
+        if let (2, Some(mut status)) = (number, value) {
+            while !status.is_empty() {
+                if let (2, Some(details)) = next_field(&mut status)? {
+                    longest = longest.max(details.len());
+                }
+            }
+        }
+    }
+    Some(longest)
+}
+
+/// Reads one field off `bytes`: its number, and its contents when it is length-delimited.
+/// `None` for a group or a field that runs past the end.
+fn next_field<'a>(bytes: &mut &'a [u8]) -> Option<(u64, Option<&'a [u8]>)> {
+    let key = decode_varint(bytes).ok()?;
+    let skip = |bytes: &mut &'a [u8], n: usize| -> Option<()> {
+        *bytes = bytes.get(n..)?;
+        Some(())
+    };
+    let value = match key & 7 {
+        0 => {
+            decode_varint(bytes).ok()?;
+            None
+        }
+        1 => {
+            skip(bytes, 8)?;
+            None
+        }
+        2 => {
+            let len = usize::try_from(decode_varint(bytes).ok()?).ok()?;
+            let (value, rest) = bytes.split_at_checked(len)?;
+            *bytes = rest;
+            Some(value)
+        }
+        5 => {
+            skip(bytes, 4)?;
+            None
+        }
+        _ => return None,
+    };
+    Some((key >> 3, value))
+}
+
 #[cfg(test)]
 mod tests {
-    use c1_model::{ResourceBuilder, ResourceTypeBuilder, UserBuilder, resource_id};
+    use c1_model::{ResourceBuilder, ResourceTypeBuilder, UserBuilder, UserStatus, resource_id};
 
     use super::*;
 
@@ -263,6 +450,49 @@ mod tests {
             resource(&UserBuilder::new("user", &exactly_max, "U").build(), &rules),
             Ok(())
         );
+    }
+
+    /// The scan finds the user trait's status details exactly as decoding does, whatever else
+    /// the trait holds, and the cut re-encodes the trait only when it has to.
+    #[test]
+    fn user_trait_status_details_are_found_without_decoding_and_cut() {
+        for details in [0, 1, 200, 1024, 1025, 70_000] {
+            let user = UserBuilder::new("user", "u1", "U")
+                .email("a@example.com", true)
+                .status(UserStatus::Disabled, Some("d".repeat(details)))
+                .login("a")
+                .profile("bio", "x".repeat(300))
+                .last_login(chrono::DateTime::from_timestamp(1, 2).unwrap())
+                .build();
+            let any = user
+                .annotations
+                .iter()
+                .find(|any| annotations::is::<pb::UserTrait>(any))
+                .unwrap();
+            assert_eq!(user_trait_details_len(&any.value), Some(details));
+
+            let mut fitted = user.clone();
+            let warning = fit_resource(&mut fitted);
+            let user_trait: pb::UserTrait = annotations::find(&fitted.annotations).unwrap();
+            let kept = user_trait.status.unwrap().details.len();
+            assert_eq!(kept, details.min(MAX_STATUS_DETAILS_BYTES));
+            assert_eq!(fitted.status.as_ref().unwrap().details.len(), kept);
+            if details > MAX_STATUS_DETAILS_BYTES {
+                assert_eq!(
+                    warning.as_deref(),
+                    Some(format!(
+                        "resource `user:u1`: status details cut from {details} to 1024 bytes (the limit is 1024), user trait's status details cut from {details} to 1024 bytes (the limit is 1024)"
+                    ).as_str())
+                );
+            } else {
+                assert_eq!(warning, None);
+                assert_eq!(fitted, user, "nothing changes");
+            }
+        }
+        // Not a message the scan reads (a group, a field past the end): decoding decides.
+        assert_eq!(user_trait_details_len(&[0x13]), None);
+        assert_eq!(user_trait_details_len(&[0x12, 0x05, 0x12]), None);
+        assert_eq!(user_trait_details_len(&[]), Some(0));
     }
 
     #[test]

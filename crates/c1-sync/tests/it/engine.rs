@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use c1_model::{ResourceBuilder, annotations, pb, resource_id};
+use c1_model::{ResourceBuilder, ResourceTypeBuilder, annotations, pb, resource_id};
 use c1_sync::{
     Connector, Page, Phase, ProgressEvent, SyncEngine, SyncError, SyncOptions, capabilities_json,
     capabilities_json_pretty,
@@ -855,4 +855,218 @@ fn capabilities_follow_batons_format() {
     insta::assert_snapshot!(pretty);
     let value: serde_json::Value = serde_json::from_str(&pretty).unwrap();
     assert_eq!(value, capabilities_json(&connector));
+}
+
+/// `c1.connector.v2` ids hold 1 to 1024 bytes: a resource type, resource, entitlement or grant
+/// whose id is empty or longer is skipped with a warning; 1024 bytes exactly is fine.
+#[tokio::test]
+async fn ids_outside_one_to_1024_bytes_skip_their_item() {
+    let max = "m".repeat(1024);
+    let over = "o".repeat(1025);
+    let o80 = "o".repeat(80);
+    let t = team("t");
+    let mut no_type = team("x");
+    no_type.id = Some(resource_id("", "x"));
+    let member = c1_model::entitlement::assignment(&t, "member");
+    let with_id = |id: &str| pb::Entitlement {
+        id: id.to_owned(),
+        ..member.clone()
+    };
+    let granted = |id: &str| pb::Grant {
+        id: id.to_owned(),
+        ..grant(&member, &t)
+    };
+    let connector = MemConnector::new(vec![
+        MemSyncer::new(ResourceTypeBuilder::new("", "Nameless").build()),
+        MemSyncer::new(ResourceTypeBuilder::new(over.clone(), "Too long").build()),
+        MemSyncer::new(
+            ResourceTypeBuilder::new(max.clone(), "Longest")
+                .annotation(&pb::SkipEntitlementsAndGrants {})
+                .build(),
+        )
+        .resources(None, &[ResourceBuilder::new(&max, &max, "L").build()], 5),
+        MemSyncer::new(team_type())
+            .resources(
+                None,
+                &[
+                    t.clone(),
+                    no_type,
+                    team(&over),
+                    ResourceBuilder::new("team", &max, "M").build_group(),
+                ],
+                5,
+            )
+            .entitlements(
+                t.id.as_ref().unwrap(),
+                &[member.clone(), with_id(""), with_id(&over), with_id(&max)],
+                5,
+            )
+            .grants(
+                t.id.as_ref().unwrap(),
+                &[granted(""), granted(&over), granted(&max)],
+                5,
+            ),
+    ]);
+    let (_dir, path) = output();
+    let report = SyncEngine::new(fast_options())
+        .run(&connector, &path)
+        .await
+        .unwrap();
+    let m80 = "m".repeat(80);
+    assert_eq!(
+        report.warning_messages,
+        [
+            "resource types: resource type id is empty; its syncer is skipped".to_owned(),
+            format!(
+                "resource types: resource type id `{o80}…` is longer than 1024 bytes; its syncer is skipped"
+            ),
+            "resources of `team`: resource `:x`: resource id's resource type is empty; skipped"
+                .to_owned(),
+            format!(
+                "resources of `team`: resource `team:{o80}…`: resource id's resource `{o80}…` is longer than 1024 bytes; skipped"
+            ),
+            "entitlements of `team`: entitlement id is empty; skipped".to_owned(),
+            format!(
+                "entitlements of `team`: entitlement id `{o80}…` is longer than 1024 bytes; skipped"
+            ),
+            "grants of `team`: grant id is empty; skipped".to_owned(),
+            format!("grants of `team`: grant id `{o80}…` is longer than 1024 bytes; skipped"),
+        ]
+    );
+    let rows = Rows::read(&path, &report.sync_id);
+    let type_ids: Vec<&str> = rows.resource_types.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(type_ids, [max.as_str(), "team"]);
+    assert_eq!(
+        rows.resource_keys(),
+        [
+            format!("{max}:{max}"),
+            "team:t".to_owned(),
+            format!("team:{max}")
+        ]
+    );
+    assert_eq!(rows.entitlement_ids(), ["team:t:member", max.as_str()]);
+    assert_eq!(rows.grant_ids(), [max.as_str()]);
+    assert!(report.warning_messages.iter().all(|w| !w.contains(&m80)));
+}
+
+/// Text over its `c1.connector.v2` limit is cut at a character boundary and the item kept, with
+/// one warning per item naming each field: display names and status details (the resource's
+/// and its user trait's) 1024 bytes, descriptions 2048 (a resource type's 4096), in embedded
+/// resources and entitlements too.
+#[tokio::test]
+async fn text_over_its_limit_is_cut_at_a_character_boundary_with_a_warning() {
+    // Two and three bytes a character: each limit falls inside one.
+    let name = "é".repeat(513); // 1026 bytes
+    let description = "€".repeat(683); // 2049 bytes
+    let type_description = "€".repeat(1366); // 4098 bytes
+    let details = "é".repeat(600); // 1200 bytes
+
+    let mut long_type = team_type();
+    long_type.display_name.clone_from(&name);
+    long_type.description.clone_from(&type_description);
+    let t = ResourceBuilder::new("team", "t", name.clone())
+        .description(description.clone())
+        .status(c1_model::UserStatus::Disabled, Some(details.clone()))
+        .build_group();
+    let u = c1_model::UserBuilder::new("user", "u", "U")
+        .status(c1_model::UserStatus::Disabled, Some(details.clone()))
+        .build();
+    let short = team("s");
+    let mut member = c1_model::entitlement::assignment(&short, "member");
+    member.display_name.clone_from(&name);
+    member.description.clone_from(&description);
+    let mut granted = grant(&member, &u);
+    if let Some(principal) = granted.principal.as_mut() {
+        principal.display_name.clone_from(&name);
+    }
+    if let Some(resource) = granted
+        .entitlement
+        .as_mut()
+        .and_then(|e| e.resource.as_mut())
+    {
+        resource.description.clone_from(&description);
+    }
+
+    let connector = MemConnector::new(vec![
+        MemSyncer::new(user_type()).resources(None, std::slice::from_ref(&u), 5),
+        MemSyncer::new(long_type)
+            .resources(None, &[t.clone(), short.clone()], 5)
+            .entitlements(short.id.as_ref().unwrap(), std::slice::from_ref(&member), 5)
+            .grants(
+                short.id.as_ref().unwrap(),
+                std::slice::from_ref(&granted),
+                5,
+            ),
+    ]);
+    let (_dir, path) = output();
+    let report = SyncEngine::new(fast_options())
+        .run(&connector, &path)
+        .await
+        .unwrap();
+    let cut = |field: &str, from: usize, to: usize, limit: usize| {
+        format!("{field} cut from {from} to {to} bytes (the limit is {limit})")
+    };
+    let name_cut = |whose: &str| cut(&format!("{whose}display name"), 1026, 1024, 1024);
+    let description_cut = |whose: &str| cut(&format!("{whose}description"), 2049, 2046, 2048);
+    assert_eq!(
+        report.warning_messages,
+        [
+            format!(
+                "resource types of `team`: resource type `team`: {}, {}",
+                name_cut(""),
+                cut("description", 4098, 4095, 4096)
+            ),
+            format!(
+                "resources of `user`: resource `user:u`: {}, {}",
+                cut("status details", 1200, 1024, 1024),
+                cut("user trait's status details", 1200, 1024, 1024)
+            ),
+            format!(
+                "resources of `team`: resource `team:t`: {}, {}, {}",
+                name_cut(""),
+                description_cut(""),
+                cut("status details", 1200, 1024, 1024)
+            ),
+            format!(
+                "entitlements of `team`: entitlement `team:s:member`: {}, {}",
+                name_cut(""),
+                description_cut("")
+            ),
+            format!(
+                "grants of `team`: grant `team:s:member:user:u`: {}, {}",
+                description_cut("entitlement's resource's "),
+                name_cut("principal's ")
+            ),
+        ]
+    );
+    assert_eq!(report.warnings, 5);
+
+    // What is stored is the longest prefix that fits.
+    let rows = Rows::read(&path, &report.sync_id);
+    let prefix = |text: &str, bytes: usize| text[..bytes].to_owned();
+    let team_type = &rows.resource_types[1];
+    assert_eq!(team_type.display_name, prefix(&name, 1024));
+    assert_eq!(team_type.description, prefix(&type_description, 4095));
+    let stored_t = &rows.resources[1];
+    assert_eq!(stored_t.display_name, prefix(&name, 1024));
+    assert_eq!(stored_t.description, prefix(&description, 2046));
+    assert_eq!(
+        stored_t.status.as_ref().unwrap().details,
+        prefix(&details, 1024)
+    );
+    let user_trait: pb::UserTrait = annotations::find(&rows.resources[0].annotations).unwrap();
+    assert_eq!(user_trait.status.unwrap().details, prefix(&details, 1024));
+    let stored_member = &rows.entitlements[0];
+    assert_eq!(stored_member.display_name, prefix(&name, 1024));
+    assert_eq!(stored_member.description, prefix(&description, 2046));
+    let stored_grant = &rows.grants[0];
+    assert_eq!(
+        stored_grant.principal.as_ref().unwrap().display_name,
+        prefix(&name, 1024)
+    );
+    let embedded = stored_grant.entitlement.as_ref().unwrap();
+    assert_eq!(
+        embedded.resource.as_ref().unwrap().description,
+        prefix(&description, 2046)
+    );
 }

@@ -57,3 +57,99 @@ async fn a_sync_writes_every_principal_to_the_c1z() {
         .expect("resources");
     assert_eq!(stored, expected);
 }
+
+/// Every string value of a profile, with its key.
+fn profile_strings(profile: Option<&c1_model::Struct>) -> Vec<(String, String)> {
+    profile
+        .expect("a profile")
+        .fields()
+        .iter()
+        .filter_map(|(key, value)| match &value.kind {
+            Some(prost_types::value::Kind::StringValue(text)) => Some((key.clone(), text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whatever env0 sends, what a sync keeps is bounded: a member whose name (and a custom role
+/// whose name) runs to megabytes ends with profile values of at most 64 KiB in both profiles,
+/// cut at a character boundary, and the report names the principal and the field; a principal
+/// whose id ConductorOne would refuse is skipped with a warning.
+#[tokio::test]
+async fn huge_texts_are_cut_in_both_profiles_with_a_warning_naming_principal_and_field() {
+    const LIMIT: usize = c1_model::limits::MAX_PROFILE_TEXT_BYTES;
+    // Three bytes a character: the limit falls inside one, so a byte cut would break UTF-8.
+    let huge = "€".repeat(700_000);
+    let long_id = "i".repeat(1025);
+    let fixture = Fixture::inline(serde_json::json!({
+        "organization_id": "org-huge",
+        "organizations": [{ "id": "org-huge" }],
+        "users": [
+            { "role": "r-big", "status": "Active", "user": { "user_id": "u-huge", "name": huge, "email": "h@example.com" } },
+            { "role": "User", "status": "Active", "user": { "user_id": long_id, "name": "Long Id" } },
+            { "role": "User", "status": "Active", "user": { "user_id": "u-small", "name": "Small" } }
+        ],
+        "api_keys": [],
+        "roles": [{ "id": "r-big", "name": huge }]
+    }));
+    let fake = FakeEnv0::serve(&fixture).await;
+    let connector = fake.connector(10);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("env0.c1z");
+    let report = SyncEngine::new(SyncOptions::default())
+        .run(&connector, &output)
+        .await
+        .expect("sync succeeds");
+    fake.assert_calls();
+
+    let huge_bytes = huge.len();
+    assert_eq!(
+        report.warning_messages,
+        [
+            format!(
+                "resources of `user`: principal `u-huge`: name is {huge_bytes} bytes; only its first {LIMIT} bytes are kept"
+            ),
+            format!(
+                "resources of `user`: principal `{}…` in the organization's user list: its id is 1025 bytes, longer than the 1024 ConductorOne accepts; skipped",
+                "i".repeat(64)
+            ),
+            format!(
+                "resources of `user`: custom role `r-big`: its name on GET /roles is {huge_bytes} bytes; only its first {LIMIT} bytes are kept"
+            ),
+        ]
+    );
+    assert_eq!(report.resources, 2);
+
+    let reader = C1zReader::open(&output).expect("c1z opens");
+    let users = reader
+        .resources(&report.sync_id, Some("user"))
+        .expect("resources");
+    let ids: Vec<&str> = users
+        .iter()
+        .map(|u| u.id.as_ref().unwrap().resource.as_str())
+        .collect();
+    assert_eq!(ids, ["u-huge", "u-small"]);
+    let user = &users[0];
+    let kept = "€".repeat(LIMIT / 3);
+    assert!(user.display_name.len() <= 1024 && huge.starts_with(&user.display_name));
+    let user_trait: pb::UserTrait =
+        c1_model::annotations::find(&user.annotations).expect("a user trait");
+    for profile in [user.profile.as_ref(), user_trait.profile.as_ref()] {
+        let strings = profile_strings(profile);
+        for (key, value) in &strings {
+            assert!(value.len() <= LIMIT, "{key} keeps {} bytes", value.len());
+        }
+        let value = |key: &str| {
+            strings
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(value("display_name"), Some(kept.as_str()));
+        assert_eq!(value("role_name"), Some(kept.as_str()));
+        assert_eq!(value("email"), Some("h@example.com"));
+    }
+    // Two profiles of two cut values each, and little else (uncut, it would be 4 × 2.1 MB).
+    let row = c1_model::encode(user).len();
+    assert!(row < 4 * LIMIT + 4096, "the stored user is {row} bytes");
+}

@@ -186,7 +186,7 @@ proptest! {
     ) {
         let members: Vec<OrganizationUser> = parse(members);
         let keys: Vec<ApiKey> = parse(keys);
-        let mut directory = Directory::from_wire(members, keys);
+        let mut directory = Directory::from_wire(members, keys).unwrap();
         match roles {
             Some(roles) => directory.resolve_custom_roles(parse::<CustomRole>(roles)),
             None => directory.custom_roles_unavailable(403),
@@ -250,7 +250,7 @@ fn the_generator_reaches_valid_wire_values_and_the_tricky_merges() {
         );
         members += m.len();
         keys += k.len();
-        let summary = Directory::from_wire(m, k).summary();
+        let summary = Directory::from_wire(m, k).unwrap().summary();
         merged += summary.api_keys_listed_as_members;
         duplicates += summary.duplicates_skipped;
         pending += summary.pending_invites;
