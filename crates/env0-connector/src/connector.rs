@@ -25,8 +25,8 @@ use serde::Serialize;
 use crate::domain::Principal;
 use crate::error::{Error, from_api, permanent};
 use crate::mapping::{resource_from, user_resource_type};
-use crate::packed::Stored;
-use crate::sources::{Directory, Listing, Members, PrincipalSummary};
+use crate::packed::admit;
+use crate::sources::{Directory, Listing, MEMBERS_SOURCE, Members, PrincipalSummary};
 
 /// Resources per page of the user listing.
 ///
@@ -186,8 +186,8 @@ impl Shared {
                 // are in memory together only in this compact form. A large list is decoded on
                 // several threads, so each member carries its own warnings (rarely any).
                 let mut warnings = Vec::new();
-                let principal = Stored::new(Principal::from_member(m, &mut warnings));
-                (principal, warnings)
+                let principal = Principal::from_member(m, &mut warnings);
+                (admit(&principal, MEMBERS_SOURCE, &mut warnings), warnings)
             })
             .await;
         match converted {
@@ -195,7 +195,7 @@ impl Shared {
                 let mut warnings = Vec::new();
                 let principals = converted
                     .into_iter()
-                    .map(|(principal, found)| {
+                    .filter_map(|(principal, found)| {
                         warnings.extend(found);
                         principal
                     })

@@ -34,7 +34,8 @@ pub enum PrincipalKind {
 }
 
 /// An organization role.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, strum::EnumDiscriminants)]
+#[strum_discriminants(name(OrgRoleTag), vis(pub(crate)))]
 #[non_exhaustive]
 pub enum OrgRole {
     /// Organization Admin (wire `"Admin"`).
@@ -92,7 +93,8 @@ impl OrgRole {
 /// The state of a membership, read from the member's `status`.
 ///
 /// Each variant keeps the value exactly as env0 sent it, so profiles can show it unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, strum::EnumDiscriminants)]
+#[strum_discriminants(name(MembershipTag), vis(pub(crate)))]
 #[non_exhaustive]
 pub enum Membership {
     /// `status` is exactly `Active`.

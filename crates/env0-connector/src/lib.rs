@@ -27,7 +27,6 @@ mod error;
 pub mod mapping;
 mod packed;
 pub mod sources;
-mod threads;
 
 pub use connector::{AccessReport, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};
 pub use domain::{Membership, OrgRole, Principal, PrincipalKind, Warning};

@@ -27,7 +27,7 @@
 use c1_model::{AccountType, ResourceTypeBuilder, UserBuilder, UserStatus, pb};
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Membership, OrgRole, Principal, PrincipalKind, shorten};
+use crate::domain::{MembershipTag, OrgRole, Principal, PrincipalKind, shorten};
 
 /// Id of the resource type every principal is synced as.
 pub const USER_RESOURCE_TYPE: &str = "user";
@@ -69,29 +69,19 @@ pub(crate) struct Fields<'a> {
     pub(crate) role_id: Option<&'a str>,
     /// `Admin`, `User` or the custom role's name when known.
     pub(crate) role_name: Option<&'a str>,
-    pub(crate) membership: Option<MembershipRef<'a>>,
+    pub(crate) membership: Option<MembershipView<'a>>,
     pub(crate) created_at: Option<DateTime<Utc>>,
     pub(crate) last_sign_in: Option<DateTime<Utc>>,
     pub(crate) api_key_id: Option<&'a str>,
     pub(crate) created_by: Option<&'a str>,
 }
 
-/// [`Membership`], borrowed.
+/// [`Membership`], borrowed: its kind (the tag derived from the domain enum) and the raw
+/// status as env0 sent it (`Active` for an active membership).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MembershipRef<'a> {
-    Active,
-    InvitePending(&'a str),
-    Other(&'a str),
-}
-
-impl<'a> MembershipRef<'a> {
-    /// The raw status, as [`Membership::raw`].
-    fn raw(self) -> &'a str {
-        match self {
-            MembershipRef::Active => "Active",
-            MembershipRef::InvitePending(raw) | MembershipRef::Other(raw) => raw,
-        }
-    }
+pub(crate) struct MembershipView<'a> {
+    pub(crate) tag: MembershipTag,
+    pub(crate) raw: &'a str,
 }
 
 impl<'a> Fields<'a> {
@@ -105,10 +95,9 @@ impl<'a> Fields<'a> {
             family_name: p.family_name.as_deref(),
             role_id: p.role.as_ref().map(OrgRole::id),
             role_name: p.role.as_ref().and_then(OrgRole::name),
-            membership: p.membership.as_ref().map(|m| match m {
-                Membership::Active => MembershipRef::Active,
-                Membership::InvitePending(raw) => MembershipRef::InvitePending(raw),
-                Membership::Other(raw) => MembershipRef::Other(raw),
+            membership: p.membership.as_ref().map(|m| MembershipView {
+                tag: m.into(),
+                raw: m.raw(),
             }),
             created_at: p.created_at,
             last_sign_in: p.last_sign_in,
@@ -138,12 +127,21 @@ pub(crate) fn resource_from(fields: &Fields<'_>, warnings: &mut Vec<String>) -> 
 
 fn member_resource(p: &Fields<'_>) -> UserBuilder {
     let (status, details) = match p.membership {
-        Some(MembershipRef::Active) => (UserStatus::Enabled, None),
-        Some(MembershipRef::InvitePending(_)) => (
+        Some(MembershipView {
+            tag: MembershipTag::Active,
+            ..
+        }) => (UserStatus::Enabled, None),
+        Some(MembershipView {
+            tag: MembershipTag::InvitePending,
+            ..
+        }) => (
             UserStatus::Disabled,
             Some(INVITE_PENDING_DETAILS.to_owned()),
         ),
-        Some(MembershipRef::Other(raw)) => (UserStatus::Disabled, Some(truncated(raw).to_owned())),
+        Some(MembershipView {
+            tag: MembershipTag::Other,
+            raw,
+        }) => (UserStatus::Disabled, Some(truncated(raw).to_owned())),
         None => (UserStatus::Unspecified, None),
     };
     let mut user = UserBuilder::new(USER_RESOURCE_TYPE, p.id, truncated(p.display_name))
@@ -172,12 +170,13 @@ fn member_resource(p: &Fields<'_>) -> UserBuilder {
         .profile("first_name", p.given_name)
         .profile(
             "invite_pending",
-            matches!(p.membership, Some(MembershipRef::InvitePending(_))),
+            p.membership
+                .is_some_and(|m| m.tag == MembershipTag::InvitePending),
         )
         .profile("last_name", p.family_name)
         .profile("role", p.role_id)
         .profile("role_name", p.role_name)
-        .profile("status", p.membership.map(MembershipRef::raw))
+        .profile("status", p.membership.map(|m| m.raw))
         .profile("user_id", p.id)
 }
 

@@ -1,15 +1,25 @@
-//! A compact form of [`Principal`], how the directory and the listing snapshot keep principals.
+//! The packed form of a [`Principal`]: how the directory and the listing keep principals.
 //!
 //! A sync keeps every principal of the organization alive while it pages through them (100k and
-//! more). A [`Principal`] is about 300 bytes plus one heap allocation per text field; a
-//! [`PackedPrincipal`] keeps all its text in one allocation with 32-bit end offsets, which
-//! roughly halves the memory. Pages are mapped from a borrowed view ([`Stored::fields`]); the
-//! rare change (a key also listed as a member, a custom role name) unpacks and packs again.
+//! more). A [`Principal`] has one heap allocation per text field; a [`PackedPrincipal`] keeps all
+//! its text in one allocation with 32-bit end offsets, which roughly halves the memory (see
+//! `docs/performance.md`). Pages are mapped from a borrowed view ([`PackedPrincipal::fields`]);
+//! the rare change (a key also listed as a member, a custom role name) unpacks and packs again.
+//!
+//! The shapes of a principal, and why each exists: [`Principal`] is the domain model (public,
+//! owned); `PackedPrincipal` is how it is stored during a sync (memory); `mapping::Fields` is
+//! the borrowed view the mapping reads, from either. The packed form's role and membership tags
+//! are derived from the domain enums (`OrgRoleTag`, `MembershipTag`), so a new variant is one
+//! edit there and a compile error here.
 
+use c1_model::limits::MAX_ID_BYTES;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Membership, OrgRole, Principal, PrincipalKind};
-use crate::mapping::{Fields, MembershipRef};
+use crate::domain::{
+    MAX_TEXT_BYTES, Membership, MembershipTag, OrgRole, OrgRoleTag, Principal, PrincipalKind,
+    Warning, shorten,
+};
+use crate::mapping::{Fields, MembershipView};
 
 /// Text fields, in storage order.
 const ID: usize = 0;
@@ -24,23 +34,9 @@ const API_KEY_ID: usize = 8;
 const CREATED_BY: usize = 9;
 const FIELDS: usize = 10;
 
-/// Which [`OrgRole`] (or none), without its text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RoleTag {
-    None,
-    Admin,
-    User,
-    Custom,
-}
-
-/// Which [`Membership`] (or none), without its text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MembershipTag {
-    None,
-    Active,
-    InvitePending,
-    Other,
-}
+// A packed principal's id is at most `MAX_ID_BYTES` (longer ones are refused by `admit`) and
+// every other text at most `MAX_TEXT_BYTES` (the domain cuts them), so its offsets fit 32 bits.
+const _: () = assert!(MAX_ID_BYTES + (FIELDS - 1) * MAX_TEXT_BYTES <= u32::MAX as usize);
 
 /// One principal with its text in a single allocation.
 #[derive(Debug)]
@@ -51,28 +47,42 @@ pub(crate) struct PackedPrincipal {
     /// Bit `i` set when optional field `i` is present (an empty string is kept as empty).
     present: u16,
     kind: PrincipalKind,
-    role: RoleTag,
-    membership: MembershipTag,
+    role: Option<OrgRoleTag>,
+    membership: Option<MembershipTag>,
     created_at: Option<DateTime<Utc>>,
     last_sign_in: Option<DateTime<Utc>>,
 }
 
+/// Packs `p`, or drops it with a [`Warning::IdTooLong`] when its id is longer than ConductorOne
+/// accepts: the engine would skip it anyway, and a huge id would otherwise be copied into the
+/// resource, its login and its profile first. `source` names the list it came from.
+pub(crate) fn admit(
+    p: &Principal,
+    source: &'static str,
+    warnings: &mut Vec<Warning>,
+) -> Option<PackedPrincipal> {
+    if p.id.len() > MAX_ID_BYTES {
+        warnings.push(Warning::IdTooLong {
+            id: shorten(&p.id),
+            bytes: p.id.len(),
+            source,
+        });
+        return None;
+    }
+    Some(PackedPrincipal::pack(p))
+}
+
 impl PackedPrincipal {
-    /// Packs `p`, or gives it back when its text does not fit 32-bit offsets.
-    pub(crate) fn pack(p: Principal) -> Result<PackedPrincipal, Box<Principal>> {
-        let (role, role_id, role_name) = match &p.role {
-            None => (RoleTag::None, None, None),
-            Some(OrgRole::Admin) => (RoleTag::Admin, None, None),
-            Some(OrgRole::User) => (RoleTag::User, None, None),
-            Some(OrgRole::Custom { id, name }) => {
-                (RoleTag::Custom, Some(id.as_str()), name.as_deref())
-            }
+    /// Packs `p`, whose id is at most [`MAX_ID_BYTES`] and every other text at most
+    /// [`MAX_TEXT_BYTES`] (see [`admit`]).
+    fn pack(p: &Principal) -> PackedPrincipal {
+        let (role_id, role_name) = match &p.role {
+            Some(OrgRole::Custom { id, name }) => (Some(id.as_str()), name.as_deref()),
+            _ => (None, None),
         };
-        let (membership, membership_raw) = match &p.membership {
-            None => (MembershipTag::None, None),
-            Some(Membership::Active) => (MembershipTag::Active, None),
-            Some(Membership::InvitePending(raw)) => (MembershipTag::InvitePending, Some(raw)),
-            Some(Membership::Other(raw)) => (MembershipTag::Other, Some(raw)),
+        let membership_raw = match &p.membership {
+            Some(Membership::InvitePending(raw) | Membership::Other(raw)) => Some(raw.as_str()),
+            _ => None,
         };
         let fields: [Option<&str>; FIELDS] = [
             Some(p.id.as_str()),
@@ -82,36 +92,37 @@ impl PackedPrincipal {
             p.family_name.as_deref(),
             role_id,
             role_name,
-            membership_raw.map(String::as_str),
+            membership_raw,
             p.api_key_id.as_deref(),
             p.created_by.as_deref(),
         ];
+        debug_assert!(
+            p.id.len() <= MAX_ID_BYTES
+                && fields.iter().flatten().all(|f| f.len() <= MAX_TEXT_BYTES),
+            "a principal's texts are bounded before it is packed"
+        );
         let total: usize = fields.iter().flatten().map(|f| f.len()).sum();
-        if u32::try_from(total).is_err() {
-            return Err(Box::new(p));
-        }
         let mut text = String::with_capacity(total);
         let mut ends = [0u32; FIELDS];
         let mut present = 0u16;
-        for (i, field) in fields.iter().enumerate() {
+        for ((i, field), end) in fields.iter().enumerate().zip(&mut ends) {
             if let Some(value) = field {
                 text.push_str(value);
                 present |= 1 << i;
             }
-            if let Some(end) = ends.get_mut(i) {
-                *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
-            }
+            // Bounded by the assertion above `PackedPrincipal`.
+            *end = text.len() as u32;
         }
-        Ok(PackedPrincipal {
+        PackedPrincipal {
             text: text.into_boxed_str(),
             ends,
             present,
             kind: p.kind,
-            role,
-            membership,
+            role: p.role.as_ref().map(OrgRoleTag::from),
+            membership: p.membership.as_ref().map(MembershipTag::from),
             created_at: p.created_at,
             last_sign_in: p.last_sign_in,
-        })
+        }
     }
 
     /// Text field `i`, `None` when absent.
@@ -132,10 +143,8 @@ impl PackedPrincipal {
         text
     }
 
-    /// The id's length in bytes, read from the offsets only (not the text).
-    fn id_len(&self) -> usize {
-        let [id_end, ..] = self.ends;
-        id_end as usize
+    fn text(&self, i: usize) -> &str {
+        self.field(i).unwrap_or_default()
     }
 
     fn owned(&self, i: usize) -> Option<String> {
@@ -144,24 +153,24 @@ impl PackedPrincipal {
 
     /// The fields the mapping reads, borrowed from the packed text.
     pub(crate) fn fields(&self) -> Fields<'_> {
-        let text = |i| self.field(i).unwrap_or_default();
         let (role_id, role_name) = match self.role {
-            RoleTag::None => (None, None),
-            RoleTag::Admin => (Some("Admin"), Some("Admin")),
-            RoleTag::User => (Some("User"), Some("User")),
-            RoleTag::Custom => (Some(text(ROLE_ID)), self.field(ROLE_NAME)),
+            None => (None, None),
+            Some(OrgRoleTag::Admin) => (Some("Admin"), Some("Admin")),
+            Some(OrgRoleTag::User) => (Some("User"), Some("User")),
+            Some(OrgRoleTag::Custom) => (Some(self.text(ROLE_ID)), self.field(ROLE_NAME)),
         };
-        let membership = match self.membership {
-            MembershipTag::None => None,
-            MembershipTag::Active => Some(MembershipRef::Active),
-            MembershipTag::InvitePending => Some(MembershipRef::InvitePending(text(MEMBERSHIP))),
-            MembershipTag::Other => Some(MembershipRef::Other(text(MEMBERSHIP))),
-        };
+        let membership = self.membership.map(|tag| MembershipView {
+            tag,
+            raw: match tag {
+                MembershipTag::Active => "Active",
+                MembershipTag::InvitePending | MembershipTag::Other => self.text(MEMBERSHIP),
+            },
+        });
         Fields {
-            id: text(ID),
+            id: self.text(ID),
             kind: self.kind,
             email: self.field(EMAIL),
-            display_name: text(DISPLAY_NAME),
+            display_name: self.text(DISPLAY_NAME),
             given_name: self.field(GIVEN_NAME),
             family_name: self.field(FAMILY_NAME),
             role_id,
@@ -175,28 +184,25 @@ impl PackedPrincipal {
     }
 
     /// The principal, as it was packed.
-    pub(crate) fn unpack(&self) -> Principal {
-        let role = match self.role {
-            RoleTag::None => None,
-            RoleTag::Admin => Some(OrgRole::Admin),
-            RoleTag::User => Some(OrgRole::User),
-            RoleTag::Custom => Some(OrgRole::Custom {
-                id: self.owned(ROLE_ID).unwrap_or_default(),
+    pub(crate) fn to_principal(&self) -> Principal {
+        let role = self.role.map(|tag| match tag {
+            OrgRoleTag::Admin => OrgRole::Admin,
+            OrgRoleTag::User => OrgRole::User,
+            OrgRoleTag::Custom => OrgRole::Custom {
+                id: self.text(ROLE_ID).to_owned(),
                 name: self.owned(ROLE_NAME),
-            }),
-        };
-        let raw = || self.owned(MEMBERSHIP).unwrap_or_default();
-        let membership = match self.membership {
-            MembershipTag::None => None,
-            MembershipTag::Active => Some(Membership::Active),
-            MembershipTag::InvitePending => Some(Membership::InvitePending(raw())),
-            MembershipTag::Other => Some(Membership::Other(raw())),
-        };
+            },
+        });
+        let membership = self.membership.map(|tag| match tag {
+            MembershipTag::Active => Membership::Active,
+            MembershipTag::InvitePending => Membership::InvitePending(self.text(MEMBERSHIP).into()),
+            MembershipTag::Other => Membership::Other(self.text(MEMBERSHIP).into()),
+        });
         Principal {
-            id: self.owned(ID).unwrap_or_default(),
+            id: self.text(ID).to_owned(),
             kind: self.kind,
             email: self.owned(EMAIL),
-            display_name: self.owned(DISPLAY_NAME).unwrap_or_default(),
+            display_name: self.text(DISPLAY_NAME).to_owned(),
             given_name: self.owned(GIVEN_NAME),
             family_name: self.owned(FAMILY_NAME),
             role,
@@ -207,109 +213,39 @@ impl PackedPrincipal {
             created_by: self.owned(CREATED_BY),
         }
     }
-}
-
-/// A principal of the snapshot: packed, or as is in the (theoretical) case its text exceeds
-/// 4 GiB.
-#[derive(Debug)]
-pub(crate) enum Stored {
-    Packed(PackedPrincipal),
-    Plain(Box<Principal>),
-}
-
-impl Stored {
-    pub(crate) fn new(p: Principal) -> Stored {
-        match PackedPrincipal::pack(p) {
-            Ok(packed) => Stored::Packed(packed),
-            Err(plain) => Stored::Plain(plain),
-        }
-    }
-
-    /// The fields the mapping reads.
-    pub(crate) fn fields(&self) -> Fields<'_> {
-        match self {
-            Stored::Packed(packed) => packed.fields(),
-            Stored::Plain(plain) => Fields::of(plain),
-        }
-    }
-
-    /// The principal, unpacked.
-    pub(crate) fn to_principal(&self) -> Principal {
-        match self {
-            Stored::Packed(packed) => packed.unpack(),
-            Stored::Plain(plain) => (**plain).clone(),
-        }
-    }
 
     /// Reads one byte of each 64 bytes of the principal's text (so every cache line it spans),
     /// to bring it into the cache before it is mapped; the result means nothing.
     pub(crate) fn warm(&self) -> u8 {
-        match self {
-            Stored::Packed(packed) => packed
-                .text
-                .as_bytes()
-                .iter()
-                .step_by(64)
-                .fold(0, |acc, b| acc ^ b),
-            Stored::Plain(_) => 0,
-        }
-    }
-
-    /// The principal id's length in bytes, without reading its text (which, for a list in
-    /// response order, sits at scattered places in memory).
-    pub(crate) fn id_len(&self) -> usize {
-        match self {
-            Stored::Packed(packed) => packed.id_len(),
-            Stored::Plain(plain) => plain.id.len(),
-        }
+        self.text
+            .as_bytes()
+            .iter()
+            .step_by(64)
+            .fold(0, |acc, b| acc ^ b)
     }
 
     /// The principal id.
     pub(crate) fn id(&self) -> &str {
-        match self {
-            Stored::Packed(packed) => packed.field(ID).unwrap_or_default(),
-            Stored::Plain(plain) => &plain.id,
-        }
+        self.text(ID)
     }
 
     /// The custom role id and name (`None` when the principal holds no custom role).
     pub(crate) fn custom_role(&self) -> Option<(&str, Option<&str>)> {
-        match self {
-            Stored::Packed(packed) => (packed.role == RoleTag::Custom).then(|| {
-                (
-                    packed.field(ROLE_ID).unwrap_or_default(),
-                    packed.field(ROLE_NAME),
-                )
-            }),
-            Stored::Plain(plain) => match &plain.role {
-                Some(OrgRole::Custom { id, name }) => Some((id.as_str(), name.as_deref())),
-                _ => None,
-            },
-        }
+        (self.role == Some(OrgRoleTag::Custom)).then(|| (self.text(ROLE_ID), self.field(ROLE_NAME)))
     }
 
     /// Kind and membership status, read without touching the packed text (which, for a list
     /// sorted by id, sits at scattered places in memory).
-    pub(crate) fn standing(&self) -> (PrincipalKind, MembershipTag) {
-        match self {
-            Stored::Packed(packed) => (packed.kind, packed.membership),
-            Stored::Plain(plain) => (
-                plain.kind,
-                match &plain.membership {
-                    None => MembershipTag::None,
-                    Some(Membership::Active) => MembershipTag::Active,
-                    Some(Membership::InvitePending(_)) => MembershipTag::InvitePending,
-                    Some(Membership::Other(_)) => MembershipTag::Other,
-                },
-            ),
-        }
+    pub(crate) fn standing(&self) -> (PrincipalKind, Option<MembershipTag>) {
+        (self.kind, self.membership)
     }
 
-    /// Changes the principal with `change` (unpacking and packing it again).
+    /// Changes the principal with `change` (unpacking and packing it again). `change` keeps
+    /// every text within the bounds [`admit`] checked.
     pub(crate) fn update(&mut self, change: impl FnOnce(&mut Principal)) {
         let mut principal = self.to_principal();
         change(&mut principal);
-        *self = Stored::new(principal);
+        *self = PackedPrincipal::pack(&principal);
     }
 }
 
@@ -393,20 +329,19 @@ mod tests {
         /// Any principal packs, and reads back as itself through every accessor.
         #[test]
         fn any_principal_round_trips(p in principal()) {
-            let stored = Stored::new(p.clone());
-            prop_assert!(matches!(stored, Stored::Packed(_)));
+            let stored = PackedPrincipal::pack(&p);
             prop_assert_eq!(&stored.to_principal(), &p);
             prop_assert_eq!(format!("{:?}", stored.fields()), format!("{:?}", Fields::of(&p)));
             prop_assert_eq!(stored.id(), p.id.as_str());
-            prop_assert_eq!(stored.id_len(), p.id.len());
             let custom = match &p.role {
                 Some(OrgRole::Custom { id, name }) => Some((id.as_str(), name.as_deref())),
                 _ => None,
             };
             prop_assert_eq!(stored.custom_role(), custom);
-            let plain = Stored::Plain(Box::new(p.clone()));
-            prop_assert_eq!(stored.standing(), plain.standing());
-            prop_assert_eq!(plain.id_len(), p.id.len());
+            prop_assert_eq!(
+                stored.standing(),
+                (p.kind, p.membership.as_ref().map(MembershipTag::from))
+            );
             let mut updated = stored;
             updated.update(|principal| principal.display_name.push('!'));
             prop_assert_eq!(updated.fields().display_name, format!("{}!", p.display_name));
@@ -414,8 +349,7 @@ mod tests {
     }
 
     fn roundtrip(p: &Principal) {
-        let stored = Stored::new(p.clone());
-        assert!(matches!(stored, Stored::Packed(_)));
+        let stored = PackedPrincipal::pack(p);
         assert_eq!(&stored.to_principal(), p);
         let (packed, plain) = (
             format!("{:?}", stored.fields()),
@@ -450,5 +384,26 @@ mod tests {
         let k = Principal::from_api_key(key, &mut warnings);
         roundtrip(&k);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn an_id_longer_than_conductorone_accepts_is_dropped_with_a_warning() {
+        let mut warnings = Vec::new();
+        let key: env0_api::ApiKey = serde_json::from_str(&format!(
+            r#"{{"id":"{}","apiKeyId":"AK"}}"#,
+            "k".repeat(MAX_ID_BYTES + 1)
+        ))
+        .unwrap();
+        let long = Principal::from_api_key(key, &mut warnings);
+        assert!(admit(&long, "the API key list", &mut warnings).is_none());
+        assert!(
+            matches!(&warnings[..], [Warning::IdTooLong { bytes, .. }] if *bytes == MAX_ID_BYTES + 1),
+            "{warnings:?}"
+        );
+        let mut fits = long;
+        fits.id.truncate(MAX_ID_BYTES);
+        let packed = admit(&fits, "the API key list", &mut warnings).unwrap();
+        assert_eq!(packed.to_principal(), fits);
+        assert_eq!(warnings.len(), 1);
     }
 }

@@ -24,14 +24,14 @@
 
 use std::collections::BTreeMap;
 
-use c1_model::limits::{self, MAX_ID_BYTES};
+use c1_model::limits;
 use env0_api::{ApiKey, CustomRole, OrganizationUser};
 use serde::Serialize;
 
+use crate::domain::MembershipTag;
 use crate::domain::{MAX_TEXT_BYTES, OrgRole, Principal, PrincipalKind, Warning, shorten};
 use crate::error::{Error, broken};
-use crate::packed::{MembershipTag, Stored};
-use crate::threads;
+use crate::packed::{PackedPrincipal, admit};
 
 /// Where members come from (`GET /organizations/{org}/users`), as named in warnings.
 pub const MEMBERS_SOURCE: &str = "the organization's user list";
@@ -41,12 +41,12 @@ pub const API_KEYS_SOURCE: &str = "the API key list";
 /// Unparseable timestamps named in full in their (single) page warning before the rest are counted.
 const TIMESTAMP_EXAMPLES: usize = 5;
 
-/// Members converted to principals, duplicates removed, each kept packed (see [`Stored`]) so the
+/// Members converted to principals, duplicates removed, each kept packed (see [`PackedPrincipal`]) so the
 /// whole organization takes about half the memory. They stay where they are (response order);
 /// `order` lists them by id.
 #[derive(Debug, Default)]
 pub(crate) struct Members {
-    principals: Vec<Stored>,
+    principals: Vec<PackedPrincipal>,
     /// Positions in `principals`, in id order.
     order: Vec<usize>,
     /// `id_prefix` of each principal, in id order (beside `order`).
@@ -59,9 +59,12 @@ impl Members {
     /// Converts the wire members, dropping each wire value as soon as it is converted.
     pub(crate) fn from_wire(members: Vec<OrganizationUser>) -> Result<Members, Error> {
         let mut warnings = Vec::new();
-        let principals: Vec<Stored> = members
+        let principals: Vec<PackedPrincipal> = members
             .into_iter()
-            .map(|m| Stored::new(Principal::from_member(m, &mut warnings)))
+            .filter_map(|m| {
+                let principal = Principal::from_member(m, &mut warnings);
+                admit(&principal, MEMBERS_SOURCE, &mut warnings)
+            })
             .collect();
         Members::from_principals(principals, warnings)
     }
@@ -69,10 +72,9 @@ impl Members {
     /// Members already converted and packed (in response order), with the warnings of their
     /// conversion.
     pub(crate) fn from_principals(
-        mut principals: Vec<Stored>,
+        principals: Vec<PackedPrincipal>,
         mut warnings: Vec<Warning>,
     ) -> Result<Members, Error> {
-        drop_overlong_ids(&mut principals, MEMBERS_SOURCE, &mut warnings);
         let Unique {
             principals,
             order,
@@ -99,7 +101,7 @@ impl Members {
 pub struct Directory {
     /// Each principal once, in no particular order (members in response order, then the API keys
     /// not listed as members).
-    principals: Vec<Stored>,
+    principals: Vec<PackedPrincipal>,
     /// Positions in `principals`, in id order.
     order: Vec<usize>,
     warnings: Vec<Warning>,
@@ -128,11 +130,13 @@ impl Directory {
             mut warnings,
             duplicates: member_duplicates,
         } = members;
-        let mut keys: Vec<Stored> = keys
+        let keys: Vec<PackedPrincipal> = keys
             .into_iter()
-            .map(|k| Stored::new(Principal::from_api_key(k, &mut warnings)))
+            .filter_map(|k| {
+                let principal = Principal::from_api_key(k, &mut warnings);
+                admit(&principal, API_KEYS_SOURCE, &mut warnings)
+            })
             .collect();
-        drop_overlong_ids(&mut keys, API_KEYS_SOURCE, &mut warnings);
         let Unique {
             principals: keys,
             order: key_order,
@@ -283,12 +287,12 @@ impl Directory {
 
     /// The principals, sorted by id, ids unique (unpacked: a copy).
     pub fn principals(&self) -> Vec<Principal> {
-        self.sorted().map(Stored::to_principal).collect()
+        self.sorted().map(PackedPrincipal::to_principal).collect()
     }
 
     /// The principals as kept, in id order (`assemble` checked that `order` lists each once, so
     /// nothing is filtered out).
-    fn sorted(&self) -> impl Iterator<Item = &Stored> {
+    fn sorted(&self) -> impl Iterator<Item = &PackedPrincipal> {
         self.order.iter().filter_map(|&at| self.principals.get(at))
     }
 
@@ -360,10 +364,10 @@ impl Directory {
                 (PrincipalKind::Human, membership) => {
                     s.humans += 1;
                     match membership {
-                        MembershipTag::Active => s.active += 1,
-                        MembershipTag::InvitePending => s.pending_invites += 1,
-                        MembershipTag::Other => s.other_status += 1,
-                        MembershipTag::None => s.unknown_status += 1,
+                        Some(MembershipTag::Active) => s.active += 1,
+                        Some(MembershipTag::InvitePending) => s.pending_invites += 1,
+                        Some(MembershipTag::Other) => s.other_status += 1,
+                        None => s.unknown_status += 1,
                     }
                 }
             }
@@ -395,7 +399,7 @@ impl Directory {
 /// The principals a listing pages through: as the [`Directory`] kept them, with their id order.
 #[derive(Debug)]
 pub(crate) struct Listing {
-    principals: Vec<Stored>,
+    principals: Vec<PackedPrincipal>,
     order: Vec<usize>,
 }
 
@@ -408,7 +412,11 @@ impl Listing {
     /// The principals from position `start` to `end` (exclusive) in id order; none past the
     /// end. (`assemble` checked that `order` lists each principal once, so nothing in the range
     /// is filtered out.)
-    pub(crate) fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &Stored> + Clone {
+    pub(crate) fn range(
+        &self,
+        start: usize,
+        end: usize,
+    ) -> impl Iterator<Item = &PackedPrincipal> + Clone {
         self.order
             .get(start..end)
             .unwrap_or_default()
@@ -464,28 +472,6 @@ fn id_prefix(id: &str) -> IdPrefix {
     (u128::from_be_bytes(high), u128::from_be_bytes(low))
 }
 
-/// Drops, with a [`Warning::IdTooLong`] each, the principals whose id is longer than
-/// ConductorOne accepts: the engine would skip them anyway, and a huge id would otherwise be
-/// copied into the resource, its login and its profile first.
-fn drop_overlong_ids(
-    principals: &mut Vec<Stored>,
-    source: &'static str,
-    warnings: &mut Vec<Warning>,
-) {
-    principals.retain(|p| {
-        let bytes = p.id_len();
-        if bytes <= MAX_ID_BYTES {
-            return true;
-        }
-        warnings.push(Warning::IdTooLong {
-            id: shorten(p.id()),
-            bytes,
-            source,
-        });
-        false
-    });
-}
-
 /// Whether `order` holds every position below `len` exactly once.
 fn is_permutation(order: &[usize], len: usize) -> bool {
     let mut seen = vec![false; len];
@@ -499,7 +485,7 @@ fn is_permutation(order: &[usize], len: usize) -> bool {
 /// Principals without repeated ids, and their id order.
 struct Unique {
     /// In the order given, each id once (its first occurrence).
-    principals: Vec<Stored>,
+    principals: Vec<PackedPrincipal>,
     /// Positions in `principals`, in id order.
     order: Vec<usize>,
     /// The [`IdPrefix`] of each, in id order (beside `order`).
@@ -513,17 +499,18 @@ struct Unique {
 /// small, and kept as positions. (Putting the principals themselves in order took a permutation
 /// whose every step waited for a cache miss: about 30 ms of the 100k sync.)
 fn ordered_unique(
-    mut principals: Vec<Stored>,
+    mut principals: Vec<PackedPrincipal>,
     source: &'static str,
     warnings: &mut Vec<Warning>,
 ) -> Result<Unique, Error> {
     let (mut order, prefixes, repeated) = {
-        let keys: Vec<(IdPrefix, &str, usize)> = principals
+        let mut keys: Vec<(IdPrefix, &str, usize)> = principals
             .iter()
             .enumerate()
             .map(|(i, p)| (id_prefix(p.id()), p.id(), i))
             .collect();
-        let keys = sorted(keys);
+        // One thread: sorting the halves on two and merging them saved nothing measurable.
+        keys.sort_unstable();
         let mut order = Vec::with_capacity(keys.len());
         let mut prefixes = Vec::with_capacity(keys.len());
         let mut repeated = Vec::new();
@@ -582,59 +569,10 @@ fn ordered_unique(
     })
 }
 
-/// Lists at least this long are sorted in two halves on two threads, then merged.
-const PARALLEL_SORT_MIN: usize = 16 * 1024;
-
-/// `keys` sorted. A long list is sorted as two halves at once (the second on a scoped thread,
-/// or after the first on this one when the OS refuses a thread) and the halves merged; the result
-/// is the same either way.
-fn sorted<K: Ord + Send>(mut keys: Vec<K>) -> Vec<K> {
-    if keys.len() < PARALLEL_SORT_MIN {
-        keys.sort_unstable();
-        return keys;
-    }
-    let mut right = keys.split_off(keys.len() / 2);
-    let mut left = keys;
-    let right_sorted = std::thread::scope(|scope| {
-        let helper = threads::spawn_scoped(scope, "env0-sort", || right.sort_unstable());
-        left.sort_unstable();
-        match helper {
-            Ok(helper) => helper.join().is_ok(),
-            Err(error) => {
-                tracing::debug!(%error, "no thread to sort the second half; sorting it here");
-                false
-            }
-        }
-    });
-    if !right_sorted {
-        right.sort_unstable();
-    }
-    let mut merged = Vec::with_capacity(left.len() + right.len());
-    let mut left = left.into_iter().peekable();
-    let mut right = right.into_iter().peekable();
-    loop {
-        let take_right = match (left.peek(), right.peek()) {
-            (Some(l), Some(r)) => r < l,
-            (None, Some(_)) => true,
-            (_, None) => false,
-        };
-        let next = if take_right {
-            right.next()
-        } else {
-            left.next()
-        };
-        match next {
-            Some(key) => merged.push(key),
-            None => break,
-        }
-    }
-    merged
-}
-
 /// Where the principal with this id is in `principals`, found through `order` (positions in id
 /// order) and `prefixes` (beside `order`).
 fn find_id(
-    principals: &[Stored],
+    principals: &[PackedPrincipal],
     order: &[usize],
     prefixes: &[IdPrefix],
     prefix: &IdPrefix,
@@ -662,7 +600,7 @@ fn find_id(
 /// [`IdPrefix`]es beside it, and `second` as `(prefix, position)` pairs in id order, no id in
 /// both. One linear pass; ids are read only when prefixes tie.
 fn merged_order(
-    principals: &[Stored],
+    principals: &[PackedPrincipal],
     first: &[usize],
     first_prefixes: &[IdPrefix],
     second: &[(IdPrefix, usize)],
@@ -673,7 +611,7 @@ fn merged_order(
     let id = |at: usize| {
         principals
             .get(at)
-            .map(Stored::id)
+            .map(PackedPrincipal::id)
             .ok_or_else(|| broken("a position in id order is past the list"))
     };
     let mut order = Vec::with_capacity(first.len() + second.len());
@@ -708,7 +646,7 @@ mod tests {
     use super::*;
 
     /// Two lists (each sorted here), merged: the ids in merged order.
-    fn merge(first: Vec<Stored>, second: Vec<Stored>) -> Vec<String> {
+    fn merge(first: Vec<PackedPrincipal>, second: Vec<PackedPrincipal>) -> Vec<String> {
         let mut warnings = Vec::new();
         let first = ordered_unique(first, MEMBERS_SOURCE, &mut warnings).unwrap();
         let second = ordered_unique(second, API_KEYS_SOURCE, &mut warnings).unwrap();
@@ -734,7 +672,12 @@ mod tests {
         let mut warnings = Vec::new();
         let mut key = |id: &str| {
             let wire: ApiKey = serde_json::from_str(&format!(r#"{{"id":"{id}"}}"#)).unwrap();
-            Stored::new(Principal::from_api_key(wire, &mut warnings))
+            admit(
+                &Principal::from_api_key(wire, &mut warnings),
+                API_KEYS_SOURCE,
+                &mut warnings,
+            )
+            .unwrap()
         };
         let merged = merge(vec![key("d"), key("b")], vec![key("e"), key("a"), key("c")]);
         assert_eq!(merged, ["a", "b", "c", "d", "e"]);
@@ -769,40 +712,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn parallel_sort_equals_a_plain_sort() {
-        // Few distinct ids in a scrambled order, so equal ids straddle the halves and their
-        // index order matters.
-        let ids: Vec<String> = (0..PARALLEL_SORT_MIN * 3 + 5)
-            .map(|i| format!("auth0|{:03}", i.wrapping_mul(2_654_435_761) % 500))
-            .collect();
-        let keys: Vec<(&str, usize)> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
-        let mut plain = keys.clone();
-        plain.sort_unstable();
-        assert_eq!(sorted(keys), plain);
-    }
-
-    #[test]
-    fn a_refused_sort_thread_sorts_on_this_thread() {
-        let keys: Vec<(u64, usize)> = (0..PARALLEL_SORT_MIN * 2 + 3)
-            .map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1000, i))
-            .collect();
-        let mut plain = keys.clone();
-        plain.sort_unstable();
-        let (refused_sort, refused) = threads::refusal::refusing(|| sorted(keys.clone()));
-        assert_eq!(refused, 1, "the sort asked for a thread, and was refused");
-        assert_eq!(refused_sort, plain);
-        assert_eq!(sorted(keys), plain, "and with the thread");
-    }
-
     /// The directory against a plain model of its rules: principals in a `BTreeMap` by id, the
     /// first of each id winning, members before API keys, a key listed as a member being that
     /// key (with what it lacks from the member), over-long ids dropped first.
     mod model {
+        use c1_model::limits::MAX_ID_BYTES;
         use proptest::prelude::*;
         use serde_json::{Value, json};
 
@@ -933,7 +847,7 @@ mod tests {
             let mut paged = Vec::new();
             for start in (0..listing.len()).step_by(page.max(1)) {
                 let end = (start + page.max(1)).min(listing.len());
-                paged.extend(listing.range(start, end).map(Stored::to_principal));
+                paged.extend(listing.range(start, end).map(PackedPrincipal::to_principal));
             }
             prop_assert_eq!(paged, want.principals);
             Ok(())
@@ -1001,14 +915,13 @@ mod tests {
                 ..ProptestConfig::default()
             })]
 
-            /// Above the parallel sort's threshold, with repeats, shared 32-byte prefixes and
-            /// keys listed as members; with the sort thread and with it refused.
+            /// Large lists, with repeats, shared 32-byte prefixes and keys listed as members.
             #[test]
             fn large_directories_follow_the_model(
                 seed in any::<u64>(),
                 extra in 0_usize..2000,
             ) {
-                let count = PARALLEL_SORT_MIN + extra;
+                let count = 16 * 1024 + extra;
                 let pool = (count as u64) * 9 / 10;
                 let member_id = |i: u64| {
                     let n = mix(seed, i) % pool;
@@ -1031,9 +944,6 @@ mod tests {
                     }))
                     .collect();
                 check(&members, &keys, 256)?;
-                let (checked, refused) = threads::refusal::refusing(|| check(&members, &keys, 256));
-                checked?;
-                prop_assert!(refused >= 1, "the member list's sort asked for a thread");
             }
         }
     }
@@ -1179,7 +1089,7 @@ mod tests {
         );
         let listing = dir.into_listing();
         assert_eq!(listing.len(), 6);
-        let page: Vec<&str> = listing.range(2, 5).map(Stored::id).collect();
+        let page: Vec<&str> = listing.range(2, 5).map(PackedPrincipal::id).collect();
         assert_eq!(page, ["c", "k1", "k2"]);
         assert_eq!(
             listing.range(6, 9).count(),
