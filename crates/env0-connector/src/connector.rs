@@ -22,11 +22,11 @@ use c1_sync::{Connector, ConnectorError, ConnectorMetadata, Page, ResourceSyncer
 use env0_api::{ApiKey, Env0Client, OrgId};
 use serde::Serialize;
 
+use crate::directory::{Directory, Listing, MEMBERS_SOURCE, Members, PrincipalSummary};
 use crate::domain::Principal;
 use crate::error::{Error, from_api, permanent};
 use crate::mapping::{resource_from, user_resource_type};
 use crate::packed::admit;
-use crate::sources::{Directory, Listing, MEMBERS_SOURCE, Members, PrincipalSummary};
 
 /// Resources per page of the user listing.
 ///

@@ -291,8 +291,8 @@ pub enum Warning {
     DuplicateId {
         /// The repeated id.
         id: String,
-        /// The list it came from: [`crate::sources::MEMBERS_SOURCE`] or
-        /// [`crate::sources::API_KEYS_SOURCE`].
+        /// The list it came from: [`crate::directory::MEMBERS_SOURCE`] or
+        /// [`crate::directory::API_KEYS_SOURCE`].
         source: &'static str,
     },
     /// A custom role id that `GET /roles` does not list; its name stays unknown.
@@ -327,8 +327,8 @@ pub enum Warning {
         id: String,
         /// Its length, in bytes.
         bytes: usize,
-        /// The list it came from: [`crate::sources::MEMBERS_SOURCE`] or
-        /// [`crate::sources::API_KEYS_SOURCE`].
+        /// The list it came from: [`crate::directory::MEMBERS_SOURCE`] or
+        /// [`crate::directory::API_KEYS_SOURCE`].
         source: &'static str,
     },
     /// `GET /roles` answered 402 or 403: custom roles keep their ids, without names.

@@ -8,7 +8,7 @@
 //!
 //! - [`domain`]: [`Principal`] (a person or an API key), built from env0 wire types and
 //!   independent of them.
-//! - [`sources`]: members + API keys + custom role names merged into one sorted [`Directory`].
+//! - [`directory`]: members + API keys + custom role names merged into one sorted [`Directory`].
 //! - [`mapping`]: a principal as a ConductorOne `user` resource, field by field as
 //!   `docs/user-mapping.md` specifies.
 //! - [`Env0Connector`]: the [`c1_sync::Connector`] for one organization, plus
@@ -22,13 +22,13 @@
 //! env0 error either way.
 
 mod connector;
+pub mod directory;
 pub mod domain;
 mod error;
 pub mod mapping;
 mod packed;
-pub mod sources;
 
 pub use connector::{AccessReport, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};
+pub use directory::{Directory, PrincipalSummary};
 pub use domain::{Membership, OrgRole, Principal, PrincipalKind, Warning};
 pub use error::{Error, api_error};
-pub use sources::{Directory, PrincipalSummary};
