@@ -21,6 +21,7 @@
 //! missing permission), an [`Error`] that still carries the env0 error. [`api_error`] reaches the
 //! env0 error either way.
 
+pub mod access;
 mod connector;
 pub mod directory;
 pub mod domain;
