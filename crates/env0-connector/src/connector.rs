@@ -32,8 +32,8 @@ use crate::packed::admit;
 ///
 /// Pages come from the in-memory snapshot, so their size costs no requests; it sets how long a
 /// built resource waits before the engine checks and encodes it (one to two pages later). 256
-/// resources (about half a MiB) stay in a core's cache meanwhile; 1 000 did not, and cost the
-/// 100k benchmark sync about 8% of its wall time.
+/// resources (about half a MiB) stay in a core's cache meanwhile; 1 000 did not (see
+/// `docs/performance.md`).
 pub const DEFAULT_PAGE_SIZE: usize = 256;
 
 /// The env0 connector for one organization.
@@ -320,8 +320,7 @@ impl ResourceSyncer for UserSyncer {
         let slice = principals.range(offset, end);
         // The page's principals and their texts sit at scattered places in memory (kept in
         // response order, read in id order). Touching them all first, in a loop this small, lets
-        // the processor fetch many at once; mapping them one by one waited for each in turn
-        // (100k benchmark: pages phase 360 -> 328 ms).
+        // the processor fetch many at once; mapping them one by one waited for each in turn.
         std::hint::black_box(slice.clone().fold(0u8, |acc, p| acc ^ p.warm()));
         let mut cuts = Vec::new();
         let items: Vec<pb::Resource> = slice
