@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use svix_ksuid::{Ksuid, KsuidLike};
 
+use super::database_thread::{Counts, DatabaseThread, Rows, Table};
 use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind, Output};
-use super::loader::{Counts, Loader, Rows, Table};
 use super::lock::TargetLock;
 use super::schema::{self, SYNC_RUNS, TABLES};
 use super::time::now_text;
@@ -38,7 +38,7 @@ use super::{StoreError, SyncStats};
 pub struct C1zWriter {
     // Declared before `work`: dropping it stops the database thread and closes the connection
     // before the directory is removed.
-    db: Loader,
+    db: DatabaseThread,
     target: PathBuf,
     work: WorkDir,
     db_path: PathBuf,
@@ -139,7 +139,7 @@ impl C1zWriter {
         conn.execute_batch("begin")
             .map_err(|e| StoreError::sqlite(target, "start the sync run", e))?;
 
-        let db = Loader::start(conn, target, &sync_id);
+        let db = DatabaseThread::start(conn, target, &sync_id);
 
         tracing::debug!(target = %target.display(), %sync_id, ?previous_sync_id, "c1z sync started");
         Ok(Self {
@@ -324,7 +324,7 @@ impl C1zWriter {
 
 /// Everything [`C1zWriter::finish`] consumes but the lock.
 struct Saving {
-    db: Loader,
+    db: DatabaseThread,
     target: PathBuf,
     work: WorkDir,
     db_path: PathBuf,
@@ -764,7 +764,7 @@ mod tests {
         // Make the database thread's next insert fail: a trigger that raises on any resource.
         let (loaded, _) = std::mem::replace(
             &mut w.db,
-            Loader::start(Connection::open_in_memory().unwrap(), &target, "unused"),
+            DatabaseThread::start(Connection::open_in_memory().unwrap(), &target, "unused"),
         )
         .finish()
         .unwrap();
@@ -774,7 +774,7 @@ mod tests {
                  begin select raise(abort, 'disk is full'); end;",
             )
             .unwrap();
-        w.db = Loader::start(loaded, &target, w.sync_id());
+        w.db = DatabaseThread::start(loaded, &target, w.sync_id());
 
         w.put_resources(&users(&["a"])).unwrap();
         let mut failed = None;
