@@ -61,6 +61,8 @@ pub struct FinishedSync {
     pub stats: SyncStats,
     /// The finished full sync carried over from the previous file, if there was one.
     pub previous_sync_id: Option<String>,
+    /// What grant expansion, run just before the sync was ended, did.
+    pub expansion: crate::expand::ExpansionReport,
 }
 
 impl C1zWriter {
@@ -248,7 +250,8 @@ impl C1zWriter {
         self.fail_before_rename = true;
     }
 
-    /// Ends the sync (sets `ended_at` and the `stats` JSON), writes `<target>.tmp` (`C1ZF\0` +
+    /// Expands the sync's grants ([`crate::expand`]: inherited grants written, `supports_diff
+    /// = 1`), ends the sync (sets `ended_at` and the `stats` JSON), writes `<target>.tmp` (`C1ZF\0` +
     /// one zstd frame with content size and checksum), fsyncs it, renames it over the target and
     /// fsyncs the directory.
     ///
@@ -267,7 +270,10 @@ impl C1zWriter {
         } = self;
 
         let started = std::time::Instant::now();
-        let (conn, counts) = db.finish()?;
+        let (conn, mut counts) = db.finish()?;
+        // The last phase of a full sync: grant expansion over the scratch database (`expand`).
+        let expansion = crate::expand::expand_sync(&conn, &target, &sync_id, &now_text())?;
+        counts.grants += expansion.grants_created;
         let loaded = started.elapsed();
         let stats = stats_from(counts);
         // Tests check the counts against the database itself.
@@ -327,6 +333,7 @@ impl C1zWriter {
             ended_at,
             stats,
             previous_sync_id,
+            expansion,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests of c1-sync: one binary, one module per area.
 
 mod engine;
+mod expansion;
 mod store;
 mod support;
