@@ -87,7 +87,7 @@ impl<'a> Pass<'a> {
             let shown: Vec<&str> = cycle.iter().take(5).map(String::as_str).collect();
             let more = cycle.len().saturating_sub(shown.len());
             let mut message = format!(
-                "grant expansion: entitlements {} form a cycle; they are expanded as one and do \
+                "entitlements {} form a cycle; they are expanded as one and do \
                  not pass their holders to each other",
                 shown.join(", ")
             );
@@ -269,7 +269,7 @@ impl<'a> Pass<'a> {
                     None => {
                         self.report.dropped_edges += 1;
                         warnings.push(format!(
-                            "grant expansion: grant {grant} is expandable from entitlement \
+                            "grant {grant} is expandable from entitlement \
                              {source}, which is not in the sync; that edge is dropped"
                         ));
                     }
@@ -284,7 +284,7 @@ impl<'a> Pass<'a> {
                     Some(_) if !destination_known => {
                         self.report.dropped_edges += 1;
                         warnings.push(format!(
-                            "grant expansion: grant {grant} grants entitlement {destination}, \
+                            "grant {grant} grants entitlement {destination}, \
                              which is not in the sync; its edge from {source} is dropped"
                         ));
                     }
@@ -455,7 +455,7 @@ impl<'a> Pass<'a> {
                 .map_err(|e| self.sql(ACTION, e))?;
             if inserted == 0 {
                 self.report.warnings.push(format!(
-                    "grant expansion: grant id {id} is already used by a grant of another \
+                    "grant id {id} is already used by a grant of another \
                      entitlement or principal; the expanded grant is not written"
                 ));
             } else {

@@ -258,6 +258,15 @@ impl C1zWriter {
     /// On any failure before the rename the target is untouched and no `.tmp` remains; the
     /// temporary directory is removed in every case.
     pub fn finish(self) -> Result<FinishedSync, StoreError> {
+        self.finish_then(|_| {})
+    }
+
+    /// [`finish`](Self::finish), calling `saving` with what grant expansion did once it is
+    /// done, just before the sync is ended and saved (the engine reports its phases this way).
+    pub fn finish_then(
+        self,
+        saving: impl FnOnce(&crate::expand::ExpansionReport),
+    ) -> Result<FinishedSync, StoreError> {
         let Self {
             db,
             target,
@@ -274,6 +283,7 @@ impl C1zWriter {
         // The last phase of a full sync: grant expansion over the scratch database (`expand`).
         let expansion = crate::expand::expand_sync(&conn, &target, &sync_id, &now_text())?;
         counts.grants += expansion.grants_created;
+        saving(&expansion);
         let loaded = started.elapsed();
         let stats = stats_from(counts);
         // Tests check the counts against the database itself.

@@ -2,5 +2,6 @@
 
 mod engine;
 mod expansion;
+mod lifecycle;
 mod store;
 mod support;
