@@ -3,5 +3,6 @@
 mod engine;
 mod expansion;
 mod lifecycle;
+mod reference;
 mod store;
 mod support;
