@@ -42,6 +42,7 @@
 //! is needed: the order is topological, and cycles are collapsed first.
 
 mod graph;
+mod insert;
 mod pass;
 mod wire;
 
