@@ -8,6 +8,7 @@ use c1_model::pb;
 use serde::Serialize;
 
 use crate::error::ConnectorError;
+use crate::provision::Provisioner;
 
 /// Who the connector is: shown in reports and by the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,6 +146,15 @@ pub trait ResourceSyncer: Send + Sync {
     ) -> Result<Page<pb::Grant>, ConnectorError> {
         let _ = (resource, page_token);
         Ok(Page::last(Vec::new()))
+    }
+
+    /// The provisioner of this type's entitlements, if it can grant and revoke them (a syncer
+    /// that implements [`Provisioner`] returns `Some(self)`). The capabilities document lists
+    /// `CAPABILITY_PROVISION` on exactly the types whose syncer returns one, and
+    /// [`crate::provision`] dispatches to it by the entitlement's resource type. The default
+    /// returns `None`.
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        None
     }
 }
 

@@ -98,7 +98,7 @@ fn expandable(mut grant: pb::Grant, sources: &[&str], shallow: bool, types: &[&s
 /// Alice (`a`) is in team t1; t1 holds Deployer on project p1; p2 is p1's sub-project, so each
 /// role on p1 holds on p2; the organization role Admin is Admin on p1; Bob (`b`) is an Admin;
 /// Carol (`c`) is in t1 and also holds Deployer on p2 directly. `extra` grants are added to p1's.
-fn access_model(extra: Vec<pb::Grant>) -> MemConnector {
+pub(crate) fn access_model(extra: Vec<pb::Grant>) -> MemConnector {
     let users: Vec<pb::Resource> = ["a", "b", "c"].map(user).to_vec();
     let t1 = team("t1");
     let admin_role =

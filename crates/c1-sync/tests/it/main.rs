@@ -3,6 +3,7 @@
 mod engine;
 mod expansion;
 mod lifecycle;
+mod provision;
 mod reference;
 mod store;
 mod support;
