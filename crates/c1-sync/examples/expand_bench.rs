@@ -1,6 +1,7 @@
 //! Measures grant expansion on a generated organization (no network).
 //!
-//! Run: `cargo run --release -p c1-sync --example expand_bench -- [--scale 1.0] [output.c1z]`
+//! Run: `cargo run --release -p c1-sync --example expand_bench -- [--scale 1.0] [--report FILE]
+//! [output.c1z]`
 //! (`cargo xtask bench --only expansion` runs it at scales 0.5 and 1 under a peak-RSS meter).
 //!
 //! At scale 1 the organization has 100 000 users, 1 000 teams of 1–500 members (random, seeded),
@@ -16,7 +17,8 @@
 //! the writer's `finish` expands the grants and saves the file. Prints one line of
 //! `key=value` pairs: `grants_in` (written by the "connector"), `grants_out` (in the file after
 //! expansion), `created`, `updated`, `expansion_ms`, `grants_out_per_s` (created grants per second
-//! of expansion), `finish_ms` (expansion plus save) and `bytes`.
+//! of expansion), `finish_ms` (expansion plus save) and `bytes`; `--report FILE` writes the same
+//! line to FILE too.
 
 use std::time::Instant;
 
@@ -31,10 +33,13 @@ const PAGE: usize = 1_000;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut scale = 1.0_f64;
     let mut output = None;
+    let mut report = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--scale" {
             scale = args.next().ok_or("--scale needs a value")?.parse()?;
+        } else if arg == "--report" {
+            report = Some(args.next().ok_or("--report needs a file")?);
         } else {
             output = Some(std::path::PathBuf::from(arg));
         }
@@ -191,21 +196,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let finish_ms = started.elapsed().as_secs_f64() * 1000.0;
     let e = &finished.expansion;
     let expansion_s = (e.duration_ms as f64 / 1000.0).max(1e-3);
+    let line = format!(
+        "grants_in={grants_in} grants_out={} created={} updated={} expansion_ms={} \
+         grants_out_per_s={:.0} finish_ms={finish_ms:.0} bytes={}",
+        finished.stats.grants,
+        e.grants_created,
+        e.grants_updated,
+        e.duration_ms,
+        e.grants_created as f64 / expansion_s,
+        finished.bytes
+    );
+    if let Some(report) = report {
+        std::fs::write(report, format!("{line}\n"))?;
+    }
     #[expect(
         clippy::print_stdout,
         reason = "an example that reports its measurement on stdout"
     )]
     {
-        println!(
-            "grants_in={grants_in} grants_out={} created={} updated={} expansion_ms={} \
-         grants_out_per_s={:.0} finish_ms={finish_ms:.0} bytes={}",
-            finished.stats.grants,
-            e.grants_created,
-            e.grants_updated,
-            e.duration_ms,
-            e.grants_created as f64 / expansion_s,
-            finished.bytes
-        );
+        println!("{line}");
     }
     Ok(())
 }
