@@ -41,6 +41,7 @@
 //! memory is the graph plus the holders of one destination, never all grants. No depth limit
 //! is needed: the order is topological, and cycles are collapsed first.
 
+mod cache;
 mod graph;
 mod insert;
 mod pass;

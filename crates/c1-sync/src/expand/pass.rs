@@ -11,6 +11,7 @@ use hashbrown::HashTable;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
 
+use super::cache::{self, HolderCache, Holders};
 use super::graph::{EdgeSpec, Graph, Step};
 use super::insert::{Inserter, Shared};
 use super::wire::{self, GrantView, Malformed};
@@ -102,6 +103,7 @@ impl<'a> Pass<'a> {
             update: self.prepare(UPDATE)?,
         };
         let mut scratch = Scratch::default();
+        let mut cache = HolderCache::new(&plan.steps, cache::BUDGET);
         // The principal index would take every new grant at a random place (grants arrive by
         // entitlement, not by principal), and a large expansion would spend most of its time
         // there; building it again afterwards, with one sort, costs a fraction of that.
@@ -110,15 +112,18 @@ impl<'a> Pass<'a> {
         } else {
             self.suspend_index(PRINCIPAL_INDEX)?
         };
+        let steps_started = Instant::now();
         for step in &plan.steps {
-            self.expand(step, &mut statements, &mut scratch)?;
+            self.expand(step, &mut statements, &mut scratch, &mut cache)?;
         }
         drop(statements);
+        let steps_ms = steps_started.elapsed().as_millis();
         if let Some(create) = principal_index {
             self.conn
                 .execute_batch(&create)
                 .map_err(|e| self.sql("rebuild the grants' principal index", e))?;
         }
+        let index_ms = steps_started.elapsed().as_millis() - steps_ms;
         self.report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(
             sync_id = self.sync_id,
@@ -127,6 +132,8 @@ impl<'a> Pass<'a> {
             created = self.report.grants_created,
             updated = self.report.grants_updated,
             duration_ms = self.report.duration_ms,
+            steps_ms,
+            index_ms,
             "grants expanded"
         );
         Ok(self.report)
@@ -339,6 +346,7 @@ impl<'a> Pass<'a> {
         step: &Step,
         statements: &mut Statements<'_>,
         scratch: &mut Scratch,
+        cache: &mut HolderCache,
     ) -> Result<(), StoreError> {
         const ACTION: &str = "expand grants";
         let path = self.path;
@@ -347,15 +355,28 @@ impl<'a> Pass<'a> {
         scratch.clear();
         let destination = step.destination.as_str();
 
-        // 1. The holders of every source, in source order.
+        // 1. The holders of every source, in source order: from memory when a list is kept,
+        // else from the store (keeping the list when later steps read it again).
         for (input, (source, spec)) in step.inputs.iter().enumerate() {
+            let input = input as u32;
+            if let Some(kept) = cache.get(source) {
+                for (principal_type, principal_id, principal, direct) in kept.iter() {
+                    if spec.admits(principal_type) && (direct || !spec.shallow) {
+                        self.report.grants_read += 1;
+                        scratch.add(principal_type, principal_id, principal, input, direct);
+                    }
+                }
+                cache.consume(source);
+                continue;
+            }
+            let mut keep = (cache.pending(source) > 1).then(Holders::default);
             let mut rows = statements
                 .grants_of
                 .query(params![source, self.sync_id])
                 .map_err(|e| self.sql(ACTION, e))?;
             while let Some(row) = rows.next().map_err(|e| self.sql(ACTION, e))? {
                 let principal_type = text(row, 2).map_err(err)?;
-                if !spec.admits(principal_type) {
+                if keep.is_none() && !spec.admits(principal_type) {
                     continue;
                 }
                 let data = bytes(row, 4).map_err(err)?;
@@ -364,25 +385,32 @@ impl<'a> Pass<'a> {
                 let direct = view
                     .is_direct_for(source)
                     .map_err(|e| self.malformed(text_or(row, 1), int_or(row, 0), "the grant", e))?;
-                if (spec.shallow && !direct) || view.principal.is_empty() {
+                if view.principal.is_empty() {
+                    continue;
+                }
+                let principal_id = text(row, 3).map_err(err)?;
+                if let Some(keep) = keep.as_mut() {
+                    keep.push(principal_type, principal_id, view.principal, direct);
+                }
+                if !spec.admits(principal_type) || (spec.shallow && !direct) {
                     continue;
                 }
                 self.report.grants_read += 1;
-                let principal_id = text(row, 3).map_err(err)?;
-                scratch.add(
-                    principal_type,
-                    principal_id,
-                    view.principal,
-                    input as u32,
-                    direct,
-                );
+                scratch.add(principal_type, principal_id, view.principal, input, direct);
             }
+            drop(rows);
+            if let Some(keep) = keep {
+                cache.insert(source, keep);
+            }
+            cache.consume(source);
         }
         if scratch.holders.is_empty() {
             return Ok(());
         }
 
-        // 2. The grants the destination already has: add the sources they are missing.
+        // 2. The grants the destination already has: add the sources they are missing. When
+        // later steps read the destination, its complete list is kept as well.
+        let mut keep = (cache.pending(destination) > 0).then(Holders::default);
         let mut updates: Vec<(i64, Vec<u8>)> = Vec::new();
         {
             let mut rows = statements
@@ -390,8 +418,21 @@ impl<'a> Pass<'a> {
                 .query(params![destination, self.sync_id])
                 .map_err(|e| self.sql(ACTION, e))?;
             while let Some(row) = rows.next().map_err(|e| self.sql(ACTION, e))? {
-                let found = scratch.find(text(row, 2).map_err(err)?, text(row, 3).map_err(err)?);
+                let (principal_type, principal_id) =
+                    (text(row, 2).map_err(err)?, text(row, 3).map_err(err)?);
+                let found = scratch.find(principal_type, principal_id);
                 let Some(holder) = found else {
+                    if let Some(keep) = keep.as_mut() {
+                        let view = GrantView::parse(bytes(row, 4).map_err(err)?).map_err(|e| {
+                            self.malformed(text_or(row, 1), int_or(row, 0), "the grant", e)
+                        })?;
+                        let direct = view.is_direct_for(destination).map_err(|e| {
+                            self.malformed(text_or(row, 1), int_or(row, 0), "the grant", e)
+                        })?;
+                        if !view.principal.is_empty() {
+                            keep.push(principal_type, principal_id, view.principal, direct);
+                        }
+                    }
                     continue;
                 };
                 scratch.holders[holder].existing = true;
@@ -406,6 +447,20 @@ impl<'a> Pass<'a> {
                         .map(|(input, direct)| (step.inputs[input as usize].0.as_str(), direct)),
                 )
                 .map_err(|e| self.malformed(grant, row_id, "the grant", e))?;
+                if let Some(keep) = keep.as_mut() {
+                    let view = GrantView::parse(data)
+                        .map_err(|e| self.malformed(grant, row_id, "the grant", e))?;
+                    // Its sources after the merge: its own key was added if it had none.
+                    let direct = match &merged {
+                        Some(entries) => entries.contains_key(destination),
+                        None => view
+                            .is_direct_for(destination)
+                            .map_err(|e| self.malformed(grant, row_id, "the grant", e))?,
+                    };
+                    if !view.principal.is_empty() {
+                        keep.push(principal_type, principal_id, view.principal, direct);
+                    }
+                }
                 if let Some(entries) = merged {
                     let entries: Vec<(&str, bool)> =
                         entries.iter().map(|(k, d)| (k.as_str(), *d)).collect();
@@ -429,6 +484,9 @@ impl<'a> Pass<'a> {
             .filter(|&h| !scratch.holders[h as usize].existing)
             .collect();
         if fresh.is_empty() {
+            if let Some(keep) = keep {
+                cache.insert(destination, keep);
+            }
             return Ok(());
         }
         let (entitlement_type, entitlement_resource, entitlement) = statements
@@ -490,6 +548,22 @@ impl<'a> Pass<'a> {
         }
         taken.extend(statements.insert.flush(&shared).map_err(err)?);
         self.report.grants_created += (fresh.len() - taken.len()) as u64;
+        if let Some(mut keep) = keep {
+            for h in &fresh {
+                let (principal_type, principal_id) = scratch.principal(*h);
+                let written = taken.is_empty() || {
+                    let id = format!("{destination}:{principal_type}:{principal_id}");
+                    !taken.contains(&id)
+                };
+                if written {
+                    let holder = &scratch.holders[*h as usize];
+                    let principal = &scratch.principals[holder.principal.0..holder.principal.1];
+                    // A new grant's sources never name its own entitlement: not direct.
+                    keep.push(principal_type, principal_id, principal, false);
+                }
+            }
+            cache.insert(destination, keep);
+        }
         for id in taken {
             self.report.warnings.push(format!(
                 "grant id {id} is already used by a grant of another entitlement or principal; \
