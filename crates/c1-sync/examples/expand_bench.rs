@@ -27,6 +27,10 @@ use c1_sync::C1zWriter;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+/// The allocator of the `baton-env0` binary, so the measurement matches what a sync sees.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROLES: [&str; 4] = ["Admin", "Deployer", "Planner", "Viewer"];
 const PAGE: usize = 1_000;
 

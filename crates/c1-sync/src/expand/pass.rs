@@ -27,6 +27,8 @@ const ENTITLEMENT: &str = "select resource_type_id, resource_id, data from v1_en
 const GRANTS_OF: &str = "select id, external_id, principal_resource_type_id, \
      principal_resource_id, data from v1_grants \
      where entitlement_id = ?1 and sync_id = ?2 order by id";
+/// KiB of SQLite page cache while new grants are written.
+const EXPANSION_CACHE_KIB: u32 = 32 * 1024;
 /// The grants' index by principal, rebuilt after a large expansion rather than updated row by row.
 const PRINCIPAL_INDEX: &str = "idx_grants_principal_id_v1";
 const UPDATE: &str = "update v1_grants set data = ?1 where id = ?2";
@@ -112,12 +114,30 @@ impl<'a> Pass<'a> {
         } else {
             self.suspend_index(PRINCIPAL_INDEX)?
         };
+        // A larger page cache while new grants go in (their index pages stay cached between
+        // destinations), the caller's again for the index rebuild, whose sorter sizes its
+        // in-memory runs by it.
+        let cache_pages: i64 = self
+            .conn
+            .query_row("pragma cache_size", [], |r| r.get(0))
+            .map_err(|e| self.sql("read the page cache size", e))?;
+        let (conn, path) = (self.conn, self.path);
+        let set_cache = |size: String| {
+            conn.execute_batch(&format!("pragma cache_size = {size}"))
+                .map_err(|e| StoreError::sqlite(path, "set the page cache size", e))
+        };
+        if !plan.steps.is_empty() {
+            set_cache(format!("-{EXPANSION_CACHE_KIB}"))?;
+        }
         let steps_started = Instant::now();
         for step in &plan.steps {
             self.expand(step, &mut statements, &mut scratch, &mut cache)?;
         }
         drop(statements);
         let steps_ms = steps_started.elapsed().as_millis();
+        if !plan.steps.is_empty() {
+            set_cache(cache_pages.to_string())?;
+        }
         if let Some(create) = principal_index {
             self.conn
                 .execute_batch(&create)

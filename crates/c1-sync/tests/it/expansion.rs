@@ -43,7 +43,18 @@ fn the_sdk_before_after_pair_matches_grant_for_grant() {
     assert!(!run.is_finished(), "the SDK stopped before expanding");
     assert_eq!(before.grants(&run.sync_id).unwrap().len(), 2_909);
 
+    let expandable = |grants: &[pb::Grant]| {
+        grants
+            .iter()
+            .filter(|g| annotations::has::<pb::GrantExpandable>(&g.annotations))
+            .count()
+    };
+    // The older schema keeps GrantExpandable inside the blobs; expansion moves it to the
+    // `expansion` column, and the reader returns it either way.
+    assert_eq!(expandable(&before.grants(&run.sync_id).unwrap()), 409);
     let report = before.expand_grants(&run.sync_id).unwrap();
+    assert_eq!(report.expandable_grants, 409);
+    assert_eq!(expandable(&before.grants(&run.sync_id).unwrap()), 409);
     let ours = grant_shapes(&before.grants(&run.sync_id).unwrap());
     let theirs = grant_shapes(&after.grants(&run.sync_id).unwrap());
     assert_eq!(theirs.len(), 14_981);
