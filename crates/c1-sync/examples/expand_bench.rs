@@ -4,14 +4,17 @@
 //! [output.c1z]`
 //! (`cargo xtask bench --only expansion` runs it at scales 0.5 and 1 under a peak-RSS meter).
 //!
-//! At scale 1 the organization has 100 000 users, 1 000 teams of 1–500 members (random, seeded),
-//! and 2 000 projects in a hierarchy four levels deep (100 roots, then 300, 600 and 1 000
-//! projects, each under a random project of the level above). Each project has four roles
-//! (`Admin`, `Deployer`, `Planner`, `Viewer`), one team grant (a random team holds a random role,
-//! expandable from the team's members, users only) and three direct user grants; each
-//! sub-project inherits every role of its parent (a grant to the parent project, expandable from
-//! the parent's role, users and teams); and the 20 organization admins are `Admin` on every root
-//! project (through an organization role). Scale 0.5 halves every count but the team sizes.
+//! At scale 1 the organization has 100 000 users, 1 000 teams of 1–500 members (sizes spread
+//! evenly over that range, members picked at random, seeded), and 2 000 projects in a hierarchy
+//! four levels deep (100 roots, then 300, 600 and 1 000 projects, spread evenly under the
+//! projects of the level above). Each project has four roles (`Admin`, `Deployer`, `Planner`,
+//! `Viewer`), one team grant (a team, taken in turn, holds a random role, expandable from the
+//! team's members, users only) and three direct user grants to random users; each sub-project
+//! inherits every role of its parent (a grant to the parent project, expandable from the parent's
+//! role, users and teams); and the 20 organization admins are `Admin` on every root project
+//! (through an organization role). Scale 0.5 halves every count but the team sizes; the shapes
+//! being even, the larger organization has twice the grants of the smaller, and the ratio of
+//! their expansion times shows how the cost grows.
 //!
 //! The users, teams and projects are written through `C1zWriter` in pages, as a sync would, and
 //! the writer's `finish` expands the grants and saves the file. Prints one line of
@@ -107,6 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ResourceBuilder::new("team", &format!("t{t:05}"), format!("Team {t}")).build_group()
         })
         .collect();
+    let mut team_index = 0usize;
     for chunk in team_resources.chunks(PAGE) {
         w.put_resources(chunk)?;
         let members: Vec<pb::Entitlement> = chunk
@@ -115,7 +119,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         w.put_entitlements(&members)?;
         for member in &members {
-            let size = rng.random_range(1..=500usize);
+            let size = 1 + (team_index * 211) % 500;
+            team_index += 1;
             let grants: Vec<pb::Grant> = (0..size)
                 .map(|_| c1_model::grant::new(member, &user_ref(rng.random_range(0..users))))
                 .collect();
@@ -126,9 +131,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Projects, level by level, each under a random project of the level above.
     let mut previous: Vec<pb::Resource> = Vec::new();
     let mut counter = 0usize;
+    let mut project_index = 0usize;
     for &size in &levels {
         let level: Vec<pb::Resource> = (0..size)
-            .map(|_| {
+            .map(|i| {
                 counter += 1;
                 let mut builder = ResourceBuilder::new(
                     "project",
@@ -137,7 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .description("a generated project");
                 if !previous.is_empty() {
-                    let parent = &previous[rng.random_range(0..previous.len())];
+                    let parent = &previous[i % previous.len()];
                     builder = builder.parent(parent.id.clone().unwrap_or_default());
                 }
                 builder.build()
@@ -152,6 +158,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             w.put_entitlements(&entitlements)?;
             let mut grants = Vec::new();
             for project in chunk {
+                project_index += 1;
                 let pid = project.id.clone().unwrap_or_default();
                 let role = |r: &str| {
                     entitlements
@@ -160,7 +167,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .cloned()
                         .unwrap_or_default()
                 };
-                let team = &team_resources[rng.random_range(0..teams)];
+                let team = &team_resources[(project_index * 7919) % teams];
                 let team_id = team.id.clone().unwrap_or_default();
                 grants.push(expandable(
                     c1_model::grant::new(&role(ROLES[rng.random_range(0..4)]), &team_id),

@@ -139,8 +139,11 @@ impl<'a> Pass<'a> {
             set_cache(cache_pages.to_string())?;
         }
         if let Some(create) = principal_index {
+            // The sorter may sort its runs on a helper thread meanwhile the table is read.
             self.conn
-                .execute_batch(&create)
+                .execute_batch(&format!(
+                    "pragma threads = 2; {create}; pragma threads = 0;"
+                ))
                 .map_err(|e| self.sql("rebuild the grants' principal index", e))?;
         }
         let index_ms = steps_started.elapsed().as_millis() - steps_ms;
