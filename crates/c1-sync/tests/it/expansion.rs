@@ -400,3 +400,46 @@ async fn a_source_entitlement_of_another_resource_fails_the_sync_naming_both() {
     );
     assert!(!path.exists(), "a failed sync writes nothing");
 }
+
+#[test]
+fn an_expanded_grant_whose_id_is_taken_is_not_written_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("taken.c1z");
+    let group = c1_model::ResourceBuilder::new("group", "g1", "G1").build_group();
+    let member = c1_model::entitlement::assignment(&group, "member");
+    let admin = c1_model::entitlement::assignment(&group, "admin");
+    let (a, b) = (user("a"), user("b"));
+    let admins = expandable(grant(&admin, &group), &["group:g1:member"], false, &[]);
+    // A connector grant of `member` to b that uses the id expansion would give a's admin grant.
+    let mut squatter = grant(&member, &b);
+    squatter.id = "group:g1:admin:user:a".into();
+    let mut w = c1_sync::C1zWriter::open(&path).unwrap();
+    w.put_resource_types(&[user_type(), team_type()]).unwrap();
+    w.put_resources(&[a.clone(), b, group]).unwrap();
+    w.put_entitlements(&[member.clone(), admin]).unwrap();
+    w.put_grants(&[grant(&member, &a), squatter.clone(), admins])
+        .unwrap();
+    let done = w.finish().unwrap();
+    assert_eq!(
+        done.expansion.warnings,
+        [
+            "grant id group:g1:admin:user:a is already used by a grant of another entitlement or \
+          principal; the expanded grant is not written"
+        ]
+    );
+    // b held member through the squatter: b gets admin; a does not.
+    assert_eq!(done.expansion.grants_created, 1);
+    let reader = C1zReader::open(&path).unwrap();
+    let stored = reader
+        .grant(&done.sync_id, "group:g1:admin:user:a")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, squatter, "the stored grant is kept as it was");
+    assert!(
+        reader
+            .grant(&done.sync_id, "group:g1:admin:user:b")
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(done.stats.grants, 4);
+}
