@@ -10,8 +10,9 @@
 //!   every later call pages through that one snapshot. Wire values are converted to
 //!   [`Principal`](crate::Principal)s and dropped; the snapshot keeps them packed (one allocation
 //!   of text each) and resources are built one page at a time, straight from the packed form.
-//! - The snapshot is dropped once its last page is served; a later first-page call fetches a
-//!   fresh one.
+//! - The snapshot lives for one run: [`Connector::end_sync`] drops it (with anything
+//!   `validate` prefetched), so later phases of the same run can still read it and the next run
+//!   fetches a fresh one.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -160,6 +161,16 @@ impl Connector for Env0Connector {
 
     fn resource_syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
         vec![Arc::clone(&self.syncer) as Arc<dyn ResourceSyncer>]
+    }
+
+    /// Frees the run's snapshot. No listing call is in flight when the engine calls this, so
+    /// the lock is free; if it were not, the snapshot would be replaced by the next run's.
+    fn end_sync(&self) {
+        if let Ok(mut listing) = self.shared.listing.try_lock() {
+            *listing = None;
+        }
+        *lock(&self.shared.prefetched) = None;
+        *lock(&self.shared.prefetched_keys) = None;
     }
 }
 
@@ -329,15 +340,6 @@ impl ResourceSyncer for UserSyncer {
         let mut page = if end < total {
             Page::next(items, end.to_string())
         } else {
-            // The listing is complete: free the snapshot now rather than at the end of the sync.
-            // A later first-page call starts a fresh listing.
-            let mut listing = self.shared.listing.lock().await;
-            if listing
-                .as_ref()
-                .is_some_and(|current| Arc::ptr_eq(current, &principals))
-            {
-                *listing = None;
-            }
             Page::last(items)
         };
         for warning in warnings.into_iter().chain(cuts) {

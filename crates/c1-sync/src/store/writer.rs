@@ -78,6 +78,8 @@ pub struct FinishedSync {
     pub stats: SyncStats,
     /// The finished full sync carried over from the previous file, if there was one.
     pub previous_sync_id: Option<String>,
+    /// What grant expansion, run just before the sync was ended, did.
+    pub expansion: crate::expand::ExpansionReport,
 }
 
 impl C1zWriter {
@@ -284,15 +286,25 @@ impl C1zWriter {
         self.faults.output_room = Some(bytes);
     }
 
-    /// Ends the sync (sets `ended_at` and the `stats` JSON), writes the new file (`C1ZF\0` + one
-    /// zstd frame with content size and checksum) into the scratch directory beside the target,
-    /// fsyncs it, renames it over the target, fsyncs the directory, removes the scratch
-    /// directory and releases the lock.
+    /// Expands the sync's grants ([`crate::expand`]: inherited grants written, `supports_diff
+    /// = 1`), ends the sync (sets `ended_at` and the `stats` JSON), writes the new file
+    /// (`C1ZF\0` and one zstd frame with content size and checksum) into the scratch directory
+    /// beside the target, fsyncs it, renames it over the target, fsyncs the directory, removes
+    /// the scratch directory and releases the lock.
     ///
     /// On any failure before the rename the target is untouched and no temporary file remains:
     /// the new file is created exclusively inside this writer's own scratch directory, which is
     /// removed in every case.
     pub fn finish(self) -> Result<FinishedSync, StoreError> {
+        self.finish_then(|_| {})
+    }
+
+    /// [`finish`](Self::finish), calling `saving` with what grant expansion did once it is
+    /// done, just before the sync is ended and saved (the engine reports its phases this way).
+    pub fn finish_then(
+        self,
+        saving: impl FnOnce(&crate::expand::ExpansionReport),
+    ) -> Result<FinishedSync, StoreError> {
         let Self {
             db,
             target,
@@ -314,7 +326,7 @@ impl C1zWriter {
             previous_sync_id,
             faults,
         }
-        .save();
+        .save(saving);
         // Only now, with the new file in place (or the old one untouched) and the scratch
         // directory gone, may another writer start.
         drop(lock);
@@ -335,7 +347,10 @@ struct Saving {
 }
 
 impl Saving {
-    fn save(self) -> Result<FinishedSync, StoreError> {
+    fn save(
+        self,
+        saving: impl FnOnce(&crate::expand::ExpansionReport),
+    ) -> Result<FinishedSync, StoreError> {
         let Self {
             db,
             target,
@@ -348,7 +363,11 @@ impl Saving {
         } = self;
 
         let started = std::time::Instant::now();
-        let (conn, counts) = db.finish()?;
+        let (conn, mut counts) = db.finish()?;
+        // The last phase of a full sync: grant expansion over the scratch database (`expand`).
+        let expansion = crate::expand::expand_sync(&conn, &target, &sync_id, &now_text())?;
+        counts.grants += expansion.grants_created;
+        saving(&expansion);
         let loaded = started.elapsed();
         let stats = stats_from(counts);
         // Tests check the counts against the database itself.
@@ -418,6 +437,7 @@ impl Saving {
             ended_at,
             stats,
             previous_sync_id,
+            expansion,
         })
     }
 }
