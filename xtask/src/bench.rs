@@ -1,4 +1,8 @@
-//! `cargo xtask bench [--runs N] [--sizes 1000,10000,100000]`: release-build baton-env0 and
+//! `cargo xtask bench [--runs N] [--sizes 1000,10000,100000] [--only sync|expansion]`: the sync
+//! case below, then the grant-expansion case (`bench_expand.rs`, `bench/expansion.json`);
+//! `--only` runs one of them.
+//!
+//! The sync case: release-build baton-env0 and
 //! env0-fake, sync generated organizations (members plus 10% API keys) from env0-fake on
 //! loopback, and report per size the median wall time, users per second, peak RSS of the
 //! baton-env0 process and request counts. Writes `bench/results.json`; fails when a target is
@@ -36,12 +40,15 @@ const TARGET_SCALING: f64 = 12.0;
 struct Options {
     runs: usize,
     sizes: Vec<usize>,
+    /// `--only sync` or `--only expansion`: run just that case.
+    only: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut opts = Options {
         runs: 5,
         sizes: vec![1_000, 10_000, 100_000],
+        only: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -59,7 +66,10 @@ fn parse(args: &[String]) -> Result<Options> {
                     .collect::<Result<_, _>>()
                     .with_context(|| format!("--sizes {value} is not a list of numbers"))?;
             }
-            other => bail!("usage: cargo xtask bench [--runs N] [--sizes A,B,C] (got {other})"),
+            "--only" if value == "sync" || value == "expansion" => opts.only = Some(value.clone()),
+            other => bail!(
+                "usage: cargo xtask bench [--runs N] [--sizes A,B,C] [--only sync|expansion] (got {other})"
+            ),
         }
     }
     if opts.runs == 0 || opts.sizes.is_empty() {
@@ -119,6 +129,17 @@ struct Machine {
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
+    match opts.only.as_deref() {
+        Some("expansion") => return crate::bench_expand::run(opts.runs),
+        Some(_) => return run_syncs(&opts),
+        None => {}
+    }
+    run_syncs(&opts)?;
+    crate::bench_expand::run(opts.runs)
+}
+
+/// The sync case: syncs of generated organizations from env0-fake.
+fn run_syncs(opts: &Options) -> Result<()> {
     let bins = demo::build(true)?;
     let secret = SecretFile::new()?;
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -337,7 +358,7 @@ pub(crate) fn measure(args: &[String]) -> Result<()> {
 }
 
 /// Reads what [`measure`] printed.
-fn parse_measurement(text: &str) -> Option<(i32, u64, u64)> {
+pub(crate) fn parse_measurement(text: &str) -> Option<(i32, u64, u64)> {
     let mut fields = text.split_whitespace();
     let status = fields.next()?.parse().ok()?;
     let wall_ns = fields.next()?.parse().ok()?;
@@ -347,7 +368,7 @@ fn parse_measurement(text: &str) -> Option<(i32, u64, u64)> {
 
 /// Milliseconds to sort 2 Mi pseudo-random integers (fixed seed): a single-threaded CPU and
 /// memory workload that shows how fast the machine is right now.
-fn calibrate() -> f64 {
+pub(crate) fn calibrate() -> f64 {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut values: Vec<u64> = (0..2 * 1024 * 1024)
         .map(|_| {
@@ -363,7 +384,7 @@ fn calibrate() -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
-fn median(values: impl Iterator<Item = f64>) -> f64 {
+pub(crate) fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.collect();
     v.sort_by(f64::total_cmp);
     match v.len() {

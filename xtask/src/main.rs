@@ -14,6 +14,7 @@
 )]
 
 mod bench;
+mod bench_expand;
 mod codegen;
 mod demo;
 mod layers;
@@ -29,7 +30,8 @@ commands:
   codegen [--check]              regenerate checked-in generated files (--check: fail on drift)
   check-layers                   fail when a crate depends on something its layer forbids
   demo                           sync the bundled demo organization from env0-fake into demo.c1z
-  bench                          benchmark syncs of generated organizations; writes bench/results.json
+  bench [--only sync|expansion]  benchmark syncs of generated organizations (bench/results.json)
+                                 and grant expansion (bench/expansion.json)
   release <version> [--dry-run]  bump the version, build and package baton-env0 into dist/
 ";
 

@@ -227,7 +227,7 @@ fn value_len(value: &Value) -> usize {
 }
 
 /// Writes a length as a varint; almost every length here fits in one byte, which prost's general
-/// varint writer (an out-of-line loop) would spend thirty instructions on.
+/// varint writer (an out-of-line loop) handles with far more work.
 #[inline]
 fn put_len(len: usize, buf: &mut impl BufMut) {
     match u8::try_from(len) {

@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::engine::Phase;
+use crate::expand::ExpansionError;
 use crate::store::StoreError;
 
 /// A boxed error a connector wraps in a [`ConnectorError`].
@@ -141,6 +142,17 @@ pub enum SyncError {
         source: ConnectorError,
     },
 
+    /// [`Connector::begin_sync`](crate::Connector::begin_sync) failed (after retries if
+    /// transient).
+    #[error("the connector could not prepare the sync after {attempts} attempt(s)")]
+    BeginSync {
+        /// How many times `begin_sync` was called.
+        attempts: u32,
+        /// The connector's error.
+        #[source]
+        source: ConnectorError,
+    },
+
     /// A listing call failed permanently, or transiently more than the allowed attempts.
     #[error(
         "listing {phase} of resource type `{resource_type}` failed after {attempts} attempt(s)"
@@ -183,6 +195,15 @@ pub enum SyncError {
         first: String,
     },
 
+    /// Grant expansion found the connector's expandable grants inconsistent (or a stored grant
+    /// corrupt); the error names the grant and entitlements involved.
+    #[error("grant expansion failed")]
+    Expansion {
+        /// What is wrong.
+        #[source]
+        source: ExpansionError,
+    },
+
     /// The c1z store failed (the message names the file).
     #[error(transparent)]
     Store {
@@ -204,7 +225,9 @@ impl SyncError {
     /// The connector's error behind this failure, if the connector caused it.
     pub fn connector_error(&self) -> Option<&ConnectorError> {
         match self {
-            Self::Validate { source, .. } | Self::Connector { source, .. } => Some(source),
+            Self::Validate { source, .. }
+            | Self::BeginSync { source, .. }
+            | Self::Connector { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -10,8 +10,9 @@
 //!   every later call pages through that one snapshot. Wire values are converted to
 //!   [`Principal`](crate::Principal)s and dropped; the snapshot keeps them packed (one allocation
 //!   of text each) and resources are built one page at a time, straight from the packed form.
-//! - The snapshot is dropped once its last page is served; a later first-page call fetches a
-//!   fresh one.
+//! - The snapshot lives for one run: [`Connector::end_sync`] drops it (with anything
+//!   `validate` prefetched), so later phases of the same run can still read it and the next run
+//!   fetches a fresh one.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,8 +33,8 @@ use crate::packed::admit;
 ///
 /// Pages come from the in-memory snapshot, so their size costs no requests; it sets how long a
 /// built resource waits before the engine checks and encodes it (one to two pages later). 256
-/// resources (about half a MiB) stay in a core's cache meanwhile; 1 000 did not, and cost the
-/// 100k benchmark sync about 8% of its wall time.
+/// resources (about half a MiB) stay in a core's cache meanwhile; 1 000 did not (see
+/// `docs/performance.md`).
 pub const DEFAULT_PAGE_SIZE: usize = 256;
 
 /// The env0 connector for one organization.
@@ -160,6 +161,16 @@ impl Connector for Env0Connector {
 
     fn resource_syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
         vec![Arc::clone(&self.syncer) as Arc<dyn ResourceSyncer>]
+    }
+
+    /// Frees the run's snapshot. No listing call is in flight when the engine calls this, so
+    /// the lock is free; if it were not, the snapshot would be replaced by the next run's.
+    fn end_sync(&self) {
+        if let Ok(mut listing) = self.shared.listing.try_lock() {
+            *listing = None;
+        }
+        *lock(&self.shared.prefetched) = None;
+        *lock(&self.shared.prefetched_keys) = None;
     }
 }
 
@@ -320,8 +331,7 @@ impl ResourceSyncer for UserSyncer {
         let slice = principals.range(offset, end);
         // The page's principals and their texts sit at scattered places in memory (kept in
         // response order, read in id order). Touching them all first, in a loop this small, lets
-        // the processor fetch many at once; mapping them one by one waited for each in turn
-        // (100k benchmark: pages phase 360 -> 328 ms).
+        // the processor fetch many at once; mapping them one by one waited for each in turn.
         std::hint::black_box(slice.clone().fold(0u8, |acc, p| acc ^ p.warm()));
         let mut cuts = Vec::new();
         let items: Vec<pb::Resource> = slice
@@ -330,15 +340,6 @@ impl ResourceSyncer for UserSyncer {
         let mut page = if end < total {
             Page::next(items, end.to_string())
         } else {
-            // The listing is complete: free the snapshot now rather than at the end of the sync.
-            // A later first-page call starts a fresh listing.
-            let mut listing = self.shared.listing.lock().await;
-            if listing
-                .as_ref()
-                .is_some_and(|current| Arc::ptr_eq(current, &principals))
-            {
-                *listing = None;
-            }
             Page::last(items)
         };
         for warning in warnings.into_iter().chain(cuts) {

@@ -71,6 +71,34 @@ impl ::prost::Name for GrantImmutable {
         "type.googleapis.com/c1.connector.v2.GrantImmutable".into()
     }
 }
+/// Response annotation of a grant request: the principal already held the entitlement, so nothing
+/// was created. The request succeeded.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GrantAlreadyExists {}
+impl ::prost::Name for GrantAlreadyExists {
+    const NAME: &'static str = "GrantAlreadyExists";
+    const PACKAGE: &'static str = "c1.connector.v2";
+    fn full_name() -> ::prost::alloc::string::String {
+        "c1.connector.v2.GrantAlreadyExists".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/c1.connector.v2.GrantAlreadyExists".into()
+    }
+}
+/// Response annotation of a revoke request: the principal no longer held the entitlement, so
+/// nothing was removed. The request succeeded.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GrantAlreadyRevoked {}
+impl ::prost::Name for GrantAlreadyRevoked {
+    const NAME: &'static str = "GrantAlreadyRevoked";
+    const PACKAGE: &'static str = "c1.connector.v2";
+    fn full_name() -> ::prost::alloc::string::String {
+        "c1.connector.v2.GrantAlreadyRevoked".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/c1.connector.v2.GrantAlreadyRevoked".into()
+    }
+}
 /// Resource annotation: resources of this child type live under the annotated resource.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ChildResourceType {

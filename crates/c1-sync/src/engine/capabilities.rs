@@ -108,18 +108,25 @@ fn non_empty<const N: usize>(fields: [(&str, String); N]) -> Vec<(String, Value)
 }
 
 fn capabilities(connector: &dyn Connector) -> Capabilities {
-    let mut resource_types: Vec<pb::ResourceType> = connector
+    // Each type with whether its syncer provisions.
+    let mut resource_types: Vec<(pb::ResourceType, bool)> = connector
         .resource_syncers()
         .iter()
-        .map(|syncer| syncer.resource_type())
+        .map(|syncer| (syncer.resource_type(), syncer.provisioner().is_some()))
         .collect();
-    resource_types.sort_by(|a, b| a.id.cmp(&b.id));
-    resource_types.dedup_by(|a, b| a.id == b.id);
+    resource_types.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    resource_types.dedup_by(|a, b| a.0.id == b.0.id);
+    // Per type in the SDK's order (sync first); for the connector, the union sorted by number.
+    let mut connector_capabilities = vec![pb::Capability::Sync];
+    if resource_types.iter().any(|(_, provisions)| *provisions) {
+        connector_capabilities.push(pb::Capability::Provision);
+    }
+    connector_capabilities.sort_by_key(|c| *c as i32);
     Capabilities {
         type_url: CAPABILITIES_TYPE_URL,
         resource_type_capabilities: resource_types
             .into_iter()
-            .map(|rt| ResourceTypeCapability {
+            .map(|(rt, provisions)| ResourceTypeCapability {
                 resource_type: ResourceTypeJson {
                     traits: rt.traits.iter().copied().map(trait_json).collect(),
                     annotations: rt.annotations.iter().map(annotation_json).collect(),
@@ -128,16 +135,28 @@ fn capabilities(connector: &dyn Connector) -> Capabilities {
                     description: rt.description,
                     sourced_externally: rt.sourced_externally,
                 },
-                capabilities: vec![pb::Capability::Sync.as_str_name()],
+                capabilities: if provisions {
+                    vec![
+                        pb::Capability::Sync.as_str_name(),
+                        pb::Capability::Provision.as_str_name(),
+                    ]
+                } else {
+                    vec![pb::Capability::Sync.as_str_name()]
+                },
             })
             .collect(),
-        connector_capabilities: vec![pb::Capability::Sync.as_str_name()],
+        connector_capabilities: connector_capabilities
+            .into_iter()
+            .map(|c| c.as_str_name())
+            .collect(),
         credential_details: Empty {},
     }
 }
 
 /// The document `baton-<name> capabilities` prints for `connector`, as a JSON value: every
-/// resource type (sorted by id) with `CAPABILITY_SYNC`, and `CAPABILITY_SYNC` for the connector.
+/// resource type (sorted by id) with `CAPABILITY_SYNC`, plus `CAPABILITY_PROVISION` when its
+/// syncer has a [`Provisioner`](crate::Provisioner); for the connector, the union of those,
+/// sorted by enum number (`CAPABILITY_PROVISION` first), as the SDK lists them.
 ///
 /// `serde_json::Value` objects sort their keys; use [`capabilities_json_pretty`] to print the
 /// document with baton's field order.

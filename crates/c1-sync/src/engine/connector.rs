@@ -8,6 +8,7 @@ use c1_model::pb;
 use serde::Serialize;
 
 use crate::error::ConnectorError;
+use crate::provision::Provisioner;
 
 /// Who the connector is: shown in reports and by the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,10 +49,20 @@ impl ConnectorMetadata {
 /// A ConductorOne connector: validates its configuration and lists its objects through one
 /// [`ResourceSyncer`] per resource type.
 ///
-/// The engine calls [`validate`](Self::validate) once, then [`resource_syncers`](Self::resource_syncers)
-/// once, and drives the syncers from there. Implementations must be `Send + Sync`; the engine
+/// The engine calls [`validate`](Self::validate) once, then [`begin_sync`](Self::begin_sync),
+/// then [`resource_syncers`](Self::resource_syncers) once, and drives the syncers from there;
+/// [`end_sync`](Self::end_sync) ends the run. Implementations must be `Send + Sync`; the engine
 /// calls syncers concurrently (up to [`SyncOptions::workers`](crate::SyncOptions::workers) calls
 /// in flight).
+///
+/// # State for one run
+///
+/// A connector that needs data in several phases (say, one snapshot of the source system read
+/// by the resource, entitlement and grant listings) prepares it in `begin_sync`, keeps it in
+/// itself (its syncers share it, usually through an `Arc`), and drops it in `end_sync`. The
+/// listing methods keep their signatures: no context value travels through every call, so a
+/// connector without per-run state implements nothing, and one with state decides itself how
+/// to share it between concurrent calls.
 #[async_trait]
 pub trait Connector: Send + Sync {
     /// Name, display name, version and description.
@@ -64,6 +75,20 @@ pub trait Connector: Send + Sync {
     /// One syncer per resource type, in the order their resource types and resources should be
     /// written. The order is part of the output: keep it stable.
     fn resource_syncers(&self) -> Vec<Arc<dyn ResourceSyncer>>;
+
+    /// Prepares state for one run, after [`validate`](Self::validate) and before the first
+    /// listing call. A transient error is retried like any listing call. The default does
+    /// nothing.
+    async fn begin_sync(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
+    /// Releases the state of the run. Called exactly once for every run that called
+    /// [`begin_sync`](Self::begin_sync) (even if it failed): as soon as the last listing call
+    /// has returned (before grant expansion and the save, so the memory is free for them), or
+    /// when the run fails, or when its future is dropped. It is synchronous so that it can run
+    /// while a cancelled run unwinds; it must not block. The default does nothing.
+    fn end_sync(&self) {}
 }
 
 /// Lists the resources of one resource type, and the entitlements and grants of each resource.
@@ -121,6 +146,15 @@ pub trait ResourceSyncer: Send + Sync {
     ) -> Result<Page<pb::Grant>, ConnectorError> {
         let _ = (resource, page_token);
         Ok(Page::last(Vec::new()))
+    }
+
+    /// The provisioner of this type's entitlements, if it can grant and revoke them (a syncer
+    /// that implements [`Provisioner`] returns `Some(self)`). The capabilities document lists
+    /// `CAPABILITY_PROVISION` on exactly the types whose syncer returns one, and
+    /// [`crate::provision`] dispatches to it by the entitlement's resource type. The default
+    /// returns `None`.
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        None
     }
 }
 

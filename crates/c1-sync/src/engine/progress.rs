@@ -20,6 +20,8 @@ pub enum Phase {
     Entitlements,
     /// Listing the grants of each resource.
     Grants,
+    /// Writing the grants that expandable grants imply (`c1_sync::expand`).
+    Expansion,
     /// Saving the c1z file.
     Save,
 }
@@ -33,6 +35,7 @@ impl Phase {
             Self::Resources => "resources",
             Self::Entitlements => "entitlements",
             Self::Grants => "grants",
+            Self::Expansion => "grant expansion",
             Self::Save => "save",
         }
     }

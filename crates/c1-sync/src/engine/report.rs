@@ -27,8 +27,11 @@ pub struct SyncReport {
     pub resources_by_type: BTreeMap<String, u64>,
     /// Entitlements written.
     pub entitlements: u64,
-    /// Grants written.
+    /// Grants the connector listed and the engine wrote.
     pub grants: u64,
+    /// Grants grant expansion added (inherited through expandable grants), not counted in
+    /// [`grants`](Self::grants).
+    pub grants_expanded: u64,
     /// Items the connector returned, valid or not (resource types, resources, entitlements,
     /// grants): the base of the warning ratio.
     pub items: u64,

@@ -20,7 +20,7 @@ use crate::engine::report::SyncReport;
 use crate::engine::spool::{NEEDS_ENTITLEMENTS, NEEDS_GRANTS, Spool, SpoolWriter};
 use crate::engine::validate::{self, TypeRules, resource_key_into, show, show_resource};
 use crate::error::{ConnectorError, SyncError};
-use crate::store::C1zWriter;
+use crate::store::{C1zWriter, StoreError};
 
 type ProgressFn = dyn Fn(&ProgressEvent) + Send + Sync;
 
@@ -36,7 +36,13 @@ type ProgressFn = dyn Fn(&ProgressEvent) + Send + Sync;
 /// 4. **entitlements** — for every resource (in the order written) unless its type or itself
 ///    carries `SkipEntitlements` or `SkipEntitlementsAndGrants`;
 /// 5. **grants** — likewise, unless `SkipGrants` or `SkipEntitlementsAndGrants`;
-/// 6. **save** — the sync is ended and the c1z file replaced atomically.
+/// 6. **grant expansion** — the grants that expandable grants imply are written into the store
+///    ([`crate::expand`]); a missing source entitlement is a warning, a source entitlement of
+///    another resource than the grant's principal fails the run with [`SyncError::Expansion`];
+/// 7. **save** — the sync is ended and the c1z file replaced atomically.
+///
+/// [`Connector::begin_sync`] runs after validate; [`Connector::end_sync`] once the grants are
+/// listed (or when the run fails or is dropped).
 ///
 /// Within a phase, up to [`SyncOptions::workers`] listings run at once, yet items are written in
 /// exactly the order described above, so the same connector data always gives the same rows in
@@ -126,6 +132,13 @@ impl SyncEngine {
             .await
             .map_err(|(attempts, source)| SyncError::Validate { attempts, source })?;
 
+        // Ends the connector's run state when dropped: after the grants phase below, or on any
+        // early return or cancellation.
+        let run_state = EndSync(connector);
+        ctx.call(Phase::Validate, None, || connector.begin_sync())
+            .await
+            .map_err(|(attempts, source)| SyncError::BeginSync { attempts, source })?;
+
         let mut state = State::new(self.options.max_warning_messages);
 
         ctx.emit(&ProgressEvent::PhaseStarted {
@@ -150,6 +163,8 @@ impl SyncEngine {
         sync_entitlements(&ctx, &mut state, &mut writer, &types, &mut spool).await?;
         sync_grants(&ctx, &mut state, &mut writer, &types, &mut spool).await?;
         drop(spool);
+        drop(types);
+        drop(run_state);
 
         if too_many_warnings(state.totals.warnings, state.items) {
             return Err(SyncError::TooManyWarnings {
@@ -160,10 +175,23 @@ impl SyncEngine {
         }
 
         ctx.emit(&ProgressEvent::PhaseStarted {
-            phase: Phase::Save,
+            phase: Phase::Expansion,
             resource_type: None,
         });
-        let finished = writer.finish()?;
+        let finished = writer
+            .finish_then(|expansion| {
+                for warning in &expansion.warnings {
+                    state.warn(&ctx, Phase::Expansion, None, warning);
+                }
+                ctx.emit(&ProgressEvent::PhaseStarted {
+                    phase: Phase::Save,
+                    resource_type: None,
+                });
+            })
+            .map_err(|e| match e {
+                StoreError::Expansion { source, .. } => SyncError::Expansion { source },
+                other => SyncError::from(other),
+            })?;
         let duration = started.elapsed();
         ctx.emit(&ProgressEvent::Finished {
             sync_id: finished.sync_id.clone(),
@@ -180,12 +208,22 @@ impl SyncEngine {
             resources_by_type: state.resources_by_type,
             entitlements: state.totals.entitlements,
             grants: state.totals.grants,
+            grants_expanded: finished.expansion.grants_created,
             items: state.items,
             warnings: state.totals.warnings,
             warning_messages: state.warning_messages,
             retries: ctx.retries.load(Ordering::Relaxed),
             duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
         })
+    }
+}
+
+/// Calls [`Connector::end_sync`] when dropped.
+struct EndSync<'c>(&'c dyn Connector);
+
+impl Drop for EndSync<'_> {
+    fn drop(&mut self) {
+        self.0.end_sync();
     }
 }
 

@@ -131,6 +131,17 @@ pub enum StoreError {
         pid: Option<u32>,
     },
 
+    /// Grant expansion, the last phase of a full sync, failed (a connector's expandable grant is
+    /// inconsistent, or a stored grant is corrupt).
+    #[error("{}: grant expansion failed", path.display())]
+    Expansion {
+        /// The c1z file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: crate::expand::ExpansionError,
+    },
+
     /// A fault injected by a test through the writer's hidden hook.
     #[doc(hidden)]
     #[error("{}: injected fault before rename", path.display())]
@@ -156,6 +167,7 @@ impl StoreError {
             | Self::SyncNotFound { path, .. }
             | Self::WriterStopped { path }
             | Self::Busy { path, .. }
+            | Self::Expansion { path, .. }
             | Self::InjectedFault { path } => path,
         }
     }

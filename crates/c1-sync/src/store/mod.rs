@@ -18,9 +18,9 @@
 //!
 //! Stability: the types here are `#[non_exhaustive]`; fields and methods may be added.
 
+mod database_thread;
 mod envelope;
 mod error;
-mod loader;
 mod lock;
 mod reader;
 mod schema;

@@ -9,7 +9,9 @@ use tempfile::TempDir;
 
 use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind};
 use super::schema::{self, ENTITLEMENTS, GRANTS, RESOURCE_TYPES, RESOURCES};
+use super::time::now_text;
 use super::{StoreError, SyncRun, SyncStats};
+use crate::expand::ExpansionReport;
 
 const SYNC_RUN_COLUMNS: &str =
     "sync_id, started_at, ended_at, sync_token, sync_type, parent_sync_id, stats";
@@ -174,16 +176,105 @@ impl C1zReader {
         )
     }
 
-    /// Grants of `sync_id`. A grant stored with an `expansion` gets its `GrantExpandable`
-    /// annotation back (appended after its other annotations).
+    /// Grants of `sync_id`, with their `sources`. A grant stored with an `expansion` gets its
+    /// `GrantExpandable` annotation back (appended after its other annotations); a grant made
+    /// by expansion carries `GrantImmutable` and its `sources` as stored.
     pub fn grants(&self, sync_id: &str) -> Result<Vec<pb::Grant>, StoreError> {
         self.require_sync(sync_id)?;
+        self.grant_rows(
+            "select id, data, expansion from v1_grants where sync_id = ?1 order by id",
+            &[&sync_id],
+        )
+    }
+
+    /// The grants of one entitlement in `sync_id` (as [`grants`](Self::grants) returns them).
+    pub fn grants_for_entitlement(
+        &self,
+        sync_id: &str,
+        entitlement_id: &str,
+    ) -> Result<Vec<pb::Grant>, StoreError> {
+        self.require_sync(sync_id)?;
+        self.grant_rows(
+            "select id, data, expansion from v1_grants \
+             where entitlement_id = ?2 and sync_id = ?1 order by id",
+            &[&sync_id, &entitlement_id],
+        )
+    }
+
+    /// The grants held by one principal in `sync_id` (as [`grants`](Self::grants) returns
+    /// them), for an "effective access" view.
+    pub fn grants_for_principal(
+        &self,
+        sync_id: &str,
+        principal: &pb::ResourceId,
+    ) -> Result<Vec<pb::Grant>, StoreError> {
+        self.require_sync(sync_id)?;
+        self.grant_rows(
+            "select id, data, expansion from v1_grants where sync_id = ?1 \
+             and principal_resource_type_id = ?2 and principal_resource_id = ?3 order by id",
+            &[&sync_id, &principal.resource_type, &principal.resource],
+        )
+    }
+
+    /// The grant with id exactly `grant_id` in `sync_id` (as [`grants`](Self::grants) returns
+    /// it), if there is one. The id is matched as stored, never parsed.
+    pub fn grant(&self, sync_id: &str, grant_id: &str) -> Result<Option<pb::Grant>, StoreError> {
+        self.require_sync(sync_id)?;
+        Ok(self
+            .grant_rows(
+                "select id, data, expansion from v1_grants where external_id = ?2 and sync_id = ?1",
+                &[&sync_id, &grant_id],
+            )?
+            .pop())
+    }
+
+    /// The entitlement with id exactly `entitlement_id` in `sync_id`, if there is one.
+    pub fn entitlement(
+        &self,
+        sync_id: &str,
+        entitlement_id: &str,
+    ) -> Result<Option<pb::Entitlement>, StoreError> {
+        self.require_sync(sync_id)?;
+        Ok(self
+            .messages(
+                ENTITLEMENTS,
+                "select id, data from v1_entitlements where external_id = ?2 and sync_id = ?1",
+                &[&sync_id, &entitlement_id],
+            )?
+            .pop())
+    }
+
+    /// The resource `id` in `sync_id`, if there is one.
+    pub fn resource(
+        &self,
+        sync_id: &str,
+        id: &pb::ResourceId,
+    ) -> Result<Option<pb::Resource>, StoreError> {
+        self.require_sync(sync_id)?;
+        let external_id = format!("{}:{}", id.resource_type, id.resource);
+        Ok(self
+            .messages(
+                RESOURCES,
+                "select id, data from v1_resources where external_id = ?2 and sync_id = ?1",
+                &[&sync_id, &external_id],
+            )?
+            .pop())
+    }
+
+    /// Expands the grants of `sync_id` in this reader's private copy of the database, as the
+    /// last phase of a full sync does ([`crate::expand`]); the file itself is never changed. For
+    /// files whose sync was saved without expansion: an SDK sync that stopped before its
+    /// expansion step, or one that left expansion to ConductorOne. Afterwards the read methods
+    /// return the expanded grants.
+    pub fn expand_grants(&self, sync_id: &str) -> Result<ExpansionReport, StoreError> {
+        self.require_sync(sync_id)?;
+        crate::expand::expand_sync(&self.conn, &self.path, sync_id, &now_text())
+    }
+
+    fn grant_rows(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<pb::Grant>, StoreError> {
         let action = "read v1_grants";
-        let mut stmt = self
-            .conn
-            .prepare("select id, data, expansion from v1_grants where sync_id = ?1 order by id")
-            .map_err(|e| self.err(action, e))?;
-        let mut rows = stmt.query([sync_id]).map_err(|e| self.err(action, e))?;
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(action, e))?;
+        let mut rows = stmt.query(params).map_err(|e| self.err(action, e))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.err(action, e))? {
             let (row_id, data) = id_and_blob(row).map_err(|e| self.err(action, e))?;

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use svix_ksuid::{Ksuid, KsuidLike};
 
+use super::database_thread::{Counts, DatabaseThread, Rows, Table};
 use super::envelope::{self, DEFAULT_MAX_DECODED_BYTES, Kind, Output};
-use super::loader::{Counts, Loader, Rows, Table};
 use super::lock::TargetLock;
 use super::schema::{self, SYNC_RUNS, TABLES};
 use super::time::now_text;
@@ -38,7 +38,7 @@ use super::{StoreError, SyncStats};
 pub struct C1zWriter {
     // Declared before `work`: dropping it stops the database thread and closes the connection
     // before the directory is removed.
-    db: Loader,
+    db: DatabaseThread,
     target: PathBuf,
     work: WorkDir,
     db_path: PathBuf,
@@ -78,6 +78,8 @@ pub struct FinishedSync {
     pub stats: SyncStats,
     /// The finished full sync carried over from the previous file, if there was one.
     pub previous_sync_id: Option<String>,
+    /// What grant expansion, run just before the sync was ended, did.
+    pub expansion: crate::expand::ExpansionReport,
 }
 
 impl C1zWriter {
@@ -139,7 +141,7 @@ impl C1zWriter {
         conn.execute_batch("begin")
             .map_err(|e| StoreError::sqlite(target, "start the sync run", e))?;
 
-        let db = Loader::start(conn, target, &sync_id);
+        let db = DatabaseThread::start(conn, target, &sync_id);
 
         tracing::debug!(target = %target.display(), %sync_id, ?previous_sync_id, "c1z sync started");
         Ok(Self {
@@ -284,15 +286,25 @@ impl C1zWriter {
         self.faults.output_room = Some(bytes);
     }
 
-    /// Ends the sync (sets `ended_at` and the `stats` JSON), writes the new file (`C1ZF\0` + one
-    /// zstd frame with content size and checksum) into the scratch directory beside the target,
-    /// fsyncs it, renames it over the target, fsyncs the directory, removes the scratch
-    /// directory and releases the lock.
+    /// Expands the sync's grants ([`crate::expand`]: inherited grants written, `supports_diff
+    /// = 1`), ends the sync (sets `ended_at` and the `stats` JSON), writes the new file
+    /// (`C1ZF\0` and one zstd frame with content size and checksum) into the scratch directory
+    /// beside the target, fsyncs it, renames it over the target, fsyncs the directory, removes
+    /// the scratch directory and releases the lock.
     ///
     /// On any failure before the rename the target is untouched and no temporary file remains:
     /// the new file is created exclusively inside this writer's own scratch directory, which is
     /// removed in every case.
     pub fn finish(self) -> Result<FinishedSync, StoreError> {
+        self.finish_then(|_| {})
+    }
+
+    /// [`finish`](Self::finish), calling `saving` with what grant expansion did once it is
+    /// done, just before the sync is ended and saved (the engine reports its phases this way).
+    pub fn finish_then(
+        self,
+        saving: impl FnOnce(&crate::expand::ExpansionReport),
+    ) -> Result<FinishedSync, StoreError> {
         let Self {
             db,
             target,
@@ -314,7 +326,7 @@ impl C1zWriter {
             previous_sync_id,
             faults,
         }
-        .save();
+        .save(saving);
         // Only now, with the new file in place (or the old one untouched) and the scratch
         // directory gone, may another writer start.
         drop(lock);
@@ -324,7 +336,7 @@ impl C1zWriter {
 
 /// Everything [`C1zWriter::finish`] consumes but the lock.
 struct Saving {
-    db: Loader,
+    db: DatabaseThread,
     target: PathBuf,
     work: WorkDir,
     db_path: PathBuf,
@@ -335,7 +347,10 @@ struct Saving {
 }
 
 impl Saving {
-    fn save(self) -> Result<FinishedSync, StoreError> {
+    fn save(
+        self,
+        saving: impl FnOnce(&crate::expand::ExpansionReport),
+    ) -> Result<FinishedSync, StoreError> {
         let Self {
             db,
             target,
@@ -348,7 +363,11 @@ impl Saving {
         } = self;
 
         let started = std::time::Instant::now();
-        let (conn, counts) = db.finish()?;
+        let (conn, mut counts) = db.finish()?;
+        // The last phase of a full sync: grant expansion over the scratch database (`expand`).
+        let expansion = crate::expand::expand_sync(&conn, &target, &sync_id, &now_text())?;
+        counts.grants += expansion.grants_created;
+        saving(&expansion);
         let loaded = started.elapsed();
         let stats = stats_from(counts);
         // Tests check the counts against the database itself.
@@ -418,6 +437,7 @@ impl Saving {
             ended_at,
             stats,
             previous_sync_id,
+            expansion,
         })
     }
 }
@@ -764,7 +784,7 @@ mod tests {
         // Make the database thread's next insert fail: a trigger that raises on any resource.
         let (loaded, _) = std::mem::replace(
             &mut w.db,
-            Loader::start(Connection::open_in_memory().unwrap(), &target, "unused"),
+            DatabaseThread::start(Connection::open_in_memory().unwrap(), &target, "unused"),
         )
         .finish()
         .unwrap();
@@ -774,7 +794,7 @@ mod tests {
                  begin select raise(abort, 'disk is full'); end;",
             )
             .unwrap();
-        w.db = Loader::start(loaded, &target, w.sync_id());
+        w.db = DatabaseThread::start(loaded, &target, w.sync_id());
 
         w.put_resources(&users(&["a"])).unwrap();
         let mut failed = None;

@@ -232,6 +232,7 @@ async fn full_sync_writes_everything_in_order_and_reads_back() {
             "grants",
             "grants team",
             "grants project",
+            "grant expansion",
             "save",
         ]
     );

@@ -8,5 +8,9 @@
 )]
 
 mod engine;
+mod expansion;
+mod lifecycle;
+mod provision;
+mod reference;
 mod store;
 mod support;

@@ -76,6 +76,38 @@ fn fixture(tag: &str) -> Fixture {
     }
 }
 
+/// What expansion adds to [`fixture`]: the admin grant to the group is expandable from the
+/// group's membership (shallow, users only), so each direct member holds admin too.
+fn expanded(f: &Fixture) -> Vec<pb::Grant> {
+    let (member, admin) = (&f.entitlements[0], &f.entitlements[1]);
+    f.users
+        .iter()
+        .map(|u| {
+            let id = u.id.clone().unwrap();
+            pb::Grant {
+                id: format!("group:g1:admin:user:{}", id.resource),
+                entitlement: Some(admin.clone()),
+                principal: Some(pb::Resource {
+                    id: Some(id),
+                    ..Default::default()
+                }),
+                annotations: vec![annotations::pack(&pb::GrantImmutable::default())],
+                sources: Some(pb::GrantSources {
+                    sources: BTreeMap::from([(
+                        member.id.clone(),
+                        pb::grant_sources::GrantSource { is_direct: true },
+                    )]),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// The grants a reader returns for [`fixture`]'s sync: the connector's, then the expanded ones.
+fn all_grants(f: &Fixture) -> Vec<pb::Grant> {
+    f.grants.iter().cloned().chain(expanded(f)).collect()
+}
+
 fn write_sync(target: &Path, tag: &str) -> c1_sync::FinishedSync {
     let f = fixture(tag);
     let mut w = C1zWriter::open(target).unwrap();
@@ -140,8 +172,16 @@ fn write_then_read_returns_what_was_written() {
     expected.resources = 4;
     expected.resources_by_resource_type = BTreeMap::from([("group".into(), 1), ("user".into(), 3)]);
     expected.entitlements = 2;
-    expected.grants = 4;
+    expected.grants = 7;
     assert_eq!(done.stats, expected);
+    assert_eq!(
+        (
+            done.expansion.expandable_grants,
+            done.expansion.grants_created,
+            done.expansion.grants_updated
+        ),
+        (1, 3, 0)
+    );
 
     let r = C1zReader::open(&target).unwrap();
     let latest = r.latest_finished_sync().unwrap().unwrap();
@@ -160,7 +200,7 @@ fn write_then_read_returns_what_was_written() {
     assert_eq!(r.resources(id, Some("group")).unwrap(), f.groups);
     assert_eq!(r.resources(id, Some("nope")).unwrap(), vec![]);
     assert_eq!(r.entitlements(id).unwrap(), f.entitlements);
-    assert_eq!(r.grants(id).unwrap(), f.grants);
+    assert_eq!(r.grants(id).unwrap(), all_grants(&f));
 }
 
 /// The columns of a `v1_grants` row, in table order from `resource_type_id` to `data`.
@@ -201,7 +241,7 @@ fn rows_follow_the_sdk_column_rules() {
         serde_json::json!({
             "resource_types": 2, "resources": 4,
             "resources_by_resource_type": {"group": 1, "user": 3},
-            "entitlements": 2, "grants": 4
+            "entitlements": 2, "grants": 7
         })
     );
 
@@ -280,6 +320,27 @@ fn rows_follow_the_sdk_column_rules() {
         !annotations::has::<pb::GrantExpandable>(&blob.annotations),
         "GrantExpandable is moved out of the blob"
     );
+    // Expansion wrote one grant per member, after the connector's; they are not expandable.
+    assert_eq!(grants.len(), 7);
+    let g4 = &grants[4];
+    assert_eq!(
+        (&*g4.0, &*g4.1, &*g4.2, &*g4.3, &*g4.4, &*g4.5, &g4.6, g4.7),
+        (
+            "group",
+            "g1",
+            "group:g1:admin",
+            "user",
+            "u0",
+            "group:g1:admin:user:u0",
+            &None,
+            0
+        )
+    );
+    assert_eq!(g4.8, c1_model::encode(&expanded(&f)[0]));
+    let supports_diff: i64 = db
+        .query_row("select supports_diff from v1_sync_runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(supports_diff, 1, "an expanded sync is marked for diffs");
 }
 
 #[test]
@@ -469,8 +530,14 @@ fn keeps_the_previous_finished_sync_and_drops_older_ones() {
         let f = fixture("first");
         f.users.into_iter().chain(f.groups).collect::<Vec<_>>()
     });
-    assert_eq!(r.grants(&first.sync_id).unwrap(), fixture("first").grants);
-    assert_eq!(r.grants(&second.sync_id).unwrap(), fixture("second").grants);
+    assert_eq!(
+        r.grants(&first.sync_id).unwrap(),
+        all_grants(&fixture("first"))
+    );
+    assert_eq!(
+        r.grants(&second.sync_id).unwrap(),
+        all_grants(&fixture("second"))
+    );
     let carried = r.sync_run(&first.sync_id).unwrap().unwrap();
     assert_eq!(carried.ended_at.as_deref(), Some(first.ended_at.as_str()));
     assert_eq!(carried.stats.as_ref(), Some(&first.stats));
@@ -500,7 +567,7 @@ fn keeps_the_previous_finished_sync_and_drops_older_ones() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(rows, 2 * (4 + 4), "no rows of the dropped sync remain");
+    assert_eq!(rows, 2 * (4 + 7), "no rows of the dropped sync remain");
     assert_eq!(names_in(dir.path()), vec!["out.c1z", "out.c1z.lock"]);
 }
 

@@ -47,7 +47,7 @@ pub(super) struct Unique {
 /// Works out the id order (stable, so the first of equal ids comes first) and drops repeats with
 /// a warning. Nothing is moved: the order is worked out on `(prefix, id, index)` keys, which are
 /// small, and kept as positions. (Putting the principals themselves in order took a permutation
-/// whose every step waited for a cache miss: about 30 ms of the 100k sync.)
+/// whose every step waited for a cache miss.)
 pub(super) fn ordered_unique(
     mut principals: Vec<PackedPrincipal>,
     source: &'static str,

@@ -116,7 +116,7 @@ async fn an_empty_organization_lists_one_empty_page() {
 }
 
 #[tokio::test]
-async fn a_finished_listing_is_released_and_the_next_one_fetches_afresh() {
+async fn a_run_keeps_its_listing_until_end_sync_and_the_next_run_fetches_afresh() {
     let fixture = Fixture::inline(json!({
         "organization_id": "org-twice",
         "users": [{ "status": "Invited", "user": { "user_id": "u1" } }, { "user": { "user_id": "u1" } }],
@@ -125,8 +125,13 @@ async fn a_finished_listing_is_released_and_the_next_one_fetches_afresh() {
     let fake = FakeEnv0::serve_expecting(&fixture, 2).await;
     let connector = fake.connector(1);
     let (first, first_warnings, _) = list_all(&connector).await;
+    // Within one run the snapshot stays: listing again fetches nothing (and warns no more).
+    let (again, again_warnings, _) = list_all(&connector).await;
+    assert_eq!(first, again);
+    assert!(again_warnings.is_empty());
+    connector.end_sync();
     let (second, second_warnings, _) = list_all(&connector).await;
-    // Users and keys were fetched once per listing, and each listing reported its warning.
+    // Users and keys were fetched once per run, and each run reported its warning.
     fake.assert_calls();
     assert_eq!(first, second);
     assert_eq!(first_warnings.len(), 1);
