@@ -166,7 +166,13 @@ impl SyncEngine {
         drop(types);
         drop(run_state);
 
-        if too_many_warnings(state.totals.warnings, state.items) {
+        if too_many_warnings(
+            state
+                .totals
+                .warnings
+                .saturating_sub(state.expected_warnings),
+            state.items,
+        ) {
             return Err(SyncError::TooManyWarnings {
                 warnings: state.totals.warnings,
                 items: state.items,
@@ -311,6 +317,8 @@ impl Ctx<'_> {
 /// Mutable state of a run, touched only by the (sequential) consumer of pages.
 struct State {
     totals: Totals,
+    /// Warnings the connector marked expected: counted in `totals`, not toward the limit.
+    expected_warnings: u64,
     items: u64,
     warning_messages: Vec<String>,
     max_warning_messages: usize,
@@ -327,6 +335,7 @@ impl State {
     fn new(max_warning_messages: usize) -> Self {
         Self {
             totals: Totals::default(),
+            expected_warnings: 0,
             items: 0,
             warning_messages: Vec::new(),
             max_warning_messages,
@@ -380,6 +389,10 @@ impl State {
         }
         self.items += page.items.len() as u64;
         for warning in std::mem::take(&mut page.warnings) {
+            self.warn(ctx, phase, Some(resource_type), &warning);
+        }
+        for warning in std::mem::take(&mut page.expected_warnings) {
+            self.expected_warnings += 1;
             self.warn(ctx, phase, Some(resource_type), &warning);
         }
     }
