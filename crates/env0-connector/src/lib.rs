@@ -29,7 +29,7 @@ mod error;
 pub mod mapping;
 mod packed;
 
-pub use connector::{AccessReport, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};
+pub use connector::{AccessReport, ConnectorOptions, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};
 pub use directory::{Directory, PrincipalSummary};
 pub use domain::{Membership, OrgRole, Principal, PrincipalKind, Warning};
 pub use error::{Error, api_error};

@@ -1,6 +1,7 @@
 //! The access model as ConductorOne resource types, resources, entitlements and grants: ids,
 //! names and expandable grants exactly as `docs/access-model.md` lays them out.
 
+use c1_model::limits::{MAX_DESCRIPTION_BYTES, MAX_DISPLAY_NAME_BYTES, truncated};
 use c1_model::pb::entitlement::PurposeValue;
 use c1_model::{ResourceBuilder, ResourceTypeBuilder, annotations, pb, resource_id};
 
@@ -56,16 +57,27 @@ pub fn entitlement_id(resource_type: &str, id: &str, slug: &str) -> String {
     c1_model::entitlement::id(&resource_id(resource_type, id), slug)
 }
 
+/// A display name within the protocol's limit, cut at a character boundary (silently: profiles
+/// keep the whole name).
+fn display(name: &str) -> String {
+    truncated(name, MAX_DISPLAY_NAME_BYTES).to_owned()
+}
+
+/// A description within the protocol's limit, cut at a character boundary.
+fn describe(text: &str) -> String {
+    truncated(text, MAX_DESCRIPTION_BYTES).to_owned()
+}
+
 fn entitlement(
     resource: &pb::Resource,
     slug: &str,
-    display_name: String,
-    description: String,
+    display_name: &str,
+    description: &str,
     grantable_to: Vec<pb::ResourceType>,
 ) -> pb::Entitlement {
     let mut e = c1_model::entitlement::new(resource, slug, PurposeValue::Assignment);
-    e.display_name = display_name;
-    e.description = description;
+    e.display_name = display(display_name);
+    e.description = describe(description);
     e.grantable_to = grantable_to;
     e
 }
@@ -96,18 +108,18 @@ fn grant(
 /// A `role` resource.
 pub fn role_resource(role: &RoleEntry) -> pb::Resource {
     let name = role.display_name();
-    let mut b = ResourceBuilder::new(ROLE_RESOURCE_TYPE, &role.value, name.clone())
-        .description(match role.value.as_str() {
-            "Admin" => {
-                "env0 organization Admin: full control of the organization and every project"
-                    .to_owned()
-            }
-            "User" => {
-                "env0 organization User: sees the organization; project roles give more".to_owned()
-            }
-            _ if role.listed.is_some() => format!("env0 custom organization role {name}"),
-            _ => "env0 custom role not listed by GET /roles (its name is unknown)".to_owned(),
-        })
+    let description = match role.value.as_str() {
+        "Admin" => {
+            "env0 organization Admin: full control of the organization and every project".to_owned()
+        }
+        "User" => {
+            "env0 organization User: sees the organization; project roles give more".to_owned()
+        }
+        _ if role.listed.is_some() => format!("env0 custom organization role {name}"),
+        _ => "env0 custom role not listed by GET /roles (its name is unknown)".to_owned(),
+    };
+    let mut b = ResourceBuilder::new(ROLE_RESOURCE_TYPE, &role.value, display(&name))
+        .description(describe(&description))
         .profile("role", role.value.as_str())
         .profile("name", name.as_str())
         .profile("custom", role.is_custom());
@@ -127,7 +139,7 @@ pub fn role_resource(role: &RoleEntry) -> pb::Resource {
 /// The one entitlement of a role: `role:<r>:member`.
 pub fn role_entitlements(role: &RoleEntry, resource: &pb::Resource) -> Vec<pb::Entitlement> {
     let name = role.display_name();
-    let display = if role.is_custom() {
+    let display_name = if role.is_custom() {
         format!("{name} (organization role)")
     } else {
         name.clone()
@@ -135,8 +147,8 @@ pub fn role_entitlements(role: &RoleEntry, resource: &pb::Resource) -> Vec<pb::E
     vec![entitlement(
         resource,
         MEMBER,
-        display,
-        format!("Holds the env0 organization role {name}"),
+        &display_name,
+        &format!("Holds the env0 organization role {name}"),
         vec![user_resource_type(), team_resource_type()],
     )]
 }
@@ -167,11 +179,11 @@ pub fn role_team_grant(role: &str, team: &str) -> pb::Grant {
 /// A `team` resource.
 pub fn team_resource(team: &TeamEntry) -> pb::Resource {
     let t = &team.team;
-    let mut b = ResourceBuilder::new(TEAM_RESOURCE_TYPE, &t.id, team.display_name())
+    let mut b = ResourceBuilder::new(TEAM_RESOURCE_TYPE, &t.id, display(team.display_name()))
         .profile("name", t.name.as_deref())
         .profile("description", t.description.as_deref());
     if let Some(description) = &t.description {
-        b = b.description(description.clone());
+        b = b.description(describe(description));
     }
     b.build_group()
 }
@@ -182,8 +194,8 @@ pub fn team_entitlements(team: &TeamEntry, resource: &pb::Resource) -> Vec<pb::E
     vec![entitlement(
         resource,
         MEMBER,
-        format!("Member of {name} team"),
-        format!("Member of the env0 team {name}"),
+        &format!("Member of {name} team"),
+        &format!("Member of the env0 team {name}"),
         vec![user_resource_type()],
     )]
 }
@@ -200,13 +212,17 @@ pub fn team_grants(team: &TeamEntry) -> Vec<pb::Grant> {
 /// A `project` resource; a sub-project carries its parent.
 pub fn project_resource(project: &ProjectEntry) -> pb::Resource {
     let p = &project.project;
-    let mut b = ResourceBuilder::new(PROJECT_RESOURCE_TYPE, &p.id, project.display_name())
-        .profile("name", p.name.as_deref())
-        .profile("archived", p.archived)
-        .profile("hierarchy", p.hierarchy.as_deref())
-        .profile("tags", p.tags.join(","));
+    let mut b = ResourceBuilder::new(
+        PROJECT_RESOURCE_TYPE,
+        &p.id,
+        display(project.display_name()),
+    )
+    .profile("name", p.name.as_deref())
+    .profile("archived", p.archived)
+    .profile("hierarchy", p.hierarchy.as_deref())
+    .profile("tags", p.tags.join(","));
     if let Some(description) = &p.description {
-        b = b.description(description.clone());
+        b = b.description(describe(description));
     }
     if let Some(parent) = &project.parent {
         b = b.parent(resource_id(PROJECT_RESOURCE_TYPE, parent));
@@ -229,8 +245,8 @@ pub fn project_entitlements(
             entitlement(
                 resource,
                 role,
-                format!("{role_name} on {name}"),
-                format!(
+                &format!("{role_name} on {name}"),
+                &format!(
                     "Holds the {role_name} role on the env0 project {name} (and so on its sub-projects)"
                 ),
                 vec![user_resource_type(), team_resource_type()],

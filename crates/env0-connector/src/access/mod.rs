@@ -13,9 +13,12 @@
 
 use std::fmt;
 
+pub(crate) mod fetch;
 pub mod mapping;
 mod model;
+pub(crate) mod syncers;
 
+pub use fetch::ProjectProgress;
 pub use mapping::{
     PROJECT_RESOURCE_TYPE, ROLE_RESOURCE_TYPE, TEAM_RESOURCE_TYPE, project_resource_type,
     role_resource_type, team_resource_type,
