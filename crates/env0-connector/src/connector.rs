@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use c1_model::pb;
 use c1_sync::{Connector, ConnectorError, ConnectorMetadata, Page, ResourceSyncer};
 use env0_api::{ApiKey, Env0Client, OrgId};
-use serde::Serialize;
+use futures::future::Either;
 
 use crate::access::fetch::{
     FetchOptions, ProjectProgress, custom_roles_input, custom_roles_missing,
@@ -60,7 +60,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 256;
 /// # Ok(()) }
 /// ```
 pub struct Env0Connector {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     syncers: Vec<Arc<dyn ResourceSyncer>>,
 }
 
@@ -133,11 +133,11 @@ impl fmt::Debug for ConnectorOptions {
     }
 }
 
-struct Shared {
-    client: Env0Client,
-    org: OrgId,
+pub(crate) struct Shared {
+    pub(crate) client: Env0Client,
+    pub(crate) org: OrgId,
     page_size: usize,
-    fetch: FetchOptions,
+    pub(crate) fetch: FetchOptions,
     /// What `GET /roles` answered for the run's snapshot (taken by `begin_sync`).
     custom_roles: Mutex<Option<Part<Vec<CustomRoleInput>>>>,
     /// The snapshot's warnings when `begin_sync` fetched it, for the first user page.
@@ -210,7 +210,8 @@ impl Env0Connector {
         Env0Connector { shared, syncers }
     }
 
-    /// The organization this connector syncs.
+    /// The organization this connector syncs. See also [`check_access`](Self::check_access)
+    /// (`validate.rs`).
     pub fn org(&self) -> &OrgId {
         &self.shared.org
     }
@@ -218,33 +219,6 @@ impl Env0Connector {
     /// Counts from the last listing (all zero before the first user listing call).
     pub fn summary(&self) -> PrincipalSummary {
         lock(&self.shared.summary).clone()
-    }
-
-    /// What the API key can see, for the CLI's `validate` command.
-    ///
-    /// Fails like [`Connector::validate`] when the organization is not visible or its users cannot
-    /// be listed. API keys and custom roles answering 402/403 are reported, not failed: see
-    /// [`AccessReport::can_sync`]. Other env0 errors fail (transient ones as transient).
-    pub async fn check_access(&self) -> Result<AccessReport, ConnectorError> {
-        let shared = &self.shared;
-        let (organization_name, organizations_visible) = shared.check_organization().await?;
-        let users_visible = shared.fetch_members().await?.len();
-        let api_keys = match shared.client.api_keys(&shared.org).await {
-            Ok(keys) => Visibility::Visible { count: keys.len() },
-            Err(e) => Visibility::denied(e)?,
-        };
-        let custom_roles = match shared.client.custom_roles(&shared.org).await {
-            Ok(roles) => Visibility::Visible { count: roles.len() },
-            Err(e) => Visibility::denied(e)?,
-        };
-        Ok(AccessReport {
-            organization_id: shared.org.to_string(),
-            organization_name,
-            organizations_visible,
-            users_visible,
-            api_keys,
-            custom_roles,
-        })
     }
 }
 
@@ -288,11 +262,25 @@ impl Connector for Env0Connector {
     /// other (see the module docs).
     async fn begin_sync(&self) -> Result<(), ConnectorError> {
         let shared = &self.shared;
-        let (listing, mut input) = futures::try_join!(
-            shared.listing_with(true),
-            crate::access::fetch::fetch(&shared.client, &shared.org, &shared.fetch)
-        )?;
-        let (listing, warnings) = listing;
+        let listing = std::pin::pin!(shared.listing_with(true));
+        let access = std::pin::pin!(crate::access::fetch::fetch(
+            &shared.client,
+            &shared.org,
+            &shared.fetch
+        ));
+        // The principals' failure wins, and at once: it says what the key lacks for any sync at
+        // all, and the per-project requests need not run to their end first.
+        let ((listing, warnings), mut input) = match futures::future::select(listing, access).await
+        {
+            Either::Left((listing, access)) => {
+                let listing = listing?;
+                (listing, access.await?)
+            }
+            Either::Right((access, listing)) => {
+                let listing = listing.await?;
+                (listing, access?)
+            }
+        };
         lock(&shared.pending_warnings).extend(warnings);
         if let Some(roles) = lock(&shared.custom_roles).clone() {
             input.custom_roles = roles;
@@ -327,7 +315,9 @@ impl Connector for Env0Connector {
 impl Shared {
     /// The organization's name and how many organizations the key sees; an error when the
     /// configured one is not among them.
-    async fn check_organization(&self) -> Result<(Option<String>, usize), ConnectorError> {
+    pub(crate) async fn check_organization(
+        &self,
+    ) -> Result<(Option<String>, usize), ConnectorError> {
         let orgs = self.client.organizations().await.map_err(from_api)?;
         let visible = orgs.len();
         match orgs.into_iter().find(|o| o.id == self.org) {
@@ -339,7 +329,7 @@ impl Shared {
         }
     }
 
-    async fn fetch_members(&self) -> Result<Members, ConnectorError> {
+    pub(crate) async fn fetch_members(&self) -> Result<Members, ConnectorError> {
         let converted = self
             .client
             .organization_users_with(&self.org, |m| {
@@ -533,65 +523,7 @@ impl ResourceSyncer for UserSyncer {
     }
 }
 
-/// What the API key can see in the organization (the CLI's `validate` command).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct AccessReport {
-    /// The configured organization.
-    pub organization_id: String,
-    /// Its name, when env0 sent one.
-    pub organization_name: Option<String>,
-    /// How many organizations the key sees.
-    pub organizations_visible: usize,
-    /// How many members `GET /organizations/{org}/users` lists.
-    pub users_visible: usize,
-    /// Whether `GET /api-keys` answers, and how many keys.
-    pub api_keys: Visibility,
-    /// Whether `GET /roles` answers, and how many custom roles.
-    pub custom_roles: Visibility,
-}
-
-impl AccessReport {
-    /// Whether a sync can run: it needs the API key list (custom role names are optional).
-    pub fn can_sync(&self) -> bool {
-        matches!(self.api_keys, Visibility::Visible { .. })
-    }
-}
-
-/// Whether an endpoint answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Visibility {
-    /// It answered with `count` items.
-    Visible {
-        /// Items listed.
-        count: usize,
-    },
-    /// It answered 402 (not in plan) or 403 (permission missing).
-    Denied {
-        /// 402 or 403.
-        status: u16,
-        /// env0's error, as one line.
-        message: String,
-    },
-}
-
-impl Visibility {
-    /// `Denied` for 402/403, the error otherwise.
-    fn denied(error: env0_api::Error) -> Result<Visibility, ConnectorError> {
-        if error.is_access_denied() {
-            Ok(Visibility::Denied {
-                status: error.status().unwrap_or(403),
-                message: error.to_string(),
-            })
-        } else {
-            Err(from_api(error))
-        }
-    }
-}
-
 /// Locks a std mutex; a poisoned lock still holds consistent data here (plain values).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -28,8 +28,10 @@ pub mod domain;
 mod error;
 pub mod mapping;
 mod packed;
+mod validate;
 
-pub use connector::{AccessReport, ConnectorOptions, DEFAULT_PAGE_SIZE, Env0Connector, Visibility};
+pub use connector::{ConnectorOptions, DEFAULT_PAGE_SIZE, Env0Connector};
 pub use directory::{Directory, PrincipalSummary};
 pub use domain::{Membership, OrgRole, Principal, PrincipalKind, Warning};
 pub use error::{Error, api_error};
+pub use validate::{AccessReport, Visibility};

@@ -99,7 +99,7 @@ fn synced_users(file: &Path) -> Vec<pb::Resource> {
         .expect("resource types");
     assert_eq!(
         types.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
-        ["user"]
+        ["user", "role", "team", "project"]
     );
     let mut users = reader
         .resources(&sync.sync_id, Some("user"))
@@ -402,19 +402,23 @@ fn transient_faults_do_not_change_the_output() {
     let org = generated(300, 30, 7);
     let dir = tempfile::tempdir().unwrap();
 
-    let clean = Fake::start(FakeConfig::new(org.clone()));
+    // Teams listed without members, so every team is also asked for by id.
+    let clean = Fake::start(FakeConfig::new(org.clone()).with_teams_without_users());
     let out =
         run(baton(dir.path(), &clean.server, env0_fake::DEMO_KEY_SECRET)
             .args(["--file", "clean.c1z"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let clean_users = synced_users(&dir.path().join("clean.c1z"));
+    let clean_grants = crate::access::synced_grants(&dir.path().join("clean.c1z"));
     drop(clean);
 
     // Outcomes by path, over every seed.
     let mut seen: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for seed in 0..FAULT_SEEDS {
         let faulty = Fake::start(
-            FakeConfig::new(org.clone()).with_faults(Faults::parse(FAULT_MIX, seed).unwrap()),
+            FakeConfig::new(org.clone())
+                .with_teams_without_users()
+                .with_faults(Faults::parse(FAULT_MIX, seed).unwrap()),
         );
         let file = format!("faulty-{seed}.c1z");
         let out = run(
@@ -431,9 +435,20 @@ fn transient_faults_do_not_change_the_output() {
             clean_users,
             "fault seed {seed}: the sync under faults decodes to the fault-free resources"
         );
+        assert_eq!(
+            crate::access::synced_grants(&dir.path().join(&file)),
+            clean_grants,
+            "fault seed {seed}: the same grants, with the same sources"
+        );
         for (path, outcomes) in faulty.server.stats().by_path_status {
             let path = if path.starts_with("/organizations/") {
                 "/organizations/{org}/users".to_owned()
+            } else if path.starts_with("/permissions/projects/") {
+                "/permissions/projects/{project}".to_owned()
+            } else if path.starts_with("/teams/organizations/") {
+                "/teams/organizations/{org}".to_owned()
+            } else if path.starts_with("/teams/") {
+                "/teams/{team}".to_owned()
             } else {
                 path
             };
@@ -446,9 +461,9 @@ fn transient_faults_do_not_change_the_output() {
             }
         }
     }
-    // A sync asks four endpoints. The fake draws each path's faults from a stream of its own,
-    // so what each endpoint meets is the same on every run: with these seeds, every endpoint
-    // got half a JSON body at least once, and every fault kind was met.
+    // The fake draws each path's faults from a stream of its own, so what each endpoint meets
+    // is the same on every run: with these seeds, every endpoint a sync asks got half a JSON
+    // body at least once, and every fault kind was met.
     let paths: Vec<&str> = seen.keys().map(String::as_str).collect();
     assert_eq!(
         paths,
@@ -456,7 +471,12 @@ fn transient_faults_do_not_change_the_output() {
             "/api-keys",
             "/organizations",
             "/organizations/{org}/users",
-            "/roles"
+            "/permissions/projects/{project}",
+            "/projects",
+            "/roles",
+            "/roles/assignments/teams",
+            "/teams/organizations/{org}",
+            "/teams/{team}",
         ]
     );
     for (path, outcomes) in &seen {
@@ -711,4 +731,3 @@ fn wrong_credentials_exit_3_without_writing_a_file() {
         "401 is not retried: {stats:?}"
     );
 }
-
