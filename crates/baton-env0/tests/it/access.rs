@@ -282,6 +282,29 @@ pub(crate) fn assert_same_grants(got: &BTreeMap<String, Held>, want: &BTreeMap<S
     }
 }
 
+/// Team memberships and project roles of principals the organization does not list.
+fn assignments_to_unknown_principals(org: &Org) -> usize {
+    let known: HashSet<&str> = org
+        .members
+        .iter()
+        .map(|m| m.user.user_id.as_str())
+        .chain(org.api_keys.iter().map(|k| k.id.as_str()))
+        .collect();
+    let in_teams = org
+        .teams
+        .iter()
+        .flat_map(|t| t.users.value().into_iter().flatten())
+        .filter(|u| !known.contains(u.user_id.as_str()))
+        .count();
+    let in_projects = org
+        .project_permissions
+        .values()
+        .flatten()
+        .filter(|p| !known.contains(p.user_id.as_str()))
+        .count();
+    in_teams + in_projects
+}
+
 fn org_for_the_e2e() -> Org {
     Org::generate(GenerateOptions {
         users: 300,
@@ -294,6 +317,10 @@ fn org_for_the_e2e() -> Org {
 
 /// The generated organization has what the test must cover.
 fn assert_covers_the_cases(org: &Org, grants: &BTreeMap<String, Held>) {
+    assert!(
+        assignments_to_unknown_principals(org) > 0,
+        "assignments of removed members"
+    );
     assert!(
         org.projects
             .iter()
@@ -337,10 +364,32 @@ fn every_grant_of_a_generated_org_is_the_contracts_both_team_shapes() {
         ),
     ] {
         let fake = Fake::start(config);
-        let out =
-            run(baton(dir.path(), &fake.server, env0_fake::DEMO_KEY_SECRET).args(["--file", file]));
+        let report = format!("{file}.json");
+        let out = run(
+            baton(dir.path(), &fake.server, env0_fake::DEMO_KEY_SECRET).args([
+                "--file",
+                file,
+                "--summary-json",
+                &report,
+            ]),
+        );
         assert_eq!(out.code, 0, "{file}: {}", out.stderr);
         assert_same_grants(&synced_grants(&dir.path().join(file)), &want);
+        // One warning per assignment naming someone the organization does not list.
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(&report)).unwrap())
+                .unwrap();
+        let skipped = report["warning_messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| {
+                w.as_str()
+                    .unwrap()
+                    .contains("skipped: the organization does not list that principal")
+            })
+            .count();
+        assert_eq!(skipped, assignments_to_unknown_principals(&org), "{file}");
         // The request budget of the contract.
         let stats = fake.server.stats();
         let teams_without_members = if file == "without-users.c1z" {
