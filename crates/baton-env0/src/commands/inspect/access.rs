@@ -162,6 +162,28 @@ fn type_rank(resource_type: &str) -> u8 {
     }
 }
 
+/// Where a row goes: its resource type's rank, its resource's path of names, its entitlement.
+type SortKey = (u8, Vec<String>, String);
+
+/// The display names from the top of a resource's tree of parents down to it.
+fn tree_path(names: &Names, resource_type: &str, id: &str) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut at = Some((resource_type.to_owned(), id.to_owned()));
+    // A tree deeper than this is a loop in the file's data; what was walked is enough to sort.
+    while let Some((rt, id)) = at.take() {
+        if path.len() >= 64 {
+            break;
+        }
+        path.push(names.resource_name(&rt, &id));
+        at = names
+            .resource(&rt, &id)
+            .and_then(|r| r.parent_resource_id.as_ref())
+            .map(|p| (p.resource_type.clone(), p.resource.clone()));
+    }
+    path.reverse();
+    path
+}
+
 const HEADERS: [&str; 3] = ["ACCESS", "HOW", "ENTITLEMENT ID"];
 const CSV_HEADERS: [&str; 7] = [
     "entitlement_id",
@@ -192,20 +214,27 @@ pub(crate) fn run(
     let (grants, names) = super::grants::read(&reader, &run, None, None)?;
     let person = find_user(&names, user)?;
     let person_id = person.id.clone().unwrap_or_default();
-    let mut rows: Vec<AccessRow> = grants
+    let rows: Vec<AccessRow> = grants
         .into_iter()
         .filter(|g| {
             g.principal_type == person_id.resource_type && g.principal_id == person_id.resource
         })
         .map(|g| AccessRow::of(g, &names))
         .collect();
-    rows.sort_by(|a, b| {
-        (type_rank(&a.resource_type), &a.resource, &a.entitlement_id).cmp(&(
-            type_rank(&b.resource_type),
-            &b.resource,
-            &b.entitlement_id,
-        ))
-    });
+    // Roles, then teams, then projects in tree order (a sub-project under its parent).
+    let mut keyed: Vec<(SortKey, AccessRow)> = rows
+        .into_iter()
+        .map(|r| {
+            let key = (
+                type_rank(&r.resource_type),
+                tree_path(&names, &r.resource_type, &r.resource_id),
+                r.entitlement_id.clone(),
+            );
+            (key, r)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows: Vec<AccessRow> = keyed.into_iter().map(|(_, r)| r).collect();
     tracing::info!(sync_id = %run.sync_id, user = %person_id.resource, entitlements = rows.len(), "read access from c1z");
     let text = match format {
         InspectFormat::Table => {
