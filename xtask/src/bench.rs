@@ -1,12 +1,14 @@
-//! `cargo xtask bench [--runs N] [--sizes 1000,10000,100000] [--only sync|expansion]`: the sync
-//! case below, then the grant-expansion case (`bench_expand.rs`, `bench/expansion.json`);
-//! `--only` runs one of them.
+//! `cargo xtask bench [--runs N] [--sizes 1000,10000,100000] [--only sync|expansion|governance]`:
+//! the sync case below, then the grant-expansion case (`bench_expand.rs`,
+//! `bench/expansion.json`), then the governance case (`bench_governance.rs`,
+//! `bench/governance.json`); `--only` runs one of them.
 //!
 //! The sync case: release-build baton-env0 and
 //! env0-fake, sync generated organizations (members plus 10% API keys) from env0-fake on
-//! loopback, and report per size the median wall time, users per second, peak RSS of the
-//! baton-env0 process and request counts. Writes `bench/results.json`; fails when a target is
-//! missed.
+//! loopback with `--skip-projects` (users, roles and teams: the path for operators who only need
+//! people; the governance case covers projects), and report per size the median wall time,
+//! users per second, peak RSS of the baton-env0 process and request counts. Writes
+//! `bench/results.json`; fails when a target is missed.
 //!
 //! Targets (2-core machine): 100k members + 10k API keys in at most 1.0 s median wall time and
 //! 128 MiB peak RSS (the largest of the runs); the 100k median at most 12 times the 10k median.
@@ -66,9 +68,11 @@ fn parse(args: &[String]) -> Result<Options> {
                     .collect::<Result<_, _>>()
                     .with_context(|| format!("--sizes {value} is not a list of numbers"))?;
             }
-            "--only" if value == "sync" || value == "expansion" => opts.only = Some(value.clone()),
+            "--only" if ["sync", "expansion", "governance"].contains(&value.as_str()) => {
+                opts.only = Some(value.clone());
+            }
             other => bail!(
-                "usage: cargo xtask bench [--runs N] [--sizes A,B,C] [--only sync|expansion] (got {other})"
+                "usage: cargo xtask bench [--runs N] [--sizes A,B,C] [--only sync|expansion|governance] (got {other})"
             ),
         }
     }
@@ -104,11 +108,11 @@ struct SizeResult {
 }
 
 #[derive(Serialize)]
-struct Target {
-    name: String,
-    value: f64,
-    limit: f64,
-    pass: bool,
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) value: f64,
+    pub(crate) limit: f64,
+    pub(crate) pass: bool,
 }
 
 #[derive(Serialize)]
@@ -131,11 +135,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
     match opts.only.as_deref() {
         Some("expansion") => return crate::bench_expand::run(opts.runs),
+        Some("governance") => return crate::bench_governance::run(),
         Some(_) => return run_syncs(&opts),
         None => {}
     }
     run_syncs(&opts)?;
-    crate::bench_expand::run(opts.runs)
+    crate::bench_expand::run(opts.runs)?;
+    crate::bench_governance::run()
 }
 
 /// The sync case: syncs of generated organizations from env0-fake.
@@ -176,7 +182,14 @@ fn run_syncs(opts: &Options) -> Result<()> {
             let calibration_ms = calibrate();
             let before = requests(&fake)?;
             let output = work.path().join(format!("bench-{members}-{i}.c1z"));
-            let (wall, peak_kib) = sync_once(&bins.baton_env0, &fake, &org_id, &secret, &output)?;
+            let (wall, peak_kib) = sync_once_with(
+                &bins.baton_env0,
+                &fake,
+                &org_id,
+                &secret,
+                &output,
+                &["--skip-projects".to_owned()],
+            )?;
             let after = requests(&fake)?;
             let _ = std::fs::remove_file(&output);
             let run = Run {
@@ -282,16 +295,17 @@ fn requests(fake: &FakeProcess) -> Result<u64> {
         .context("env0-fake stats have no total")
 }
 
-/// Runs one sync; returns its wall time and peak RSS in KiB.
+/// Runs one sync with `extra` arguments; returns its wall time and peak RSS in KiB.
 ///
 /// The sync runs under `xtask measure` (see [`measure`]), which waits for it and reads its peak
 /// RSS from the kernel's accounting, so nothing polls the process while it is timed.
-fn sync_once(
+pub(crate) fn sync_once_with(
     baton: &Path,
     fake: &FakeProcess,
     org_id: &str,
     secret: &SecretFile,
     output: &Path,
+    extra: &[String],
 ) -> Result<(Duration, u64)> {
     // stderr goes to a file: a pipe nobody reads could fill up and stall the sync.
     let log_path = output.with_extension("log");
@@ -312,6 +326,7 @@ fn sync_once(
         .arg("--file")
         .arg(output)
         .args(["--no-progress", "--log-level", "warn"])
+        .args(extra)
         .stdin(Stdio::null())
         .stderr(Stdio::from(log))
         .output()

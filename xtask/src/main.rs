@@ -15,6 +15,7 @@
 
 mod bench;
 mod bench_expand;
+mod bench_governance;
 mod codegen;
 mod demo;
 mod layers;
@@ -30,8 +31,10 @@ commands:
   codegen [--check]              regenerate checked-in generated files (--check: fail on drift)
   check-layers                   fail when a crate depends on something its layer forbids
   demo                           sync the bundled demo organization from env0-fake into demo.c1z
-  bench [--only sync|expansion]  benchmark syncs of generated organizations (bench/results.json)
-                                 and grant expansion (bench/expansion.json)
+  bench [--only sync|expansion|governance]
+                                 benchmark syncs of generated organizations (bench/results.json),
+                                 grant expansion (bench/expansion.json) and a large organization's
+                                 access under env0's per-path rate limit (bench/governance.json)
   release <version> [--dry-run]  bump the version, build and package baton-env0 into dist/
 ";
 
