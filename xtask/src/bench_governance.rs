@@ -117,14 +117,8 @@ fn run_case(
     if skip_projects {
         extra.push("--skip-projects".to_owned());
     }
-    let (wall, peak_kib) = crate::bench::sync_once_with(
-        &bins.baton_env0,
-        &fake,
-        &org_id,
-        secret,
-        &output,
-        &extra,
-    )?;
+    let (wall, peak_kib) =
+        crate::bench::sync_once_with(&bins.baton_env0, &fake, &org_id, secret, &output, &extra)?;
     let _ = std::fs::remove_file(&output);
     let stats = fake.stats()?;
     let requests_by_path = by_path(&stats);
@@ -155,8 +149,8 @@ fn run_case(
     } else {
         // Validation, then the directory and the team list, then per-team and per-project
         // calls `WORKERS` at a time.
-        let rounds = 3 + (TEAMS as u64).div_ceil(WORKERS as u64)
-            + (2 * projects).div_ceil(WORKERS as u64);
+        let rounds =
+            3 + (TEAMS as u64).div_ceil(WORKERS as u64) + (2 * projects).div_ceil(WORKERS as u64);
         (rounds as f64 * LATENCY_MS as f64 / 1000.0, "latency")
     };
     let case = Case {
@@ -197,7 +191,13 @@ pub(crate) fn run() -> Result<()> {
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
     let cases = vec![
         run_case("governance", &bins, false, work.path(), &secret)?,
-        run_case("governance-skip-projects", &bins, true, work.path(), &secret)?,
+        run_case(
+            "governance-skip-projects",
+            &bins,
+            true,
+            work.path(),
+            &secret,
+        )?,
     ];
     let mut targets = Vec::new();
     for case in &cases {
