@@ -34,12 +34,7 @@ const GRANTS_OF: &str = "select id, external_id, principal_resource_type_id, \
 /// KiB of SQLite page cache while new grants are written.
 const EXPANSION_CACHE_KIB: u32 = 32 * 1024;
 /// The grants' index by principal, rebuilt after a large expansion rather than updated row by row.
-/// The grants' indexes that expansion's own queries do not read, suspended while new grants go in.
-const SUSPENDED_INDEXES: [&str; 3] = [
-    "idx_grants_principal_id_v1",
-    "idx_grants_entitlement_id_principal_id_v1",
-    "idx_grants_resource_type_id_resource_id_v1",
-];
+const PRINCIPAL_INDEX: &str = "idx_grants_principal_id_v1";
 const UPDATE: &str = "update v1_grants set data = ?1 where id = ?2";
 
 /// Expands the grants of `sync_id` in `conn` (see the module docs). `now` is the
@@ -116,15 +111,13 @@ impl<'a> Pass<'a> {
         let mut scratch = Scratch::default();
         let mut cache = HolderCache::new(&plan.steps, cache::BUDGET);
         // The principal index would take every new grant at a random place (grants arrive by
-        // entitlement, not by principal), and the other two that expansion does not read cost
-        // an update per new grant too; building them again afterwards, with one sort each,
-        // costs a fraction of that (`docs/performance.md`).
-        let mut suspended = Vec::new();
-        if !plan.steps.is_empty() {
-            for name in SUSPENDED_INDEXES {
-                suspended.extend(self.suspend_index(name)?);
-            }
-        }
+        // entitlement, not by principal), and a large expansion would spend most of its time
+        // there; building it again afterwards, with one sort, costs a fraction of that.
+        let principal_index = if plan.steps.is_empty() {
+            None
+        } else {
+            self.suspend_index(PRINCIPAL_INDEX)?
+        };
         // A larger page cache while new grants go in (their index pages stay cached between
         // destinations), the caller's again for the index rebuild, whose sorter sizes its
         // in-memory runs by it.
@@ -149,13 +142,13 @@ impl<'a> Pass<'a> {
         if !plan.steps.is_empty() {
             set_cache(cache_pages.to_string())?;
         }
-        for create in suspended {
+        if let Some(create) = principal_index {
             // The sorter may sort its runs on a helper thread meanwhile the table is read.
             self.conn
                 .execute_batch(&format!(
                     "pragma threads = 2; {create}; pragma threads = 0;"
                 ))
-                .map_err(|e| self.sql("rebuild a grants index", e))?;
+                .map_err(|e| self.sql("rebuild the grants' principal index", e))?;
         }
         let index_ms = steps_started.elapsed().as_millis() - steps_ms;
         self.report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -176,7 +169,7 @@ impl<'a> Pass<'a> {
     /// Drops the index `name` if the database has it, returning the statement that creates it
     /// again.
     fn suspend_index(&self, name: &str) -> Result<Option<String>, StoreError> {
-        const ACTION: &str = "suspend a grants index";
+        const ACTION: &str = "suspend the grants' principal index";
         let create: Option<String> = self
             .conn
             .query_row(
