@@ -9,7 +9,7 @@ use rusqlite::{Connection, params};
 
 use crate::store::database_thread::{Counts, DatabaseThread};
 use crate::store::envelope::{self, Output};
-use crate::store::schema::{self};
+use crate::store::schema;
 use crate::store::time::now_text;
 use crate::store::workdir::WorkDir;
 use crate::store::{StoreError, SyncStats};
