@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: build, start env0-fake with `fixtures/demo-org.json` on a free loopback
-//! port, sync it with baton-env0 into `demo.c1z`, print `baton-env0 inspect demo.c1z`, stop the
+//! port, sync it with baton-env0 into `demo.c1z`, print `baton-env0 inspect demo.c1z` (the
+//! users) and `baton-env0 inspect access` for one person (what she can do, and how), stop the
 //! fake (also when a step fails).
 //!
 //! The building blocks (building the binaries, running env0-fake as a child process, reading its
@@ -19,6 +20,8 @@ use crate::util::{cargo, workspace_root};
 /// The demo credentials env0-fake accepts by default.
 pub(crate) const DEMO_KEY_ID: &str = "demo-key-id";
 const DEMO_KEY_SECRET: &str = "demo-key-secret";
+/// The person whose access the demo shows.
+const DEMO_PERSON: &str = "sofia.alvarez@brightwave.io";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let release = match args {
@@ -76,6 +79,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         .context("cannot run baton-env0 inspect")?;
     if !status.success() {
         bail!("baton-env0 inspect failed ({status})");
+    }
+
+    // Sofía is a Platform Engineer (a custom organization role), in the Platform team, which
+    // holds Admin on Production; she deploys to Production herself; Production's sub-projects
+    // inherit both.
+    println!("==> baton-env0 inspect access {DEMO_PERSON} demo.c1z");
+    let status = Command::new(&bins.baton_env0)
+        .current_dir(&root)
+        .args(["inspect", "access", DEMO_PERSON])
+        .arg(&output)
+        .status()
+        .context("cannot run baton-env0 inspect access")?;
+    if !status.success() {
+        bail!("baton-env0 inspect access failed ({status})");
     }
     drop(fake);
     println!("==> stopped env0-fake; the sync is in {}", output.display());

@@ -79,14 +79,56 @@ pub enum Command {
     /// Print every setting as JSON: name, flag, environment variables, description, required,
     /// secret, default, and its effective value and source (secret values are never printed).
     Config,
-    /// List the users stored in a c1z file.
+    /// Show what a c1z file holds: its users (the default), its grants, or one person's access.
     Inspect(InspectArgs),
 }
 
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 #[non_exhaustive]
 pub struct InspectArgs {
+    /// What to show; the users when absent.
+    #[command(subcommand)]
+    pub view: Option<InspectView>,
+    /// File, format and sync of the users view.
+    #[command(flatten)]
+    pub common: InspectCommon,
+}
+
+/// The views of `inspect` beyond the users.
+#[derive(Debug, Subcommand)]
+#[non_exhaustive]
+pub enum InspectView {
+    /// The grants: entitlement, principal, whether the connector wrote it or expansion made it,
+    /// and the entitlements it was expanded from.
+    Grants {
+        /// Only the grants of this entitlement (e.g. `project:<id>:Deployer`).
+        #[arg(long, value_name = "ID")]
+        entitlement: Option<String>,
+        /// Only the grants held by this principal (its id, or `<type>:<id>`).
+        #[arg(long, value_name = "ID")]
+        principal: Option<String>,
+        /// File, format and sync.
+        #[command(flatten)]
+        common: InspectCommon,
+    },
+    /// Every entitlement one user holds, each with how: direct, via a team, inherited from a
+    /// parent project, or as organization Admin.
+    Access {
+        /// The user's id or email.
+        #[arg(value_name = "USER")]
+        user: String,
+        /// File, format and sync.
+        #[command(flatten)]
+        common: InspectCommon,
+    },
+}
+
+/// What every `inspect` view takes.
+#[derive(Debug, Args)]
+#[non_exhaustive]
+pub struct InspectCommon {
     /// The c1z file to read [default: the value of --file]
     #[arg(value_name = "FILE")]
     pub path: Option<PathBuf>,
@@ -294,7 +336,7 @@ pub struct GlobalArgs {
     )]
     pub max_retries: u32,
 
-    /// Client-side rate limit for requests to env0 (1-100000)
+    /// Client-side rate limit: requests a minute to each env0 path, the way env0 counts (1-100000)
     #[arg(
         long,
         global = true,
@@ -305,7 +347,7 @@ pub struct GlobalArgs {
     )]
     pub max_requests_per_minute: u32,
 
-    /// Resources synced concurrently (1-64)
+    /// Resources synced, and env0 requests sent, concurrently (1-64)
     #[arg(
         long,
         global = true,
@@ -315,6 +357,16 @@ pub struct GlobalArgs {
         default_value_t = DEFAULT_WORKERS
     )]
     pub workers: usize,
+
+    /// Sync users, roles and teams only: no project and no request for one
+    #[arg(
+        long,
+        global = true,
+        env = "BATON_SKIP_PROJECTS",
+        hide_env_values = true,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub skip_projects: bool,
 
     /// Never draw a progress bar (it is drawn only on an interactive stderr with console logs)
     #[arg(
@@ -367,6 +419,7 @@ impl fmt::Debug for GlobalArgs {
             .field("max_retries", &self.max_retries)
             .field("max_requests_per_minute", &self.max_requests_per_minute)
             .field("workers", &self.workers)
+            .field("skip_projects", &self.skip_projects)
             .field("no_progress", &self.no_progress)
             .field("summary_json", &self.summary_json)
             .field("retry_base_delay_ms", &self.retry_base_delay_ms)

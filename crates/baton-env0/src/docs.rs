@@ -285,7 +285,7 @@ const SCHEMA_FIELDS: [(&str, &str, &str, bool); 8] = [
     (
         "max-requests-per-minute",
         "Maximum requests per minute",
-        "Client-side rate limit for requests to env0",
+        "Client-side rate limit: requests a minute to each env0 path (method and path without the query, the way env0 counts)",
         true,
     ),
 ];

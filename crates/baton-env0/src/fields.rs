@@ -205,7 +205,7 @@ mod tests {
         let table: Vec<&str> = crate::settings::config_file_keys().collect();
         assert_eq!(keys, table);
         // And the file's keys are exactly the global settings but `config` itself.
-        assert_eq!(table.len(), 14);
+        assert_eq!(table.len(), 15);
         assert!(!table.contains(&"config"));
     }
 }

@@ -22,12 +22,11 @@ pub mod settings;
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command, LogFormat};
+use crate::cli::{Cli, Command, InspectCommon, InspectView, LogFormat};
 use crate::exit::{ExitKind, Failure};
 use crate::logging::ProgressSlot;
 use crate::settings::{Environment, ProcessEnvironment, Settings};
@@ -110,11 +109,34 @@ fn execute(
         Some(Command::Capabilities) => commands::capabilities::run(),
         Some(Command::Config) => commands::config::run(&settings),
         Some(Command::Inspect(args)) => {
-            let path = args
-                .path
-                .as_deref()
-                .unwrap_or(Path::new(&settings.file.value));
-            commands::inspect::run(path, args.format, args.sync_id.as_deref())
+            let default = settings.file.value.clone();
+            let path = |common: &InspectCommon| -> std::path::PathBuf {
+                common.path.clone().unwrap_or_else(|| default.clone())
+            };
+            match &args.view {
+                None => commands::inspect::run(
+                    &path(&args.common),
+                    args.common.format,
+                    args.common.sync_id.as_deref(),
+                ),
+                Some(InspectView::Grants {
+                    entitlement,
+                    principal,
+                    common,
+                }) => commands::inspect::grants::run(
+                    &path(common),
+                    common.format,
+                    common.sync_id.as_deref(),
+                    entitlement.as_deref(),
+                    principal.as_deref(),
+                ),
+                Some(InspectView::Access { user, common }) => commands::inspect::access::run(
+                    &path(common),
+                    common.format,
+                    common.sync_id.as_deref(),
+                    user,
+                ),
+            }
         }
     }
 }

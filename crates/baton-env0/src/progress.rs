@@ -47,6 +47,31 @@ impl Progress {
         }
     }
 
+    /// Projects whose assignments have been read, of how many.
+    pub fn projects(&self, done: usize, total: usize) {
+        if done == 0 || done == total {
+            tracing::info!(done, total, "reading the projects' assignments");
+        } else {
+            tracing::debug!(done, total, "project assignments read");
+        }
+        self.message(format!(
+            "reading project assignments: {done} of {total} projects"
+        ));
+    }
+
+    /// A request waits `wait` for the rate limit of `path` (`GET /path`).
+    pub fn throttled(&self, path: &str, wait: Duration) {
+        tracing::debug!(
+            path,
+            wait_ms = wait.as_millis() as u64,
+            "waiting for env0's rate limit"
+        );
+        self.message(format!(
+            "waiting {:.1}s for env0's rate limit on {path}",
+            wait.as_secs_f64()
+        ));
+    }
+
     /// Handles one engine event.
     pub fn handle(&self, event: &ProgressEvent) {
         match event {
@@ -118,7 +143,7 @@ fn phase_label(phase: Phase) -> &'static str {
     match phase {
         Phase::Validate => "checking credentials",
         Phase::ResourceTypes => "resource types",
-        Phase::Resources => "listing users",
+        Phase::Resources => "listing resources",
         Phase::Entitlements => "entitlements",
         Phase::Grants => "grants",
         Phase::Save => "saving",
@@ -150,13 +175,31 @@ mod tests {
         let bar = progress.bar.clone().unwrap();
         assert_eq!(bar.position(), 42);
         assert!(
-            bar.message().starts_with("listing users: user"),
+            bar.message().starts_with("listing resources: user"),
             "{}",
             bar.message()
         );
         progress.finish();
         assert!(bar.is_finished());
         assert_eq!(slot.suspend(|| 7), 7, "no bar left to suspend");
+    }
+
+    #[test]
+    fn the_bar_says_how_many_projects_are_read_and_which_path_waits() {
+        let slot = ProgressSlot::default();
+        let progress = Progress::new(true, &slot);
+        progress.projects(3, 12);
+        let bar = progress.bar.clone().unwrap();
+        assert_eq!(
+            bar.message(),
+            "reading project assignments: 3 of 12 projects"
+        );
+        progress.throttled("GET /roles/assignments/teams", Duration::from_millis(1500));
+        assert_eq!(
+            bar.message(),
+            "waiting 1.5s for env0's rate limit on GET /roles/assignments/teams"
+        );
+        progress.finish();
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 900;
 pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);
 /// Default cap on any single wait between attempts, `Retry-After` included.
 pub const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Default number of requests in flight at once.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 4;
 /// Default largest response body accepted (a users list of a big organization is tens of MB).
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 512 * 1024 * 1024;
 
@@ -51,6 +53,20 @@ pub struct RetryEvent {
 /// A callback told about every retry, for progress reporting.
 pub type RetryHook = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
 
+/// What the client reports when a request waits for the rate limit of its path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ThrottleEvent {
+    /// What the limit counts: the method and the URL path, without the query string
+    /// (`GET /roles/assignments/teams`).
+    pub path: String,
+    /// How long the request waits before it asks again.
+    pub wait: Duration,
+}
+
+/// A callback told every time a request waits for its path's rate limit.
+pub type ThrottleHook = Arc<dyn Fn(&ThrottleEvent) + Send + Sync>;
+
 /// How to reach env0 and how hard to try.
 ///
 /// ```text
@@ -75,12 +91,15 @@ pub struct ClientConfig {
     pub(crate) max_body_bytes: u64,
     pub(crate) jitter_seed: Option<u64>,
     pub(crate) on_retry: Option<RetryHook>,
+    pub(crate) on_throttle: Option<ThrottleHook>,
     pub(crate) parallel_decoding: bool,
+    pub(crate) max_concurrent_requests: usize,
 }
 
 impl ClientConfig {
     /// A configuration for the public API with the defaults: base URL `https://api.env0.com`,
-    /// 60 s timeout, 8 retries, 900 requests per minute, user agent `baton-env0/<version>`.
+    /// 60 s timeout, 8 retries, 900 requests per minute on each path, 4 requests in flight at
+    /// once, user agent `baton-env0/<version>`.
     pub fn new(key_id: String, secret: SecretString) -> ClientConfig {
         ClientConfig {
             base_url: None,
@@ -95,7 +114,9 @@ impl ClientConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             jitter_seed: None,
             on_retry: None,
+            on_throttle: None,
             parallel_decoding: true,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 
@@ -119,7 +140,9 @@ impl ClientConfig {
         self
     }
 
-    /// Sets the client-side rate limit shared by every request of the client. Must be non-zero.
+    /// Sets the client-side rate limit, which applies to each method + URL path (without the
+    /// query string) separately, the way env0 counts: in any 60-second window no path is sent
+    /// more than this many requests. Must be non-zero.
     pub fn requests_per_minute(mut self, requests_per_minute: u32) -> ClientConfig {
         self.requests_per_minute = requests_per_minute;
         self
@@ -167,6 +190,22 @@ impl ClientConfig {
         self
     }
 
+    /// Sets how many requests may be in flight at once across all clones of the client (at
+    /// least 1). A request waiting for its path's rate limit does not hold a place.
+    pub fn max_concurrent_requests(mut self, requests: usize) -> ClientConfig {
+        self.max_concurrent_requests = requests;
+        self
+    }
+
+    /// Registers a callback told every time a request waits for its path's rate limit.
+    pub fn on_throttle(
+        mut self,
+        hook: impl Fn(&ThrottleEvent) + Send + Sync + 'static,
+    ) -> ClientConfig {
+        self.on_throttle = Some(Arc::new(hook));
+        self
+    }
+
     /// Registers a callback told about every retry before the client waits.
     pub fn on_retry(mut self, hook: impl Fn(&RetryEvent) + Send + Sync + 'static) -> ClientConfig {
         self.on_retry = Some(Arc::new(hook));
@@ -202,6 +241,11 @@ impl ClientConfig {
                 "the maximum retry delay must not be below the retry base delay",
             ));
         }
+        if self.max_concurrent_requests == 0 {
+            return Err(Error::invalid_config(
+                "the number of concurrent requests must be at least 1",
+            ));
+        }
         if self.max_body_bytes == 0 {
             return Err(Error::invalid_config(
                 "the maximum body size must be above zero",
@@ -229,7 +273,9 @@ impl fmt::Debug for ClientConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("jitter_seed", &self.jitter_seed)
             .field("on_retry", &self.on_retry.as_ref().map(|_| "set"))
+            .field("on_throttle", &self.on_throttle.as_ref().map(|_| "set"))
             .field("parallel_decoding", &self.parallel_decoding)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish()
     }
 }
@@ -347,6 +393,7 @@ mod tests {
         assert_eq!(c.max_retries, 8);
         assert_eq!(c.requests_per_minute, 900);
         assert!(c.parallel_decoding);
+        assert_eq!(c.max_concurrent_requests, 4);
         assert_eq!(
             c.user_agent,
             format!("baton-env0/{}", env!("CARGO_PKG_VERSION"))

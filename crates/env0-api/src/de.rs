@@ -211,9 +211,10 @@ pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>
 /// A list of embedded users (team members). Entries without a `user_id` cannot be identified and
 /// are skipped, and noticed (the client warns once per response), instead of failing the whole
 /// response.
-pub(crate) fn user_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<User>, D::Error> {
-    let items: Option<Vec<UserWire>> = Option::deserialize(d)?;
-    let items = items.unwrap_or_default();
+pub(crate) fn user_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<User>>, D::Error> {
+    let Some(items) = Option::<Vec<UserWire>>::deserialize(d)? else {
+        return Ok(None);
+    };
     let total = items.len();
     let users: Vec<User> = items
         .into_iter()
@@ -222,7 +223,7 @@ pub(crate) fn user_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<User>, D:
     if users.len() < total {
         crate::notice::skipped_users(total - users.len());
     }
-    Ok(users)
+    Ok(Some(users))
 }
 
 /// An optional embedded user (`createdByUser`): `null`, `{}` or an object without `user_id`

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::config::ClientConfig;
 use crate::error::Error;
-use crate::ids::{OrgId, ProjectId};
+use crate::ids::{OrgId, ProjectId, TeamId};
 use crate::models::{
     ApiKey, AssignmentScope, CustomRole, Organization, OrganizationUser, Project,
     ProjectUserPermission, Team, TeamRoleAssignment, TeamsPage,
@@ -22,7 +22,8 @@ pub const TEAMS_PAGE_LIMIT: u32 = 100;
 
 /// A typed, retrying, rate-limited env0 API client.
 ///
-/// Cheap to clone: clones share one connection pool and one rate limiter. `Debug` never shows
+/// Cheap to clone: clones share one connection pool, one per-path rate limiter and one bound on
+/// the requests in flight. `Debug` never shows
 /// the secret.
 #[derive(Clone)]
 pub struct Env0Client {
@@ -188,6 +189,18 @@ impl Env0Client {
                 Ok(all)
             })
             .await
+    }
+
+    /// `GET /teams/{team}`: one team with its members.
+    pub async fn team(&self, team: &TeamId) -> Result<Team, Error> {
+        let endpoint = self.transport.endpoint(&["teams", team.as_str()], &[])?;
+        let team: Team = self.transport.get_json(&endpoint).await?;
+        tracing::debug!(
+            endpoint = endpoint.name(),
+            members = team.users.as_ref().map_or(0, Vec::len),
+            "env0 team received"
+        );
+        Ok(team)
     }
 
     /// `GET /projects?organizationId={org}`: all projects, sub-projects and archived projects.

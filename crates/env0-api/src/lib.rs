@@ -11,7 +11,9 @@
 //! - [`ClientConfig`] → [`Env0Client::new`] → one method per endpoint, each returning wire models
 //!   ([`Organization`], [`OrganizationUser`], [`ApiKey`], ...) with newtype ids ([`OrgId`],
 //!   [`UserId`], ...).
-//! - Every request waits for a rate limiter shared by all clones of the client, then is retried
+//! - Every request waits for the rate limit of its method + URL path (env0 counts each path
+//!   separately; the limit is shared by all clones of the client) and for a place among the
+//!   requests in flight ([`ClientConfig::max_concurrent_requests`]), then is retried
 //!   on 429, 5xx and network failures with exponential backoff and full jitter, honouring
 //!   `Retry-After`. A body cut short is a network failure too, whether the connection broke
 //!   before the declared length or a complete `200` carried JSON that stops early (every request
@@ -39,9 +41,10 @@ mod ratelimit;
 mod transport;
 
 pub use config::{
-    ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_RETRY_DELAY, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RETRY_BASE_DELAY,
-    DEFAULT_TIMEOUT, RetryEvent, RetryHook, default_user_agent,
+    ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_RETRY_BASE_DELAY, DEFAULT_TIMEOUT, RetryEvent, RetryHook, ThrottleEvent, ThrottleHook,
+    default_user_agent,
 };
 pub use endpoints::{Env0Client, TEAMS_PAGE_LIMIT};
 pub use error::{BoxError, Error};

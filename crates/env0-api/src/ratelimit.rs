@@ -1,73 +1,102 @@
-//! Client-side rate limit, shared by every request (and every clone) of one client.
+//! Client-side rate limit, kept per method + URL path (without the query string), the way env0
+//! counts: the configured limit applies to each path separately, and in any window of
+//! [`RATE_WINDOW`] no path is sent more than the limit.
 //!
-//! A GCRA limiter from `governor` with `rpm` cells per minute and a burst of one second's worth
-//! (`ceil(rpm / 60)`), so no sliding 60 s window ever sees more than `rpm + burst` requests
-//! (915 at the default 900/min, under env0's 1000/min).
+//! Each path keeps the send times of its last `limit` requests (a sliding-window log). A request
+//! may go when the path has sent fewer than `limit` in the window, or once the oldest of those
+//! is a whole window old; otherwise the limiter says how long to wait. The times are taken when
+//! the request is about to be sent, so a path is never over its limit whatever the concurrency.
 
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
+/// env0 counts requests over the last 60 seconds; the extra second absorbs the difference between
+/// when a request leaves here and when env0 counts it (two requests a window apart may travel at
+/// different speeds).
+pub(crate) const RATE_WINDOW: Duration = Duration::from_secs(61);
 
-/// A rate limiter over any clock that counts nanoseconds.
-pub(crate) struct Limiter<C: Clock<Instant = Nanos>> {
-    inner: RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<Nanos>>,
-    quota: Quota,
+/// Paths tracked before idle ones (nothing sent within a window) are forgotten.
+const PRUNE_AT: usize = 4096;
+
+/// A monotonic clock: time elapsed since some fixed start.
+pub(crate) trait Clock: Send + Sync {
+    fn now(&self) -> Duration;
 }
 
-impl<C: Clock<Instant = Nanos>> Limiter<C> {
+/// A per-path sliding-window rate limiter over any [`Clock`].
+pub(crate) struct Limiter<C: Clock> {
+    limit: usize,
+    window: Duration,
+    clock: C,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Per path, the send times of its latest requests (at most `limit`), oldest first.
+    paths: HashMap<String, VecDeque<Duration>>,
+    /// Tracked paths above which idle ones are pruned.
+    prune_at: usize,
+}
+
+impl<C: Clock> Limiter<C> {
     pub(crate) fn new(requests_per_minute: NonZeroU32, clock: C) -> Self {
-        let burst =
-            NonZeroU32::new(requests_per_minute.get().div_ceil(60)).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_minute(requests_per_minute).allow_burst(burst);
+        Limiter::with_window(requests_per_minute, RATE_WINDOW, clock)
+    }
+
+    pub(crate) fn with_window(limit: NonZeroU32, window: Duration, clock: C) -> Self {
         Limiter {
-            inner: RateLimiter::direct_with_clock(quota, clock),
-            quota,
+            limit: usize::try_from(limit.get()).unwrap_or(usize::MAX),
+            window,
+            clock,
+            state: Mutex::new(State {
+                paths: HashMap::new(),
+                prune_at: PRUNE_AT,
+            }),
         }
     }
 
-    /// Takes a slot if one is free now; otherwise says how long until one is (taking nothing).
-    pub(crate) fn try_acquire(&self) -> Result<(), Duration> {
-        self.inner
-            .check()
-            .map_err(|not_until| not_until.wait_time_from(self.inner.clock().now()))
-    }
-
-    /// Waits (on tokio's clock) until a slot is free and takes it. Returns the time waited.
-    pub(crate) async fn acquire(&self) -> Duration {
-        let mut waited = Duration::ZERO;
-        loop {
-            match self.try_acquire() {
-                Ok(()) => return waited,
-                Err(wait) => {
-                    let wait = wait.max(Duration::from_millis(1));
-                    tokio::time::sleep(wait).await;
-                    waited += wait;
-                }
+    /// Takes a slot for `path` if one is free now; otherwise says how long until one is (taking
+    /// nothing).
+    pub(crate) fn try_acquire(&self, path: &str) -> Result<(), Duration> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.paths.len() >= state.prune_at && !state.paths.contains_key(path) {
+            let window = self.window;
+            state.paths.retain(|_, sent| {
+                sent.back()
+                    .is_some_and(|last| now.saturating_sub(*last) < window)
+            });
+            state.prune_at = (state.paths.len() * 2).max(PRUNE_AT);
+        }
+        let sent = state.paths.entry(path.to_owned()).or_default();
+        if sent.len() >= self.limit {
+            // `limit` is at least 1, so the log is not empty here.
+            let oldest = sent.front().copied().unwrap_or(now);
+            let free_at = oldest + self.window;
+            if free_at > now {
+                return Err(free_at.saturating_sub(now));
             }
+            sent.pop_front();
         }
-    }
-
-    pub(crate) fn burst(&self) -> u32 {
-        self.quota.burst_size().get()
+        sent.push_back(now);
+        Ok(())
     }
 }
 
-impl<C: Clock<Instant = Nanos>> std::fmt::Debug for Limiter<C> {
+impl<C: Clock> std::fmt::Debug for Limiter<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Limiter")
-            .field("replenish_interval", &self.quota.replenish_interval())
-            .field("burst", &self.burst())
+            .field("limit_per_path", &self.limit)
+            .field("window", &self.window)
             .finish_non_exhaustive()
     }
 }
 
-/// A `governor` clock reading tokio's time, so the limiter and the sleeps agree (also under
-/// tokio's paused test clock).
+/// A clock reading tokio's time, so the limiter and the sleeps agree (also under tokio's paused
+/// test clock).
 #[derive(Clone, Debug)]
 pub(crate) struct TokioClock {
     start: tokio::time::Instant,
@@ -82,102 +111,155 @@ impl TokioClock {
 }
 
 impl Clock for TokioClock {
-    type Instant = Nanos;
-
-    fn now(&self) -> Nanos {
-        Nanos::from(self.start.elapsed())
+    fn now(&self) -> Duration {
+        self.start.elapsed()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use governor::clock::FakeRelativeClock;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
-    fn rpm(n: u32) -> NonZeroU32 {
+    /// A clock that moves only when told to.
+    #[derive(Clone, Default)]
+    struct FakeClock(Arc<AtomicU64>);
+
+    impl FakeClock {
+        fn advance(&self, by: Duration) {
+            let nanos = u64::try_from(by.as_nanos()).unwrap();
+            self.0.fetch_add(nanos, Ordering::SeqCst);
+        }
+    }
+
+    impl Clock for FakeClock {
+        fn now(&self) -> Duration {
+            Duration::from_nanos(self.0.load(Ordering::SeqCst))
+        }
+    }
+
+    fn limit(n: u32) -> NonZeroU32 {
         NonZeroU32::new(n).unwrap()
     }
 
-    /// Sends `n` requests as fast as the limiter allows, advancing the fake clock by exactly the
-    /// waits it asks for, and returns the (fake) time each request went out.
-    fn burst_schedule(
-        limiter: &Limiter<FakeRelativeClock>,
-        clock: &FakeRelativeClock,
-        n: usize,
-    ) -> Vec<Duration> {
-        let mut sent = Vec::with_capacity(n);
-        for _ in 0..n {
-            loop {
-                match limiter.try_acquire() {
-                    Ok(()) => break,
-                    Err(wait) => {
-                        assert!(!wait.is_zero(), "a refused slot must ask for a wait");
-                        clock.advance(wait);
-                    }
+    /// Sends to `path` as soon as the limiter allows, advancing the fake clock by exactly the
+    /// waits it asks for; returns the (fake) send time.
+    fn send(limiter: &Limiter<FakeClock>, clock: &FakeClock, path: &str) -> Duration {
+        loop {
+            match limiter.try_acquire(path) {
+                Ok(()) => return clock.now(),
+                Err(wait) => {
+                    assert!(!wait.is_zero(), "a refused slot must ask for a wait");
+                    clock.advance(wait);
                 }
             }
-            sent.push(Duration::from(clock.now()));
         }
-        sent
     }
 
-    #[test]
-    fn burst_above_the_limit_is_spread_one_interval_apart() {
-        let clock = FakeRelativeClock::default();
-        let limiter = Limiter::new(rpm(60), clock.clone());
-        assert_eq!(limiter.burst(), 1);
-        let sent = burst_schedule(&limiter, &clock, 5);
-        let secs: Vec<u64> = sent.iter().map(Duration::as_secs).collect();
-        assert_eq!(secs, [0, 1, 2, 3, 4]);
-    }
-
-    #[test]
-    fn default_rate_allows_one_second_burst_then_paces() {
-        let clock = FakeRelativeClock::default();
-        let limiter = Limiter::new(rpm(900), clock.clone());
-        assert_eq!(limiter.burst(), 15);
-        let sent = burst_schedule(&limiter, &clock, 1000);
-        let at_start = sent.iter().filter(|t| t.is_zero()).count();
-        assert_eq!(at_start, 15);
-        // The rest follow one every 60/900 s = 66.67 ms.
-        let gap = sent[16].saturating_sub(sent[15]);
-        assert_eq!(gap.as_nanos(), 66_666_666);
-        // No 60 s window holds more than rpm + burst requests.
-        let window = Duration::from_secs(60);
+    /// The most requests any window of `window` holds in a sorted list of send times.
+    fn busiest_window(sent: &[Duration], window: Duration) -> usize {
         let mut start = 0;
+        let mut most = 0;
         for end in 0..sent.len() {
             while sent[end].saturating_sub(sent[start]) >= window {
                 start += 1;
             }
-            assert!(
-                end - start < 915,
-                "window ending at {end} holds {}",
-                end - start + 1
-            );
+            most = most.max(end - start + 1);
         }
-        // 1000 requests need at least (1000 - 15) intervals.
-        assert!(sent[999] >= Duration::from_nanos(66_666_666 * 985));
+        most
     }
 
     #[test]
-    fn limiter_is_shared_by_everyone_holding_it() {
-        let clock = FakeRelativeClock::default();
-        let limiter = std::sync::Arc::new(Limiter::new(rpm(60), clock.clone()));
-        let other = std::sync::Arc::clone(&limiter);
-        assert!(limiter.try_acquire().is_ok());
-        assert_eq!(other.try_acquire(), Err(Duration::from_secs(1)));
+    fn a_path_gets_its_limit_at_once_then_waits_for_the_oldest_to_leave_the_window() {
+        let clock = FakeClock::default();
+        let limiter = Limiter::new(limit(3), clock.clone());
+        let sent: Vec<Duration> = (0..7)
+            .map(|_| send(&limiter, &clock, "GET /roles/assignments/teams"))
+            .collect();
+        let secs: Vec<u64> = sent.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [0, 0, 0, 61, 61, 61, 122]);
+    }
+
+    #[test]
+    fn each_path_has_its_own_limit() {
+        let clock = FakeClock::default();
+        let limiter = Limiter::new(limit(2), clock.clone());
+        assert_eq!(limiter.try_acquire("GET /a"), Ok(()));
+        assert_eq!(limiter.try_acquire("GET /a"), Ok(()));
+        assert_eq!(limiter.try_acquire("GET /a"), Err(RATE_WINDOW));
+        // Another path is not held back by the busy one.
+        assert_eq!(limiter.try_acquire("GET /b"), Ok(()));
+        assert_eq!(limiter.try_acquire("GET /b"), Ok(()));
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(
+            limiter.try_acquire("GET /a"),
+            Err(RATE_WINDOW.saturating_sub(Duration::from_secs(10)))
+        );
+    }
+
+    #[test]
+    fn idle_paths_are_forgotten_and_busy_ones_kept() {
+        let clock = FakeClock::default();
+        let limiter = Limiter::new(limit(1), clock.clone());
+        assert_eq!(limiter.try_acquire("GET /busy"), Ok(()));
+        clock.advance(RATE_WINDOW);
+        for i in 0..PRUNE_AT - 1 {
+            assert_eq!(limiter.try_acquire(&format!("GET /p/{i}")), Ok(()));
+        }
+        // A new path beyond 4096 prunes: `/busy` is a window old and goes, the others stay.
+        assert_eq!(limiter.try_acquire("GET /new"), Ok(()));
+        let state = limiter.state.lock().unwrap();
+        assert_eq!(state.paths.len(), PRUNE_AT);
+        assert!(!state.paths.contains_key("GET /busy"));
+        drop(state);
+        assert!(limiter.try_acquire("GET /p/0").is_err(), "still limited");
+    }
+
+    proptest! {
+        /// Whatever the arrival pattern over several paths, no path ever has more than `limit`
+        /// requests in one window, and a request waits only when its own path is full.
+        #[test]
+        fn no_window_of_any_path_exceeds_the_limit(
+            n in 1u32..6,
+            arrivals in proptest::collection::vec((0usize..3, 0u64..30_000), 1..200),
+        ) {
+            let clock = FakeClock::default();
+            let limiter = Limiter::new(limit(n), clock.clone());
+            let mut sent: Vec<Vec<Duration>> = vec![Vec::new(); 3];
+            for (path, gap_ms) in arrivals {
+                clock.advance(Duration::from_millis(gap_ms));
+                let asked = clock.now();
+                let name = format!("GET /p{path}");
+                let at = send(&limiter, &clock, &name);
+                let log = &mut sent[path];
+                if at > asked {
+                    // It waited: its path was full when it asked, and it went as soon as the
+                    // oldest of those left the window.
+                    let in_window = log.iter().filter(|t| asked.saturating_sub(**t) < RATE_WINDOW).count();
+                    prop_assert_eq!(in_window, n as usize, "waited with room: {:?}", log);
+                    prop_assert_eq!(at, log[log.len() - n as usize] + RATE_WINDOW);
+                }
+                log.push(at);
+            }
+            for log in &sent {
+                prop_assert!(busiest_window(log, RATE_WINDOW) <= n as usize);
+                prop_assert!(busiest_window(log, Duration::from_secs(60)) <= n as usize);
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn acquire_sleeps_on_tokios_clock() {
-        let limiter = Limiter::new(rpm(120), TokioClock::new());
+    async fn waits_are_on_tokios_clock() {
+        let limiter = Limiter::new(limit(2), TokioClock::new());
         let started = tokio::time::Instant::now();
-        let mut waited = Duration::ZERO;
         for _ in 0..5 {
-            waited += limiter.acquire().await;
+            while let Err(wait) = limiter.try_acquire("GET /x") {
+                tokio::time::sleep(wait).await;
+            }
         }
-        // Burst 2, then one every 500 ms: requests at 0, 0, 0.5, 1.0, 1.5 s.
-        assert_eq!(started.elapsed(), Duration::from_millis(1500));
-        assert_eq!(waited, Duration::from_millis(1500));
+        // Two at 0 s, two at 61 s, one at 122 s.
+        assert_eq!(started.elapsed(), RATE_WINDOW * 2);
     }
 }

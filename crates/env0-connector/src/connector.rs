@@ -10,9 +10,14 @@
 //!   every later call pages through that one snapshot. Wire values are converted to
 //!   [`Principal`](crate::Principal)s and dropped; the snapshot keeps them packed (one allocation
 //!   of text each) and resources are built one page at a time, straight from the packed form.
+//! - [`Connector::begin_sync`] prepares the run: the principals' snapshot (members, API keys
+//!   and, always, `GET /roles`) and, at the same time, the access input (teams, their members,
+//!   the organization's team roles, projects and their assignments, see [`crate::access`]);
+//!   then checks the assignments against the principals. The role, team and project syncers
+//!   page through that model.
 //! - The snapshot lives for one run: [`Connector::end_sync`] drops it (with anything
-//!   `validate` prefetched), so later phases of the same run can still read it and the next run
-//!   fetches a fresh one.
+//!   `validate` prefetched, and the access model), so later phases of the same run can still
+//!   read it and the next run fetches a fresh one.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,8 +26,15 @@ use async_trait::async_trait;
 use c1_model::pb;
 use c1_sync::{Connector, ConnectorError, ConnectorMetadata, Page, ResourceSyncer};
 use env0_api::{ApiKey, Env0Client, OrgId};
-use serde::Serialize;
+use futures::future::Either;
 
+use crate::access::fetch::{
+    FetchOptions, ProjectProgress, custom_roles_input, custom_roles_missing,
+};
+use crate::access::syncers::{
+    ListingPrincipals, ProjectSyncer, RoleSyncer, RunAccess, RunCell, TeamSyncer,
+};
+use crate::access::{AccessModel, CustomRoleInput, Part};
 use crate::directory::{Directory, Listing, MEMBERS_SOURCE, Members, PrincipalSummary};
 use crate::domain::Principal;
 use crate::error::{Error, from_api, permanent};
@@ -48,14 +60,90 @@ pub const DEFAULT_PAGE_SIZE: usize = 256;
 /// # Ok(()) }
 /// ```
 pub struct Env0Connector {
-    shared: Arc<Shared>,
-    syncer: Arc<UserSyncer>,
+    pub(crate) shared: Arc<Shared>,
+    syncers: Vec<Arc<dyn ResourceSyncer>>,
 }
 
-struct Shared {
-    client: Env0Client,
-    org: OrgId,
+/// How a connector syncs: page size, whether projects are synced, how many requests at once,
+/// and who hears of the per-project progress.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ConnectorOptions {
+    /// Resources per user listing page (at least 1).
+    pub page_size: usize,
+    /// Leave projects out: users, roles and teams only, and no request for a project.
+    pub skip_projects: bool,
+    /// Per-team and per-project requests issued at once (at least 1).
+    pub concurrency: usize,
+    /// Told `(done, total)` as each project's assignments are read.
+    pub on_project_progress: Option<ProjectProgress>,
+}
+
+impl Default for ConnectorOptions {
+    fn default() -> Self {
+        ConnectorOptions {
+            page_size: DEFAULT_PAGE_SIZE,
+            skip_projects: false,
+            concurrency: 4,
+            on_project_progress: None,
+        }
+    }
+}
+
+impl ConnectorOptions {
+    /// Sets the user listing's page size.
+    pub fn page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    /// Leaves projects out.
+    pub fn skip_projects(mut self, skip: bool) -> Self {
+        self.skip_projects = skip;
+        self
+    }
+
+    /// Sets how many per-team and per-project requests are issued at once.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Registers a callback told `(done, total)` as each project's assignments are read.
+    pub fn on_project_progress(
+        mut self,
+        hook: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_project_progress = Some(Arc::new(hook));
+        self
+    }
+}
+
+impl fmt::Debug for ConnectorOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorOptions")
+            .field("page_size", &self.page_size)
+            .field("skip_projects", &self.skip_projects)
+            .field("concurrency", &self.concurrency)
+            .field(
+                "on_project_progress",
+                &self.on_project_progress.as_ref().map(|_| "set"),
+            )
+            .finish()
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) client: Env0Client,
+    pub(crate) org: OrgId,
     page_size: usize,
+    pub(crate) fetch: FetchOptions,
+    /// What `GET /roles` answered for the run's snapshot (taken by `begin_sync`).
+    custom_roles: Mutex<Option<Part<Vec<CustomRoleInput>>>>,
+    /// The snapshot's warnings when `begin_sync` fetched it, for the first user page.
+    pending_warnings: Mutex<Vec<String>>,
+    /// The run's access model, for the role, team and project syncers.
+    run: RunCell,
     /// Members fetched by `validate`, waiting for the first listing call.
     prefetched: Mutex<Option<Members>>,
     /// What `GET /api-keys` answered while `validate` fetched the members.
@@ -73,24 +161,57 @@ impl Env0Connector {
 
     /// Like [`new`](Self::new) with `page_size` resources per listing page (at least 1).
     pub fn with_page_size(client: Env0Client, org: OrgId, page_size: usize) -> Env0Connector {
+        Env0Connector::with_options(
+            client,
+            org,
+            ConnectorOptions::default().page_size(page_size),
+        )
+    }
+
+    /// A connector for organization `org` with `options`.
+    pub fn with_options(
+        client: Env0Client,
+        org: OrgId,
+        options: ConnectorOptions,
+    ) -> Env0Connector {
         let shared = Arc::new(Shared {
             client,
             org,
-            page_size: page_size.max(1),
+            page_size: options.page_size.max(1),
+            fetch: FetchOptions {
+                skip_projects: options.skip_projects,
+                concurrency: options.concurrency.max(1),
+                on_project: options.on_project_progress,
+            },
+            custom_roles: Mutex::new(None),
+            pending_warnings: Mutex::new(Vec::new()),
+            run: RunCell::default(),
             prefetched: Mutex::new(None),
             prefetched_keys: Mutex::new(None),
             listing: tokio::sync::Mutex::new(None),
             summary: Mutex::new(PrincipalSummary::default()),
         });
-        Env0Connector {
-            syncer: Arc::new(UserSyncer {
+        let mut syncers: Vec<Arc<dyn ResourceSyncer>> = vec![
+            Arc::new(UserSyncer {
                 shared: Arc::clone(&shared),
             }),
-            shared,
+            Arc::new(RoleSyncer {
+                run: Arc::clone(&shared.run),
+            }),
+            Arc::new(TeamSyncer {
+                run: Arc::clone(&shared.run),
+            }),
+        ];
+        if !options.skip_projects {
+            syncers.push(Arc::new(ProjectSyncer {
+                run: Arc::clone(&shared.run),
+            }));
         }
+        Env0Connector { shared, syncers }
     }
 
-    /// The organization this connector syncs.
+    /// The organization this connector syncs. See also [`check_access`](Self::check_access)
+    /// (`validate.rs`).
     pub fn org(&self) -> &OrgId {
         &self.shared.org
     }
@@ -98,33 +219,6 @@ impl Env0Connector {
     /// Counts from the last listing (all zero before the first user listing call).
     pub fn summary(&self) -> PrincipalSummary {
         lock(&self.shared.summary).clone()
-    }
-
-    /// What the API key can see, for the CLI's `validate` command.
-    ///
-    /// Fails like [`Connector::validate`] when the organization is not visible or its users cannot
-    /// be listed. API keys and custom roles answering 402/403 are reported, not failed: see
-    /// [`AccessReport::can_sync`]. Other env0 errors fail (transient ones as transient).
-    pub async fn check_access(&self) -> Result<AccessReport, ConnectorError> {
-        let shared = &self.shared;
-        let (organization_name, organizations_visible) = shared.check_organization().await?;
-        let users_visible = shared.fetch_members().await?.len();
-        let api_keys = match shared.client.api_keys(&shared.org).await {
-            Ok(keys) => Visibility::Visible { count: keys.len() },
-            Err(e) => Visibility::denied(e)?,
-        };
-        let custom_roles = match shared.client.custom_roles(&shared.org).await {
-            Ok(roles) => Visibility::Visible { count: roles.len() },
-            Err(e) => Visibility::denied(e)?,
-        };
-        Ok(AccessReport {
-            organization_id: shared.org.to_string(),
-            organization_name,
-            organizations_visible,
-            users_visible,
-            api_keys,
-            custom_roles,
-        })
     }
 }
 
@@ -140,8 +234,9 @@ impl fmt::Debug for Env0Connector {
 #[async_trait]
 impl Connector for Env0Connector {
     fn metadata(&self) -> ConnectorMetadata {
-        ConnectorMetadata::new("env0", "env0", env!("CARGO_PKG_VERSION"))
-            .with_description("People and API keys of one env0 organization")
+        ConnectorMetadata::new("env0", "env0", env!("CARGO_PKG_VERSION")).with_description(
+            "People, API keys, organization roles, teams and projects of one env0 organization",
+        )
     }
 
     /// Also fetches the API keys alongside the members (a sync needs both); their outcome,
@@ -160,24 +255,69 @@ impl Connector for Env0Connector {
     }
 
     fn resource_syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
-        vec![Arc::clone(&self.syncer) as Arc<dyn ResourceSyncer>]
+        self.syncers.clone()
     }
 
-    /// Frees the run's snapshot. No listing call is in flight when the engine calls this, so
-    /// the lock is free; if it were not, the snapshot would be replaced by the next run's.
+    /// Reads the principals and the access input together, and checks the one against the
+    /// other (see the module docs).
+    async fn begin_sync(&self) -> Result<(), ConnectorError> {
+        let shared = &self.shared;
+        let listing = std::pin::pin!(shared.listing_with(true));
+        let access = std::pin::pin!(crate::access::fetch::fetch(
+            &shared.client,
+            &shared.org,
+            &shared.fetch
+        ));
+        // The principals' failure wins, and at once: it says what the key lacks for any sync at
+        // all, and the per-project requests need not run to their end first.
+        let ((listing, warnings), mut input) = match futures::future::select(listing, access).await
+        {
+            Either::Left((listing, access)) => {
+                let listing = listing?;
+                (listing, access.await?)
+            }
+            Either::Right((access, listing)) => {
+                let listing = listing.await?;
+                (listing, access?)
+            }
+        };
+        lock(&shared.pending_warnings).extend(warnings);
+        if let Some(roles) = lock(&shared.custom_roles).clone() {
+            input.custom_roles = roles;
+        }
+        let model = AccessModel::build(&input, &ListingPrincipals(&listing));
+        tracing::info!(
+            org = %shared.org,
+            roles = model.roles.len(),
+            teams = model.teams.len(),
+            projects = model.projects.as_ref().map_or(0, Vec::len),
+            "read the organization's access"
+        );
+        *lock(&shared.run) = Some(Arc::new(RunAccess::new(model, listing)));
+        Ok(())
+    }
+
+    /// Frees the run's snapshot and access model. No listing call is in flight when the engine
+    /// calls this, so the lock is free; if it were not, the snapshot would be replaced by the
+    /// next run's.
     fn end_sync(&self) {
         if let Ok(mut listing) = self.shared.listing.try_lock() {
             *listing = None;
         }
         *lock(&self.shared.prefetched) = None;
         *lock(&self.shared.prefetched_keys) = None;
+        *lock(&self.shared.custom_roles) = None;
+        lock(&self.shared.pending_warnings).clear();
+        *lock(&self.shared.run) = None;
     }
 }
 
 impl Shared {
     /// The organization's name and how many organizations the key sees; an error when the
     /// configured one is not among them.
-    async fn check_organization(&self) -> Result<(Option<String>, usize), ConnectorError> {
+    pub(crate) async fn check_organization(
+        &self,
+    ) -> Result<(Option<String>, usize), ConnectorError> {
         let orgs = self.client.organizations().await.map_err(from_api)?;
         let visible = orgs.len();
         match orgs.into_iter().find(|o| o.id == self.org) {
@@ -189,7 +329,7 @@ impl Shared {
         }
     }
 
-    async fn fetch_members(&self) -> Result<Members, ConnectorError> {
+    pub(crate) async fn fetch_members(&self) -> Result<Members, ConnectorError> {
         let converted = self
             .client
             .organization_users_with(&self.org, |m| {
@@ -222,8 +362,10 @@ impl Shared {
         }
     }
 
-    /// Members, keys and custom role names, as one directory.
-    async fn fetch_directory(&self) -> Result<Directory, ConnectorError> {
+    /// Members, keys and custom role names, as one directory. `GET /roles` is asked when any
+    /// principal holds a custom role, or always with `all_roles` (a sync's roles need them);
+    /// its answer is kept for the access model.
+    async fn fetch_directory(&self, all_roles: bool) -> Result<Directory, ConnectorError> {
         let prefetched = lock(&self.prefetched).take();
         let prefetched_keys = lock(&self.prefetched_keys).take();
         let keys = async {
@@ -241,19 +383,39 @@ impl Shared {
                 Err(e) => Err(from_api(e)),
             }
         };
-        let (members, keys) = match prefetched {
-            Some(members) => (members, keys.await?),
-            None => futures::try_join!(self.fetch_members(), keys)?,
+        // The roles are asked together with the rest when a sync needs them anyway.
+        let early_roles = async {
+            if all_roles {
+                Some(self.client.custom_roles(&self.org).await)
+            } else {
+                None
+            }
+        };
+        let (members, keys, roles) = if let Some(members) = prefetched {
+            let (keys, roles) = futures::join!(keys, early_roles);
+            (members, keys?, roles)
+        } else {
+            let (members, keys, roles) = futures::join!(self.fetch_members(), keys, early_roles);
+            (members?, keys?, roles)
         };
         let mut directory = Directory::assemble(members, keys).map_err(permanent)?;
-        if directory.has_custom_roles() {
-            match self.client.custom_roles(&self.org).await {
-                Ok(roles) => directory.resolve_custom_roles(roles),
-                Err(e) if e.is_access_denied() => {
-                    directory.custom_roles_unavailable(e.status().unwrap_or(403));
-                }
-                Err(e) => return Err(from_api(e)),
+        let roles = match roles {
+            Some(answer) => Some(answer),
+            None if directory.has_custom_roles() => Some(self.client.custom_roles(&self.org).await),
+            None => None,
+        };
+        match roles {
+            Some(Ok(roles)) => {
+                *lock(&self.custom_roles) = Some(Part::Synced(custom_roles_input(&roles)));
+                directory.resolve_custom_roles(roles);
             }
+            Some(Err(e)) if e.is_access_denied() => {
+                let status = e.status().unwrap_or(403);
+                *lock(&self.custom_roles) = Some(Part::Missing(custom_roles_missing(status)));
+                directory.custom_roles_unavailable(status);
+            }
+            Some(Err(e)) => return Err(from_api(e)),
+            None => {}
         }
         Ok(directory)
     }
@@ -261,11 +423,19 @@ impl Shared {
     /// The snapshot, fetching it on first use; the warnings are returned only by the call that
     /// fetched.
     async fn listing(&self) -> Result<(Arc<Listing>, Vec<String>), ConnectorError> {
+        self.listing_with(false).await
+    }
+
+    /// [`listing`](Self::listing), asking `GET /roles` in any case when `all_roles`.
+    async fn listing_with(
+        &self,
+        all_roles: bool,
+    ) -> Result<(Arc<Listing>, Vec<String>), ConnectorError> {
         let mut listing = self.listing.lock().await;
         if let Some(principals) = listing.as_ref() {
             return Ok((Arc::clone(principals), Vec::new()));
         }
-        let directory = self.fetch_directory().await?;
+        let directory = self.fetch_directory(all_roles).await?;
         let summary = directory.summary();
         let messages = directory.warning_messages();
         tracing::info!(
@@ -312,7 +482,11 @@ impl ResourceSyncer for UserSyncer {
             // Users are top-level; nothing lives under a parent.
             return Ok(Page::last(Vec::new()));
         }
-        let (principals, warnings) = self.shared.listing().await?;
+        let (principals, mut warnings) = self.shared.listing().await?;
+        if page_token.is_empty() {
+            // The snapshot's warnings when `begin_sync` fetched it.
+            warnings.extend(std::mem::take(&mut *lock(&self.shared.pending_warnings)));
+        }
         let total = principals.len();
         let offset = if page_token.is_empty() {
             0
@@ -349,65 +523,7 @@ impl ResourceSyncer for UserSyncer {
     }
 }
 
-/// What the API key can see in the organization (the CLI's `validate` command).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct AccessReport {
-    /// The configured organization.
-    pub organization_id: String,
-    /// Its name, when env0 sent one.
-    pub organization_name: Option<String>,
-    /// How many organizations the key sees.
-    pub organizations_visible: usize,
-    /// How many members `GET /organizations/{org}/users` lists.
-    pub users_visible: usize,
-    /// Whether `GET /api-keys` answers, and how many keys.
-    pub api_keys: Visibility,
-    /// Whether `GET /roles` answers, and how many custom roles.
-    pub custom_roles: Visibility,
-}
-
-impl AccessReport {
-    /// Whether a sync can run: it needs the API key list (custom role names are optional).
-    pub fn can_sync(&self) -> bool {
-        matches!(self.api_keys, Visibility::Visible { .. })
-    }
-}
-
-/// Whether an endpoint answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Visibility {
-    /// It answered with `count` items.
-    Visible {
-        /// Items listed.
-        count: usize,
-    },
-    /// It answered 402 (not in plan) or 403 (permission missing).
-    Denied {
-        /// 402 or 403.
-        status: u16,
-        /// env0's error, as one line.
-        message: String,
-    },
-}
-
-impl Visibility {
-    /// `Denied` for 402/403, the error otherwise.
-    fn denied(error: env0_api::Error) -> Result<Visibility, ConnectorError> {
-        if error.is_access_denied() {
-            Ok(Visibility::Denied {
-                status: error.status().unwrap_or(403),
-                message: error.to_string(),
-            })
-        } else {
-            Err(from_api(error))
-        }
-    }
-}
-
 /// Locks a std mutex; a poisoned lock still holds consistent data here (plain values).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -64,6 +64,24 @@ pub enum Error {
         total: usize,
     },
 
+    /// A listing call came before `Connector::begin_sync` prepared the run (or after `end_sync`).
+    #[error(
+        "the env0 {what} listing was called outside a sync run (before begin_sync or after end_sync)"
+    )]
+    NoRun {
+        /// Which listing.
+        what: &'static str,
+    },
+
+    /// The engine asked for the entitlements or grants of a resource this connector did not list.
+    #[error("the env0 connector did not list {resource_type} `{id}`")]
+    UnknownResource {
+        /// Its resource type.
+        resource_type: &'static str,
+        /// Its id.
+        id: String,
+    },
+
     /// This crate's own bookkeeping contradicts itself (a bug; debug builds stop at once).
     #[error("internal error in the env0 connector: {what}; this is a bug, please report it")]
     Internal {
@@ -81,6 +99,8 @@ impl Error {
             }
             Error::OrganizationNotVisible { .. }
             | Error::InvalidPageToken { .. }
+            | Error::NoRun { .. }
+            | Error::UnknownResource { .. }
             | Error::Internal { .. } => None,
         }
     }

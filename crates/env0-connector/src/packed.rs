@@ -229,6 +229,15 @@ impl PackedPrincipal {
         self.text(ID)
     }
 
+    /// The organization role as env0 writes it: `Admin`, `User` or the custom role id.
+    pub(crate) fn role_value(&self) -> Option<&str> {
+        match self.role? {
+            OrgRoleTag::Admin => Some("Admin"),
+            OrgRoleTag::User => Some("User"),
+            OrgRoleTag::Custom => Some(self.text(ROLE_ID)),
+        }
+    }
+
     /// The custom role id and name (`None` when the principal holds no custom role).
     pub(crate) fn custom_role(&self) -> Option<(&str, Option<&str>)> {
         (self.role == Some(OrgRoleTag::Custom)).then(|| (self.text(ROLE_ID), self.field(ROLE_NAME)))

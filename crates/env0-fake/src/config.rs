@@ -189,6 +189,8 @@ pub enum Endpoint {
     Roles,
     /// `GET /teams/organizations/{org}`
     Teams,
+    /// `GET /teams/{team}`
+    Team,
     /// `GET /projects`
     Projects,
     /// `GET /permissions/projects/{project}`
@@ -199,12 +201,13 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every endpoint, with its name as used by `--force-status`.
-    pub const ALL: [(Endpoint, &'static str); 8] = [
+    pub const ALL: [(Endpoint, &'static str); 9] = [
         (Endpoint::Organizations, "organizations"),
         (Endpoint::Users, "users"),
         (Endpoint::ApiKeys, "api-keys"),
         (Endpoint::Roles, "roles"),
         (Endpoint::Teams, "teams"),
+        (Endpoint::Team, "team"),
         (Endpoint::Projects, "projects"),
         (Endpoint::ProjectPermissions, "project-permissions"),
         (Endpoint::TeamRoleAssignments, "team-role-assignments"),
@@ -267,8 +270,11 @@ pub struct FakeConfig {
     pub latency: Duration,
     /// Seeded fault injection.
     pub faults: Faults,
-    /// Requests per sliding 60 s window before answering 429 (None: unlimited).
+    /// Requests to one URL path (without the query string) per sliding 60 s window before that
+    /// path answers 429, the way env0 counts (None: unlimited).
     pub rate_limit_per_minute: Option<u32>,
+    /// The team list leaves out every team's `users` (members come only from `GET /teams/{id}`).
+    pub teams_without_users: bool,
     /// Accepted Basic-auth credentials.
     pub credentials: Credentials,
     /// Endpoints that always answer with a given status (after auth), e.g. `/roles` → 402.
@@ -285,6 +291,7 @@ impl FakeConfig {
             latency: Duration::ZERO,
             faults: Faults::none(),
             rate_limit_per_minute: None,
+            teams_without_users: false,
             credentials: Credentials::default(),
             forced_status: BTreeMap::new(),
         }
@@ -308,7 +315,13 @@ impl FakeConfig {
         self
     }
 
-    /// Sets the rate limit in requests per sliding minute.
+    /// Makes the team list leave out `users` (members come only from `GET /teams/{id}`).
+    pub fn with_teams_without_users(mut self) -> Self {
+        self.teams_without_users = true;
+        self
+    }
+
+    /// Sets the rate limit in requests to one path per sliding minute.
     pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
         self.rate_limit_per_minute = Some(per_minute);
         self
@@ -337,6 +350,7 @@ impl fmt::Debug for FakeConfig {
             .field("latency", &self.latency)
             .field("faults", &self.faults)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("teams_without_users", &self.teams_without_users)
             .field("credentials", &self.credentials)
             .field("forced_status", &self.forced_status)
             .finish()

@@ -13,7 +13,8 @@
 //! | `GET /organizations/{org}/users` | array of members |
 //! | `GET /api-keys?organizationId=` | array of API keys |
 //! | `GET /roles?organizationId=` | array of custom roles |
-//! | `GET /teams/organizations/{org}?limit=N[&offset=KEY]` | `{"teams": [...], "nextPageKey": "..."}` (no key on the last page); a bare array without `limit` |
+//! | `GET /teams/organizations/{org}?limit=N[&offset=KEY]` | `{"teams": [...], "nextPageKey": "..."}` (no key on the last page); a bare array without `limit`; without `users` under `--teams-without-users` |
+//! | `GET /teams/{team}` | one team, always with `users` |
 //! | `GET /projects?organizationId=` | array of projects |
 //! | `GET /permissions/projects/{project}` | array of `{id, userId, role}` |
 //! | `GET /roles/assignments/teams?organizationId=\|projectId=` | array of `{id, teamId, role}` |
@@ -21,7 +22,8 @@
 //!
 //! Wrong or missing credentials get 401, another organization's id 403, an unknown path 404, all
 //! with a `{"message": "..."}` body. Every API request passes, in order: the counters, the
-//! sliding-window rate limit (429 with `Retry-After`), the latency, the seeded fault draw
+//! per-path sliding-window rate limit (429 with `Retry-After` when one URL path, query string
+//! aside, got its limit within 60 s: env0's way of counting), the latency, the seeded fault draw
 //! (status, connection reset, a body cut short after a full `Content-Length`, or a whole
 //! response carrying only the first half of its JSON), and auth.
 //!

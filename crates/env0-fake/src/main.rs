@@ -54,9 +54,13 @@ struct Args {
     /// Seed of the fault stream (default: --seed).
     #[arg(long)]
     fault_seed: Option<u64>,
-    /// Answer 429 (with Retry-After) beyond this many requests in any sliding 60 s window.
+    /// Answer 429 (with Retry-After) beyond this many requests to one URL path (without the
+    /// query string) in any sliding 60 s window, the way env0 counts.
     #[arg(long, value_name = "N")]
     rate_limit: Option<u32>,
+    /// Leave `users` out of the team list, so members come only from `GET /teams/{id}`.
+    #[arg(long)]
+    teams_without_users: bool,
     /// Make endpoints always answer a status, e.g. `roles=402,api-keys=403`.
     #[arg(long, default_value = "")]
     force_status: String,
@@ -134,6 +138,9 @@ async fn run(args: Args) -> Result<(), FakeError> {
         .with_credentials(Credentials::new(args.api_key_id, args.api_key_secret));
     if let Some(n) = args.rate_limit {
         config = config.with_rate_limit(n);
+    }
+    if args.teams_without_users {
+        config = config.with_teams_without_users();
     }
     for (endpoint, status) in parse_forced_statuses(&args.force_status)? {
         config = config.with_forced_status(endpoint, status);

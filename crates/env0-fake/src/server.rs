@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Credentials, Endpoint, FakeConfig, FaultKind, Faults};
 use crate::error::FakeError;
-use crate::model::{Org, Team};
+use crate::model::{Maybe, Org, Team};
 use crate::stats::{Limiter, Recorder, Stats};
 
 /// The most teams one page holds, whatever `limit` asks for.
@@ -41,6 +41,8 @@ struct Bodies {
     roles: Bytes,
     projects: Bytes,
     teams: Bytes,
+    /// `GET /teams/{team}` by team id: always with `users` (`[]` when the team has none).
+    team: HashMap<String, Bytes>,
     project_permissions: HashMap<String, Bytes>,
     team_assignments_org: Bytes,
     team_assignments_project: HashMap<String, Bytes>,
@@ -48,6 +50,8 @@ struct Bodies {
 
 struct AppState {
     org: Org,
+    /// The teams as the list serves them (without `users` under `--teams-without-users`).
+    listed_teams: Vec<Team>,
     bodies: Bodies,
     credentials: Credentials,
     latency: Duration,
@@ -85,13 +89,34 @@ impl AppState {
                 .map_or(&[][..], Vec::as_slice);
             team_assignments_project.insert(project.id.clone(), to_bytes("assignments", list)?);
         }
+        let mut team = HashMap::new();
+        for t in &org.teams {
+            let mut full = t.clone();
+            if full.users.value().is_none() {
+                full.users = Maybe::Value(Vec::new());
+            }
+            team.insert(t.id.clone(), to_bytes("team", &full)?);
+        }
+        let listed_teams: Vec<Team> = if config.teams_without_users {
+            org.teams
+                .iter()
+                .map(|t| {
+                    let mut listed = t.clone();
+                    listed.users = Maybe::Missing;
+                    listed
+                })
+                .collect()
+        } else {
+            org.teams.clone()
+        };
         let bodies = Bodies {
             organizations: to_bytes("organizations", &[&org.organization])?,
             users: to_bytes("users", &org.members)?,
             api_keys: to_bytes("api-keys", &org.api_keys)?,
             roles: to_bytes("roles", &org.roles)?,
             projects: to_bytes("projects", &org.projects)?,
-            teams: to_bytes("teams", &org.teams)?,
+            teams: to_bytes("teams", &listed_teams)?,
+            team,
             project_permissions,
             team_assignments_org: to_bytes("assignments", &org.team_role_assignments.organization)?,
             team_assignments_project,
@@ -101,6 +126,7 @@ impl AppState {
             faults: config.faults,
             limiter: config.rate_limit_per_minute.map(Limiter::new),
             org,
+            listed_teams,
             bodies,
             credentials: config.credentials,
             latency: config.latency,
@@ -270,7 +296,10 @@ fn page_start(st: &AppState, offset: &str) -> Option<usize> {
     let decoded = STANDARD.decode(offset).ok()?;
     let key: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
     let id = key.get("id")?.as_str()?;
-    st.org.teams.iter().position(|t| t.id == id).map(|i| i + 1)
+    st.listed_teams
+        .iter()
+        .position(|t| t.id == id)
+        .map(|i| i + 1)
 }
 
 /// The paged teams answer.
@@ -294,8 +323,7 @@ async fn teams(State(st): AppStateRef, Path(org): Path<String>, Query(q): Params
         // Legacy shape: a bare array of every team.
         if let Some(name) = name {
             let matching: Vec<&Team> = st
-                .org
-                .teams
+                .listed_teams
                 .iter()
                 .filter(|t| t.name.value() == Some(name))
                 .collect();
@@ -317,9 +345,9 @@ async fn teams(State(st): AppStateRef, Path(org): Path<String>, Query(q): Params
             None => return message(StatusCode::BAD_REQUEST, "Invalid offset"),
         },
     };
-    let rest = st.org.teams.get(start..).unwrap_or_default();
+    let rest = st.listed_teams.get(start..).unwrap_or_default();
     let page = rest.get(..limit).unwrap_or(rest);
-    let next = (start + page.len() < st.org.teams.len())
+    let next = (start + page.len() < st.listed_teams.len())
         .then(|| page.last().map(|t| page_key(&st.org.organization.id, t)))
         .flatten();
     match to_bytes(
@@ -331,6 +359,16 @@ async fn teams(State(st): AppStateRef, Path(org): Path<String>, Query(q): Params
     ) {
         Ok(b) => json(b),
         Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
+    }
+}
+
+async fn team(State(st): AppStateRef, Path(team): Path<String>) -> Response {
+    if let Some(r) = st.forced(Endpoint::Team) {
+        return r;
+    }
+    match st.bodies.team.get(&team) {
+        Some(b) => json(b.clone()),
+        None => message(StatusCode::NOT_FOUND, "Team not found"),
     }
 }
 
@@ -447,7 +485,7 @@ async fn gate(State(st): AppStateRef, req: Request, next: Next) -> Response {
 
 async fn gated(st: &AppState, req: Request, next: Next, now: Instant) -> (Response, String) {
     if let Some(limiter) = &st.limiter
-        && let Err(wait) = limiter.admit(now)
+        && let Err(wait) = limiter.admit(req.uri().path(), now)
     {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut resp = message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
@@ -496,6 +534,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api-keys", get(api_keys))
         .route("/roles", get(roles))
         .route("/teams/organizations/{org}", get(teams))
+        .route("/teams/{team}", get(team))
         .route("/projects", get(projects))
         .route("/permissions/projects/{project}", get(project_permissions))
         .route("/roles/assignments/teams", get(team_role_assignments))

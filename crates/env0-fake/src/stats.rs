@@ -1,6 +1,6 @@
-//! Request counters (served at `GET /_fake/stats`) and the sliding-window rate limiter.
+//! Request counters (served at `GET /_fake/stats`) and the per-path sliding-window rate limiter.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,10 @@ pub struct Stats {
     pub max_in_60s: u64,
     /// The most requests received in any sliding 1 s window.
     pub max_in_1s: u64,
+    /// The most requests one URL path received in any sliding 60 s window, by path (what env0's
+    /// per-path rate limit counts).
+    #[serde(default)]
+    pub max_in_60s_by_path: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -38,6 +42,11 @@ impl Stats {
     /// Requests to `path`.
     pub fn path_count(&self, path: &str) -> u64 {
         self.by_path.get(path).copied().unwrap_or(0)
+    }
+
+    /// The most requests any one path received in a sliding 60 s window.
+    pub fn busiest_path_in_60s(&self) -> u64 {
+        self.max_in_60s_by_path.values().copied().max().unwrap_or(0)
     }
 
     /// Requests to `path` answered with `status` (`"200"`, `"cut"`, ...).
@@ -55,6 +64,7 @@ struct Inner {
     stats: Stats,
     last_minute: VecDeque<Instant>,
     last_second: VecDeque<Instant>,
+    by_path_last_minute: HashMap<String, VecDeque<Instant>>,
 }
 
 /// Thread-safe recorder behind the stats endpoint.
@@ -91,6 +101,18 @@ impl Recorder {
         let in_second = slide(&mut inner.last_second, now, SECOND) as u64;
         inner.stats.max_in_60s = inner.stats.max_in_60s.max(in_minute);
         inner.stats.max_in_1s = inner.stats.max_in_1s.max(in_second);
+        let recent = inner
+            .by_path_last_minute
+            .entry(path.to_owned())
+            .or_default();
+        recent.push_back(now);
+        let in_path_minute = slide(recent, now, MINUTE) as u64;
+        let most = inner
+            .stats
+            .max_in_60s_by_path
+            .entry(path.to_owned())
+            .or_insert(0);
+        *most = (*most).max(in_path_minute);
     }
 
     /// Counts the outcome of a request to `path`.
@@ -114,24 +136,27 @@ impl Recorder {
     }
 }
 
-/// Sliding 60 s window limiter: admits at most `limit` requests in any 60 s.
+/// Per-path sliding 60 s window limiter, counting the way env0 does (method + URL path without
+/// the query string; every route is a `GET`): admits at most `limit` requests to one path in any
+/// 60 s, whatever the other paths receive.
 pub(crate) struct Limiter {
     limit: usize,
-    admitted: Mutex<VecDeque<Instant>>,
+    admitted: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl Limiter {
     pub(crate) fn new(limit: u32) -> Self {
         Limiter {
             limit: limit as usize,
-            admitted: Mutex::new(VecDeque::new()),
+            admitted: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Admits a request at `now`, or returns how long until a slot frees up.
-    pub(crate) fn admit(&self, now: Instant) -> Result<(), Duration> {
-        let mut q = lock(&self.admitted);
-        if slide(&mut q, now, MINUTE) < self.limit {
+    /// Admits a request to `path` at `now`, or returns how long until that path has a free slot.
+    pub(crate) fn admit(&self, path: &str, now: Instant) -> Result<(), Duration> {
+        let mut paths = lock(&self.admitted);
+        let q = paths.entry(path.to_owned()).or_default();
+        if slide(q, now, MINUTE) < self.limit {
             q.push_back(now);
             return Ok(());
         }
@@ -158,16 +183,42 @@ mod tests {
         assert_eq!(s.path_count("/x"), 6);
         assert_eq!(s.max_in_1s, 3);
         assert_eq!(s.max_in_60s, 5);
+        assert_eq!(s.busiest_path_in_60s(), 5);
     }
 
     #[test]
-    fn limiter_admits_up_to_the_limit_per_minute() {
+    fn per_path_maxima_count_each_path_alone() {
+        let r = Recorder::default();
+        let t0 = Instant::now();
+        for (path, s) in [
+            ("/a", 0),
+            ("/b", 1),
+            ("/a", 2),
+            ("/b", 30),
+            ("/b", 59),
+            ("/a", 70),
+        ] {
+            r.arrival(path, t0 + Duration::from_secs(s));
+        }
+        let s = r.snapshot();
+        assert_eq!(s.max_in_60s, 5);
+        assert_eq!(s.max_in_60s_by_path["/a"], 2);
+        assert_eq!(s.max_in_60s_by_path["/b"], 3);
+        assert_eq!(s.busiest_path_in_60s(), 3);
+    }
+
+    #[test]
+    fn limiter_admits_up_to_the_limit_per_path_and_minute() {
         let l = Limiter::new(2);
         let t0 = Instant::now();
-        assert!(l.admit(t0).is_ok());
-        assert!(l.admit(t0 + Duration::from_secs(10)).is_ok());
-        let wait = l.admit(t0 + Duration::from_secs(20)).unwrap_err();
+        assert!(l.admit("/a", t0).is_ok());
+        assert!(l.admit("/a", t0 + Duration::from_secs(10)).is_ok());
+        let wait = l.admit("/a", t0 + Duration::from_secs(20)).unwrap_err();
         assert_eq!(wait, Duration::from_secs(40));
-        assert!(l.admit(t0 + Duration::from_secs(60)).is_ok());
+        assert!(
+            l.admit("/b", t0 + Duration::from_secs(20)).is_ok(),
+            "another path"
+        );
+        assert!(l.admit("/a", t0 + Duration::from_secs(60)).is_ok());
     }
 }

@@ -78,6 +78,7 @@ fn lookup(settings: &Settings, name: &str) -> (Value, Option<Source>) {
             effective(Some(&settings.max_requests_per_minute), |v| Value::from(*v))
         }
         "workers" => effective(Some(&settings.workers), |v| Value::from(*v)),
+        "skip-projects" => effective(Some(&settings.skip_projects), |v| Value::from(*v)),
         "no-progress" => effective(Some(&settings.no_progress), |v| Value::from(*v)),
         "summary-json" => effective(settings.summary_json.as_ref(), |p| path_text(p)),
         _ => (Value::Null, None),

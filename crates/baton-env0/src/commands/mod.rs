@@ -14,15 +14,18 @@ use c1_sync::{ConnectorError, StoreError, SyncError};
 use env0_api::{ClientConfig, Env0Client};
 
 use crate::exit::{ExitKind, Failure};
+use crate::progress::Progress;
 use crate::settings::{Credentials, Settings};
 
 /// The longest wait between retries when the hidden test flag shortens the backoff.
 const TEST_MAX_RETRY_DELAY_FACTOR: u32 = 8;
 
-/// Builds the env0 client from validated credentials and the tuning settings.
+/// Builds the env0 client from validated credentials and the tuning settings; `progress` hears
+/// when a request waits for its path's rate limit.
 pub(crate) fn client(
     credentials: &Credentials,
     settings: &Settings,
+    progress: Option<&Progress>,
 ) -> Result<Env0Client, Failure> {
     let mut config = ClientConfig::new(
         credentials.api_key_id.clone(),
@@ -33,6 +36,7 @@ pub(crate) fn client(
     .timeout(Duration::from_secs(settings.http_timeout_seconds.value))
     .max_retries(settings.max_retries.value)
     .requests_per_minute(settings.max_requests_per_minute.value)
+    .max_concurrent_requests(settings.workers.value)
     .on_retry(|event| {
         tracing::warn!(
             endpoint = %event.endpoint,
@@ -43,6 +47,10 @@ pub(crate) fn client(
             "env0 request failed; retrying"
         );
     });
+    if let Some(progress) = progress {
+        let progress = progress.clone();
+        config = config.on_throttle(move |event| progress.throttled(&event.path, event.wait));
+    }
     if let Some(delay) = settings.retry_base_delay {
         config = config
             .retry_base_delay(delay)

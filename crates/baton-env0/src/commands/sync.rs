@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use c1_sync::{SyncEngine, SyncOptions, SyncReport};
-use env0_connector::Env0Connector;
+use env0_connector::{ConnectorOptions, Env0Connector};
 use serde::Serialize;
 
 use crate::cli::LogFormat;
@@ -129,11 +129,13 @@ pub(crate) fn human_duration(duration: Duration) -> String {
 /// The one summary line (console format).
 pub(crate) fn summary_line(p: Principals, report: &SyncReport) -> String {
     format!(
-        "synced {} ({}, {}, {}) with {} in {} to {}\n",
+        "synced {} ({}, {}, {}) and {} ({} by inheritance) with {} in {} to {}\n",
         plural(p.users, "user", "users"),
         plural(p.humans, "human", "humans"),
         plural(p.api_keys, "API key", "API keys"),
         plural(p.pending_invites, "pending invite", "pending invites"),
+        plural(report.grants + report.grants_expanded, "grant", "grants"),
+        report.grants_expanded,
         plural(report.warnings, "warning", "warnings"),
         human_duration(report.duration()),
         report.output.display()
@@ -147,6 +149,8 @@ struct JsonSummaryFields<'a> {
     humans: u64,
     api_keys: u64,
     pending_invites: u64,
+    grants: u64,
+    grants_expanded: u64,
     warnings: u64,
     duration_ms: u64,
     output: String,
@@ -172,6 +176,8 @@ pub(crate) fn summary_json_line(p: Principals, report: &SyncReport) -> String {
             humans: p.humans,
             api_keys: p.api_keys,
             pending_invites: p.pending_invites,
+            grants: report.grants + report.grants_expanded,
+            grants_expanded: report.grants_expanded,
             warnings: report.warnings,
             duration_ms: report.duration_ms,
             output: report.output.display().to_string(),
@@ -227,17 +233,22 @@ pub(crate) fn run(
     if let Some(summary) = &settings.summary_json {
         check_writable(&summary.value, &summary.source, "--summary-json")?;
     }
-    let client = client(&credentials, settings)?;
-    let connector = Env0Connector::new(
-        client,
-        env0_api::OrgId::new(credentials.organization_id.clone()),
-    );
-
     let draw = stderr_is_terminal
         && settings.log_format.value == LogFormat::Console
         && !settings.no_progress.value;
     let progress = Progress::new(draw, slot);
     let events = progress.clone();
+    let client =
+        client(&credentials, settings, Some(&progress)).inspect_err(|_| progress.finish())?;
+    let projects = progress.clone();
+    let connector = Env0Connector::with_options(
+        client,
+        env0_api::OrgId::new(credentials.organization_id.clone()),
+        ConnectorOptions::default()
+            .skip_projects(settings.skip_projects.value)
+            .concurrency(settings.workers.value)
+            .on_project_progress(move |done, total| projects.projects(done, total)),
+    );
     // env0-api already retries 429/5xx/network failures (--max-retries); the engine does not retry
     // again on top, so one flag bounds the attempts.
     let options = SyncOptions::default()

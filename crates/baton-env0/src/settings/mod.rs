@@ -135,6 +135,8 @@ pub struct Settings {
     pub max_requests_per_minute: Setting<u32>,
     /// `--workers`.
     pub workers: Setting<usize>,
+    /// `--skip-projects`.
+    pub skip_projects: Setting<bool>,
     /// `--no-progress`.
     pub no_progress: Setting<bool>,
     /// `--summary-json`.
@@ -247,6 +249,7 @@ impl Settings {
                 "max-requests-per-minute",
             )?,
             workers: required(l.number::<usize>("workers")?, "workers")?,
+            skip_projects: required(l.value::<bool>("skip-projects")?, "skip-projects")?,
             no_progress: required(l.value::<bool>("no-progress")?, "no-progress")?,
             summary_json: l.value::<PathBuf>("summary-json")?,
             retry_base_delay: args.retry_base_delay_ms.map(Duration::from_millis),

@@ -83,6 +83,7 @@ pub(crate) const FIELDS: &[Field] = &[
     Field::number("max-retries", 0, 100),
     Field::number("max-requests-per-minute", 1, 100_000),
     Field::number("workers", 1, 64),
+    Field::plain("skip-projects"),
     Field::plain("no-progress"),
     Field::plain("summary-json"),
 ];

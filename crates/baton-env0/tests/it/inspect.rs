@@ -65,7 +65,8 @@ fn inspect_output_cannot_attack_its_reader() {
     let mut env0 = Env0::empty();
     env0.ok(Endpoint::Organizations)
         .ok(Endpoint::ApiKeys)
-        .ok(Endpoint::Roles);
+        .ok(Endpoint::Roles)
+        .no_access();
     let name = "A\u{1b}[31m\u{1b}]0;pwned\u{7}B\u{202e}gnp.exe";
     let users = serde_json::json!([{
         "role": "User",

@@ -7,6 +7,7 @@
     reason = "test helpers fail the test loudly on anything unexpected"
 )]
 
+mod access;
 mod concurrent;
 mod config_cmd;
 mod e2e;

@@ -183,7 +183,8 @@ fn environment_base_url_beats_the_file() {
     env0.ok(Endpoint::Organizations)
         .ok(Endpoint::Users)
         .ok(Endpoint::ApiKeys)
-        .ok(Endpoint::Roles);
+        .ok(Endpoint::Roles)
+        .no_access();
     let mut by_file = Server::new();
     let file_untouched = by_file.mock("GET", Matcher::Any).expect(0).create();
     sb.write(".baton.yaml", &format!("base-url: {}\n", by_file.url()));

@@ -173,6 +173,11 @@ pub(crate) enum Endpoint {
     Users,
     ApiKeys,
     Roles,
+    /// The team list (`limit=100`).
+    Teams,
+    /// `GET /roles/assignments/teams?organizationId=`.
+    TeamRoles,
+    Projects,
 }
 
 impl Env0 {
@@ -195,7 +200,15 @@ impl Env0 {
         ] {
             env0.ok(endpoint);
         }
+        env0.no_access();
         env0
+    }
+
+    /// The organization has no team and no project (what a sync asks beyond the principals).
+    pub(crate) fn no_access(&mut self) -> &mut Env0 {
+        self.ok(Endpoint::Teams)
+            .ok(Endpoint::TeamRoles)
+            .ok(Endpoint::Projects)
     }
 
     fn mock(&mut self, endpoint: Endpoint) -> Mock {
@@ -212,18 +225,32 @@ impl Env0 {
                 .server
                 .mock("GET", "/roles")
                 .match_query(Matcher::UrlEncoded("organizationId".into(), ORG.into())),
+            Endpoint::Teams => self
+                .server
+                .mock("GET", format!("/teams/organizations/{ORG}").as_str())
+                .match_query(Matcher::UrlEncoded("limit".into(), "100".into())),
+            Endpoint::TeamRoles => self
+                .server
+                .mock("GET", "/roles/assignments/teams")
+                .match_query(Matcher::UrlEncoded("organizationId".into(), ORG.into())),
+            Endpoint::Projects => self
+                .server
+                .mock("GET", "/projects")
+                .match_query(Matcher::UrlEncoded("organizationId".into(), ORG.into())),
         };
         mock.match_header("authorization", basic(KEY_ID, SECRET).as_str())
     }
 
     /// `endpoint` answers 200 with its fixture (at least once).
     pub(crate) fn ok(&mut self, endpoint: Endpoint) -> &mut Env0 {
-        let body = fixture(match endpoint {
-            Endpoint::Organizations => "organizations-basic.json",
-            Endpoint::Users => "organization-users-basic.json",
-            Endpoint::ApiKeys => "api-keys-basic.json",
-            Endpoint::Roles => "custom-roles-basic.json",
-        });
+        let body = match endpoint {
+            Endpoint::Organizations => fixture("organizations-basic.json"),
+            Endpoint::Users => fixture("organization-users-basic.json"),
+            Endpoint::ApiKeys => fixture("api-keys-basic.json"),
+            Endpoint::Roles => fixture("custom-roles-basic.json"),
+            Endpoint::Teams => r#"{"teams":[]}"#.to_owned(),
+            Endpoint::TeamRoles | Endpoint::Projects => "[]".to_owned(),
+        };
         let mock = self
             .mock(endpoint)
             .with_status(200)

@@ -21,7 +21,8 @@ fn validate_reports_custom_roles_it_cannot_see() {
     env0.ok(Endpoint::Organizations)
         .ok(Endpoint::Users)
         .ok(Endpoint::ApiKeys)
-        .fail(Endpoint::Roles, 403);
+        .fail(Endpoint::Roles, 403)
+        .no_access();
     let out = Outcome::of(sb.cmd_for(&env0.server).arg("validate"));
     env0.assert_hit();
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -36,7 +37,8 @@ fn validate_fails_with_exit_4_when_api_keys_are_hidden() {
     env0.ok(Endpoint::Organizations)
         .ok(Endpoint::Users)
         .fail(Endpoint::ApiKeys, 403)
-        .ok(Endpoint::Roles);
+        .ok(Endpoint::Roles)
+        .no_access();
     let out = Outcome::of(sb.cmd_for(&env0.server).arg("validate"));
     env0.assert_hit();
     assert_eq!(out.code, 4);

@@ -179,6 +179,10 @@ pub struct Page<T> {
     pub next_token: String,
     /// Problems the connector met on this page; each counts as a warning of the sync.
     pub warnings: Vec<String>,
+    /// Expected conditions the connector reports like warnings (counted and listed) that never
+    /// fail a sync by themselves: they do not count toward the too-many-warnings rule (e.g. an
+    /// assignment naming a member who has left, which real organizations always have).
+    pub expected_warnings: Vec<String>,
 }
 
 impl<T> Page<T> {
@@ -188,6 +192,7 @@ impl<T> Page<T> {
             items,
             next_token: String::new(),
             warnings: Vec::new(),
+            expected_warnings: Vec::new(),
         }
     }
 
@@ -198,12 +203,20 @@ impl<T> Page<T> {
             items,
             next_token: next_token.into(),
             warnings: Vec::new(),
+            expected_warnings: Vec::new(),
         }
     }
 
     /// Adds a warning.
     pub fn with_warning(mut self, message: impl Into<String>) -> Self {
         self.warnings.push(message.into());
+        self
+    }
+
+    /// Adds an expected warning: reported like a warning, but never counted toward the
+    /// too-many-warnings rule.
+    pub fn with_expected_warning(mut self, message: impl Into<String>) -> Self {
+        self.expected_warnings.push(message.into());
         self
     }
 

@@ -671,6 +671,50 @@ async fn warning_threshold_is_more_than_ten_and_more_than_ten_percent() {
     );
 }
 
+/// Expected warnings are reported and counted like warnings, but never fail a sync by
+/// themselves: 30 of them on 4 items pass, while 11 plain ones on 4 items fail.
+#[tokio::test]
+async fn expected_warnings_are_reported_but_never_fail_a_sync() {
+    let (_dir, path) = output();
+    let users: Vec<pb::Resource> = (0..3).map(|i| user(&format!("u{i}"))).collect();
+    let mut page = Page::last(users.clone());
+    for i in 0..30 {
+        page = page.with_expected_warning(format!("assignment {i} names a member who left"));
+    }
+    let page = page.with_warning("a plain warning");
+    let connector = MemConnector::new(vec![
+        MemSyncer::new(user_type()).resource_pages(None, vec![page]),
+    ]);
+    let report = SyncEngine::new(fast_options())
+        .run(&connector, &path)
+        .await
+        .unwrap();
+    assert_eq!((report.warnings, report.items), (31, 4));
+    assert_eq!(
+        report.warning_messages[..2],
+        [
+            "resources of `user`: a plain warning",
+            "resources of `user`: assignment 0 names a member who left"
+        ]
+    );
+
+    let mut page = Page::last(users);
+    for i in 0..11 {
+        page = page.with_warning(format!("plain {i}"));
+    }
+    let connector = MemConnector::new(vec![
+        MemSyncer::new(user_type()).resource_pages(None, vec![page]),
+    ]);
+    let err = SyncEngine::new(fast_options())
+        .run(&connector, &path)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::TooManyWarnings { warnings: 11, .. }),
+        "{err}"
+    );
+}
+
 /// A seeded random org large enough for concurrency to reorder call completions.
 fn random_org(seed: u64, meter: Option<&Arc<Meter>>) -> MemConnector {
     let mut rng = StdRng::seed_from_u64(seed);

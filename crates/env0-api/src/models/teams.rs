@@ -25,9 +25,11 @@ pub struct Team {
     /// Owning organization.
     #[serde(default, deserialize_with = "opt_id")]
     pub organization_id: Option<OrgId>,
-    /// Members, when the response includes them (entries without `user_id` are skipped).
+    /// Members, when the response carries them (entries without `user_id` are skipped);
+    /// `None` when `users` is missing or `null`, as in a team list that leaves members out
+    /// (read them with [`Env0Client::team`](crate::Env0Client::team)).
     #[serde(default, deserialize_with = "user_list")]
-    pub users: Vec<User>,
+    pub users: Option<Vec<User>>,
 }
 
 /// One page of `GET /teams/organizations/{org}`.

@@ -15,12 +15,13 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
+use tokio::sync::SemaphorePermit;
 use tracing::Instrument;
 use url::Url;
 
 use crate::auth::basic_authorization;
 use crate::body::BodyBuffer;
-use crate::config::{ClientConfig, RetryEvent, RetryHook};
+use crate::config::{ClientConfig, RetryEvent, RetryHook, ThrottleEvent, ThrottleHook};
 use crate::error::Error;
 use crate::notice;
 use crate::ratelimit::{Limiter, TokioClock};
@@ -43,11 +44,13 @@ const PREALLOCATE_BYTES: u64 = 64 * 1024 * 1024;
 /// Characters of body shown on either side of a decode error.
 const SNIPPET_HALF: usize = 100;
 
-/// One request target: the URL and how it is named in logs and errors (`GET /path?query`).
+/// One request target: the URL, how it is named in logs and errors (`GET /path?query`), and
+/// what the rate limit counts it as (`GET /path`).
 #[derive(Clone, Debug)]
 pub(crate) struct Endpoint {
     url: Url,
     name: String,
+    limit_key: String,
 }
 
 impl Endpoint {
@@ -61,6 +64,9 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base_url: Url,
     limiter: Limiter<TokioClock>,
+    /// Places for requests in flight.
+    in_flight: tokio::sync::Semaphore,
+    on_throttle: Option<ThrottleHook>,
     max_retries: u32,
     retry_base_delay: Duration,
     max_retry_delay: Duration,
@@ -122,6 +128,12 @@ impl Transport {
             http,
             base_url,
             limiter: Limiter::new(requests_per_minute, TokioClock::new()),
+            in_flight: tokio::sync::Semaphore::new(
+                config
+                    .max_concurrent_requests
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
+            on_throttle: config.on_throttle,
             max_retries: config.max_retries,
             retry_base_delay: config.retry_base_delay,
             max_retry_delay: config.max_retry_delay,
@@ -160,11 +172,16 @@ impl Transport {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
+        let limit_key = format!("GET {}", url.path());
         let name = match url.query() {
-            Some(q) => format!("GET {}?{q}", url.path()),
-            None => format!("GET {}", url.path()),
+            Some(q) => format!("{limit_key}?{q}"),
+            None => limit_key.clone(),
         };
-        Ok(Endpoint { url, name })
+        Ok(Endpoint {
+            url,
+            name,
+            limit_key,
+        })
     }
 
     /// Sends `GET endpoint` until it succeeds, fails permanently or runs out of retries, and
@@ -261,6 +278,35 @@ impl Transport {
         }
     }
 
+    /// Waits for a place among the requests in flight and a slot of the endpoint's path rate
+    /// limit, in that order, so the slot is taken just before the request is sent. A request
+    /// that must wait for its path gives its place back while it waits, so requests to other
+    /// paths go meanwhile. Returns the place (held until the response is read) and the time
+    /// spent waiting for the rate limit.
+    async fn admit(&self, endpoint: &Endpoint) -> (Option<SemaphorePermit<'_>>, Duration) {
+        let mut throttled = Duration::ZERO;
+        loop {
+            // The semaphore is never closed; were it, requests would go unbounded rather than
+            // fail.
+            let place = self.in_flight.acquire().await.ok();
+            match self.limiter.try_acquire(&endpoint.limit_key) {
+                Ok(()) => return (place, throttled),
+                Err(wait) => {
+                    drop(place);
+                    let wait = wait.max(Duration::from_millis(1));
+                    if let Some(hook) = &self.on_throttle {
+                        hook(&ThrottleEvent {
+                            path: endpoint.limit_key.clone(),
+                            wait,
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
+                    throttled += wait;
+                }
+            }
+        }
+    }
+
     /// One attempt: wait for the rate limiter, send, map the status, read and decode.
     async fn attempt<T, D>(
         &self,
@@ -271,7 +317,7 @@ impl Transport {
     where
         D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
     {
-        let throttled = self.limiter.acquire().await;
+        let (place, throttled) = self.admit(endpoint).await;
         let span = tracing::debug_span!(
             "env0_request",
             method = "GET",
@@ -283,13 +329,15 @@ impl Transport {
         );
         async move {
             if !throttled.is_zero() {
-                tracing::trace!(
+                tracing::debug!(
                     waited_ms = throttled.as_millis() as u64,
-                    "rate limiter delayed the request"
+                    path = %endpoint.limit_key,
+                    "the path's rate limit delayed the request"
                 );
             }
             let started = tokio::time::Instant::now();
             let outcome = self.exchange(endpoint, decode).await;
+            drop(place);
             let duration_ms = started.elapsed().as_millis() as u64;
             tracing::Span::current().record("duration_ms", duration_ms);
             match &outcome {

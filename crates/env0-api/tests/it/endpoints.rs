@@ -2,7 +2,7 @@
 //! every mock asserted hit, parsed models snapshotted.
 
 use env0_api::{
-    AssignmentScope, EnvironmentId, Error, ProjectId, ProjectRole, Role, RoleId, TeamsPage,
+    AssignmentScope, EnvironmentId, Error, ProjectId, ProjectRole, Role, RoleId, TeamId, TeamsPage,
     Timestamp, UserId,
 };
 use futures::TryStreamExt;
@@ -238,6 +238,7 @@ async fn teams_follow_next_page_key_as_offset() {
     let members: Vec<&str> = pages[0][0]
         .users
         .iter()
+        .flatten()
         .map(|u| u.user_id.as_str())
         .collect();
     assert_eq!(
@@ -248,7 +249,8 @@ async fn teams_follow_next_page_key_as_offset() {
         ],
         "the member without user_id is skipped"
     );
-    assert!(pages[1][0].users.is_empty(), "null users is empty");
+    assert_eq!(pages[1][0].users, None, "null users is not carried");
+    assert_eq!(pages[0][1].users, None, "missing users is not carried");
     assert_debug_snapshot!("teams_paged", pages);
 }
 
@@ -342,6 +344,54 @@ async fn teams_stop_when_a_page_key_repeats() {
              nextPageKey `same` was already returned; stopping to avoid a loop"
         )
     );
+}
+
+#[tokio::test]
+async fn one_team_with_its_members() {
+    let mut server = server().await;
+    let mock = ok_json(
+        &mut server,
+        "/teams/team-platform",
+        "",
+        &fixture("team-basic.json"),
+    )
+    .await;
+    let team = client(&server)
+        .team(&TeamId::new("team-platform"))
+        .await
+        .unwrap();
+    mock.assert_async().await;
+    let members: Vec<&str> = team
+        .users
+        .iter()
+        .flatten()
+        .map(|u| u.user_id.as_str())
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "google-oauth2|116303011440913654789",
+            "3b9d6e2a-1f4c-4e8b-a7d5-0c2e9f1b8a6d"
+        ],
+        "the member without user_id is skipped"
+    );
+    assert_debug_snapshot!("team_basic", team);
+}
+
+#[tokio::test]
+async fn a_team_id_is_one_path_segment() {
+    let mut server = server().await;
+    let mock = ok_json(
+        &mut server,
+        "/teams/a%2Fb%3Fc",
+        "",
+        r#"{"id":"a/b?c","users":[]}"#,
+    )
+    .await;
+    let team = client(&server).team(&TeamId::new("a/b?c")).await.unwrap();
+    mock.assert_async().await;
+    assert_eq!(team.id.as_str(), "a/b?c");
+    assert_eq!(team.users, Some(Vec::new()), "an empty list is carried");
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod config;
 mod decoding;
 mod endpoints;
 mod hygiene;
+mod limits;
 mod nasty;
 mod retry;
 mod support;

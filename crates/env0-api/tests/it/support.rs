@@ -52,9 +52,14 @@ pub(crate) async fn server() -> ServerGuard {
 /// A config for `server` with tiny backoffs, a seeded jitter and a rate limit that never
 /// throttles a test.
 pub(crate) fn config(server: &ServerGuard) -> ClientConfig {
+    config_for(&server.url())
+}
+
+/// Like [`config`] for any loopback `url`.
+pub(crate) fn config_for(url: &str) -> ClientConfig {
     ClientConfig::new(KEY_ID.to_owned(), SecretString::from(SECRET))
-        .base_url(&server.url())
-        .expect("mockito URL is loopback http")
+        .base_url(url)
+        .expect("a loopback http URL")
         .retry_base_delay(Duration::from_millis(1))
         .max_retry_delay(Duration::from_millis(4))
         .requests_per_minute(600_000)

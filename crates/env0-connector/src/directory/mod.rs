@@ -413,6 +413,24 @@ impl Listing {
         self.order.len()
     }
 
+    /// The principal at `position` in id order.
+    pub(crate) fn get(&self, position: usize) -> Option<&PackedPrincipal> {
+        self.order
+            .get(position)
+            .and_then(|&at| self.principals.get(at))
+    }
+
+    /// Whether a principal with this id is listed (a binary search of the id order).
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.order
+            .binary_search_by(|&at| {
+                self.principals
+                    .get(at)
+                    .map_or(std::cmp::Ordering::Less, |p| p.id().cmp(id))
+            })
+            .is_ok()
+    }
+
     /// The principals from position `start` to `end` (exclusive) in id order; none past the
     /// end. (`assemble` checked that `order` lists each principal once, so nothing in the range
     /// is filtered out.)

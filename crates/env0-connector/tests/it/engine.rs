@@ -1,5 +1,6 @@
-//! A full sync through `c1-sync`: the c1z file holds the `user` resource type and exactly the
-//! resources the listing returns, and the connector's warnings reach the report.
+//! A full sync through `c1-sync`: the c1z file holds the `user` resource type (with `role`,
+//! `team` and `project`) and exactly the user resources the listing returns, every principal
+//! holding its organization role, and the connector's warnings reach the report.
 
 use c1_model::pb;
 use c1_sync::{C1zReader, Connector, SyncEngine, SyncOptions};
@@ -21,7 +22,11 @@ async fn a_sync_writes_every_principal_to_the_c1z() {
         .expect("sync succeeds");
     fake.assert_calls();
     assert_eq!(report.resources_by_type.get("user"), Some(&24));
-    assert_eq!((report.entitlements, report.grants), (0, 0));
+    let roles = report.resources_by_type.get("role").copied().unwrap_or(0);
+    assert_eq!(
+        report.entitlements, roles,
+        "one membership per role, no team or project"
+    );
     let summary = connector.summary();
     assert_eq!(report.warnings, summary.warnings as u64);
     assert!(
@@ -43,19 +48,48 @@ async fn a_sync_writes_every_principal_to_the_c1z() {
         .expect("sync runs")
         .expect("a finished sync");
     let types = reader.resource_types(&run.sync_id).expect("resource types");
-    assert_eq!(types.len(), 1);
+    let ids: Vec<&str> = types.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["user", "role", "team", "project"]);
+    let user_type = &types[0];
+    assert_eq!(user_type.display_name, "User");
     assert_eq!(
-        (types[0].id.as_str(), types[0].display_name.as_str()),
-        ("user", "User")
+        user_type.traits,
+        vec![pb::resource_type::Trait::User as i32]
     );
-    assert_eq!(types[0].traits, vec![pb::resource_type::Trait::User as i32]);
     assert!(c1_model::annotations::has::<pb::SkipEntitlementsAndGrants>(
-        &types[0].annotations
+        &user_type.annotations
     ));
     let stored = reader
         .resources(&run.sync_id, Some("user"))
         .expect("resources");
     assert_eq!(stored, expected);
+
+    // Every principal with an organization role holds that role's membership, and nothing else
+    // is granted (the fixture has no team and no project).
+    let mut held: Vec<String> = reader
+        .grants(&run.sync_id)
+        .expect("grants")
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    held.sort();
+    let mut want: Vec<String> = expected
+        .iter()
+        .filter_map(|u| {
+            let profile = u.profile.as_ref()?.fields();
+            let role = match profile.get("role")?.kind.as_ref()? {
+                prost_types::value::Kind::StringValue(role) => role.clone(),
+                _ => return None,
+            };
+            Some(format!(
+                "role:{role}:member:user:{}",
+                u.id.as_ref()?.resource
+            ))
+        })
+        .collect();
+    want.sort();
+    assert_eq!(report.grants, want.len() as u64);
+    assert_eq!(held, want);
 }
 
 /// Every string value of a profile, with its key.
@@ -118,7 +152,22 @@ async fn huge_texts_are_cut_in_both_profiles_with_a_warning_naming_principal_and
             ),
         ]
     );
-    assert_eq!(report.resources, 2);
+    assert_eq!(report.resources_by_type.get("user"), Some(&2));
+    // The custom role's resource is bounded too, without a warning of its own: its display
+    // name within the protocol's limit, its profile within 64 KiB.
+    let reader = C1zReader::open(&output).expect("c1z opens");
+    let roles = reader
+        .resources(&report.sync_id, Some("role"))
+        .expect("roles");
+    let big = roles
+        .iter()
+        .find(|r| r.id.as_ref().unwrap().resource == "r-big")
+        .expect("the custom role");
+    assert!(big.display_name.len() <= 1024 && huge.starts_with(&big.display_name));
+    assert!(big.description.len() <= 2048);
+    for (key, value) in profile_strings(big.profile.as_ref()) {
+        assert!(value.len() <= LIMIT, "{key} keeps {} bytes", value.len());
+    }
 
     let reader = C1zReader::open(&output).expect("c1z opens");
     let users = reader

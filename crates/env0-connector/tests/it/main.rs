@@ -9,6 +9,7 @@
     reason = "test helpers fail the test loudly on anything unexpected"
 )]
 
+mod access;
 mod engine;
 mod errors;
 mod paging;

@@ -122,6 +122,29 @@ impl FakeEnv0 {
             };
             fake.mocks.push((key.to_owned(), mock.create_async().await));
         }
+        // The access endpoints a sync asks (teams, team roles, projects): the fixture's answer
+        // when it has one (asked `times` times), else an empty organization, asked or not.
+        let access = [
+            (
+                "teams",
+                format!("/teams/organizations/{}", fixture.org),
+                r#"{"teams":[]}"#,
+            ),
+            ("team_roles", "/roles/assignments/teams".to_owned(), "[]"),
+            ("projects", "/projects".to_owned(), "[]"),
+        ];
+        for (key, path, empty) in access {
+            let mock = fake
+                .server
+                .mock("GET", path.as_str())
+                .match_query(Matcher::Any)
+                .with_header("content-type", "application/json");
+            let mock = match fixture.endpoint(key) {
+                Some((status, body)) => mock.with_status(status).with_body(body).expect(times),
+                None => mock.with_status(200).with_body(empty).expect_at_least(0),
+            };
+            fake.mocks.push((key.to_owned(), mock.create_async().await));
+        }
         fake
     }
 
@@ -159,8 +182,12 @@ pub(crate) fn client(url: &str) -> Env0Client {
 /// Every resource of the user listing, page by page, with the warnings of all pages.
 pub(crate) async fn list_all(connector: &Env0Connector) -> (Vec<pb::Resource>, Vec<String>, usize) {
     let syncers = connector.resource_syncers();
-    assert_eq!(syncers.len(), 1, "one syncer: users");
     let syncer = &syncers[0];
+    assert_eq!(
+        syncer.resource_type().id,
+        "user",
+        "the first syncer lists users"
+    );
     let mut token = String::new();
     let mut resources = Vec::new();
     let mut warnings = Vec::new();

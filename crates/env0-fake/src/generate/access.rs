@@ -10,12 +10,16 @@ use crate::model::{Maybe, Member, Project, Team, User};
 use super::words::{PROJECT_NAMES, TEAM_NAMES};
 use super::{Gen, GenerateOptions};
 
+/// Deepest level of generated sub-projects (a top-level project is level 1).
+const MAX_PROJECT_DEPTH: usize = 3;
+
 pub(super) fn generate_teams(
     g: &mut Gen,
     options: &GenerateOptions,
     org_id: &str,
     members: &[Member],
     key_member_ids: &[String],
+    removed: &[String],
 ) -> Vec<Team> {
     let mut teams = Vec::with_capacity(options.teams);
     for t in 0..options.teams {
@@ -46,6 +50,13 @@ pub(super) fn generate_teams(
                 && seen.insert(key_id.clone())
             {
                 list.push(User::new(key_id.clone()));
+            }
+            // A member who has left the organization but is still listed in the team.
+            if !removed.is_empty() && g.chance(0.15) {
+                let gone = &removed[g.below(removed.len())];
+                if seen.insert(gone.clone()) {
+                    list.push(User::new(gone.clone()));
+                }
             }
             Maybe::Value(list)
         };
@@ -78,25 +89,29 @@ pub(super) fn generate_projects(
     for p in 0..options.projects {
         let id = g.uuid();
         let base = PROJECT_NAMES[p % PROJECT_NAMES.len()];
-        let roots: Vec<(String, String)> = projects
+        // Any earlier project not yet at the deepest level may be the parent.
+        let parents: Vec<(String, String)> = projects
             .iter()
-            .filter(|pr| pr.parent_project_id.is_missing())
-            .map(|pr| {
-                (
-                    pr.id.clone(),
-                    pr.hierarchy.value().cloned().unwrap_or_default(),
-                )
+            .filter_map(|pr| {
+                let hierarchy = pr.hierarchy.value()?;
+                (hierarchy.split('|').count() < MAX_PROJECT_DEPTH)
+                    .then(|| (pr.id.clone(), hierarchy.clone()))
             })
             .collect();
-        let (parent, hierarchy) = if !roots.is_empty() && g.chance(0.3) {
-            let (pid, ph) = &roots[g.below(roots.len())];
+        let (parent, hierarchy) = if !parents.is_empty() && g.chance(0.45) {
+            let (pid, ph) = &parents[g.below(parents.len())];
             (Maybe::text(pid.clone()), format!("{ph}|{id}"))
         } else {
             (Maybe::Missing, id.clone())
         };
         let created = g.time();
         let mut extra = Map::new();
-        extra.insert("tags".into(), json!([]));
+        let tags = if g.chance(0.3) {
+            json!([g.pick(&["prod", "staging", "eu", "us", "pci", "sandbox"])])
+        } else {
+            json!([])
+        };
+        extra.insert("tags".into(), tags);
         extra.insert("role".into(), json!("Admin"));
         projects.push(Project {
             id,
@@ -109,7 +124,7 @@ pub(super) fn generate_projects(
             organization_id: Maybe::text(org_id),
             parent_project_id: parent,
             hierarchy: Maybe::text(hierarchy),
-            is_archived: Maybe::Value(g.chance(0.1)),
+            is_archived: Maybe::Value(g.chance(0.15)),
             created_at: Maybe::text(g.stamp(created)),
             extra,
         });

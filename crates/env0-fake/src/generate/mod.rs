@@ -16,6 +16,13 @@
 //! - User-role API keys that are also listed as members (every third User-role key), in addition
 //!   to the `users` human members.
 //!
+//! - teams whose list entry carries members, an empty list, or no `users` at all; nested
+//!   projects up to three levels deep, some archived; user and team roles on projects (built-in
+//!   and custom) and team roles on the organization;
+//! - assignments that name principals the organization no longer lists: three removed members
+//!   appear in some team lists and project permissions, and a deleted team in some project's
+//!   team roles.
+//!
 //! `words.rs` holds the name lists, `principals.rs` the roles, members and API keys, and
 //! `access.rs` the teams, projects and their assignments.
 
@@ -265,7 +272,16 @@ impl Org {
         }
         members.extend(pending.map(|(_, m)| m));
 
-        let teams = generate_teams(&mut g, &options, &org_id, &members, &key_member_ids);
+        // Principals who have left: assignments and team lists still name a few of them.
+        let removed: Vec<String> = (0..3).map(|_| format!("auth0|{}", g.hex(24))).collect();
+        let teams = generate_teams(
+            &mut g,
+            &options,
+            &org_id,
+            &members,
+            &key_member_ids,
+            &removed,
+        );
         let projects = generate_projects(&mut g, &options, &org_id);
 
         let mut principals: Vec<String> = human_ids;
@@ -310,18 +326,44 @@ impl Org {
                     extra: Map::new(),
                 });
             }
+            if g.chance(0.15) {
+                perms.push(ProjectPermission {
+                    id: g.uuid(),
+                    user_id: removed[g.below(removed.len())].clone(),
+                    role: g.pick(PROJECT_ROLES).to_owned(),
+                    extra: Map::new(),
+                });
+            }
             project_permissions.insert(project.id.clone(), perms);
             let mut tas = Vec::new();
+            let mut seen_teams = HashSet::new();
             if !teams.is_empty() {
                 for _ in 0..g.below(3) {
                     let team = &teams[g.below(teams.len())];
+                    if !seen_teams.insert(team.id.clone()) {
+                        continue;
+                    }
+                    let role = if g.chance(0.1) && !listed_role_ids.is_empty() {
+                        listed_role_ids[g.below(listed_role_ids.len())].clone()
+                    } else {
+                        g.pick(PROJECT_ROLES).to_owned()
+                    };
                     tas.push(TeamRoleAssignment {
                         id: g.uuid(),
                         team_id: team.id.clone(),
-                        role: g.pick(PROJECT_ROLES).to_owned(),
+                        role,
                         extra: Map::new(),
                     });
                 }
+            }
+            if g.chance(0.05) {
+                // A team deleted since it was given the role.
+                tas.push(TeamRoleAssignment {
+                    id: g.uuid(),
+                    team_id: g.uuid(),
+                    role: g.pick(PROJECT_ROLES).to_owned(),
+                    extra: Map::new(),
+                });
             }
             team_assignments.projects.insert(project.id.clone(), tas);
         }

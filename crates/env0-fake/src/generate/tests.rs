@@ -100,3 +100,69 @@ fn ascii_slug_folds_accents_and_drops_the_rest() {
     assert_eq!(ascii_slug("O'Brien"), "obrien");
     assert_eq!(ascii_slug("日本"), "");
 }
+
+#[test]
+fn projects_nest_and_assignments_name_principals_that_left() {
+    let org = Org::generate(GenerateOptions {
+        users: 300,
+        api_keys: 30,
+        teams: 10,
+        projects: 40,
+        seed: 11,
+    });
+    let ids: HashSet<&str> = org.projects.iter().map(|p| p.id.as_str()).collect();
+    let depth = |p: &crate::model::Project| p.hierarchy.value().map_or(0, |h| h.split('|').count());
+    assert!(org.projects.iter().any(|p| depth(p) == 3), "three levels");
+    assert!(org.projects.iter().all(|p| (1..=3).contains(&depth(p))));
+    for p in &org.projects {
+        let hierarchy = p.hierarchy.value().unwrap();
+        assert!(hierarchy.ends_with(&p.id));
+        match p.parent_project_id.value() {
+            Some(parent) => {
+                assert!(ids.contains(parent.as_str()));
+                let parent_h = org.projects.iter().find(|q| &q.id == parent).unwrap();
+                assert_eq!(
+                    hierarchy,
+                    &format!("{}|{}", parent_h.hierarchy.value().unwrap(), p.id)
+                );
+            }
+            None => assert_eq!(hierarchy, &p.id),
+        }
+    }
+    assert!(
+        org.projects
+            .iter()
+            .any(|p| p.is_archived == Maybe::Value(true))
+    );
+    let known: HashSet<&str> = org
+        .members
+        .iter()
+        .map(|m| m.user.user_id.as_str())
+        .chain(org.api_keys.iter().map(|k| k.id.as_str()))
+        .collect();
+    let gone_in_projects = org
+        .project_permissions
+        .values()
+        .flatten()
+        .filter(|p| !known.contains(p.user_id.as_str()))
+        .count();
+    assert!(gone_in_projects > 0, "a permission names a removed member");
+    let gone_in_teams = org
+        .teams
+        .iter()
+        .filter_map(|t| t.users.value())
+        .flatten()
+        .filter(|u| !known.contains(u.user_id.as_str()))
+        .count();
+    assert!(gone_in_teams > 0, "a team lists a removed member");
+    let team_ids: HashSet<&str> = org.teams.iter().map(|t| t.id.as_str()).collect();
+    assert!(
+        org.team_role_assignments
+            .projects
+            .values()
+            .flatten()
+            .any(|a| !team_ids.contains(a.team_id.as_str())),
+        "a project role names a deleted team"
+    );
+    assert!(!org.team_role_assignments.organization.is_empty());
+}

@@ -1,4 +1,5 @@
-//! The sliding-window rate limit: 429 with Retry-After beyond N requests per 60 s.
+//! The per-path sliding-window rate limit: 429 with Retry-After beyond N requests to one path
+//! (query string aside) per 60 s.
 
 use env0_fake::FakeConfig;
 
@@ -30,13 +31,36 @@ async fn requests_beyond_the_limit_get_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn the_limit_covers_every_path_and_unauthenticated_requests() {
+async fn each_path_has_its_own_limit_whatever_the_query() {
     let fake = start(FakeConfig::new(small_org(2)).with_rate_limit(2)).await;
+    let org = fake.org_id().to_owned();
+    let projects: Vec<String> = fake.org().projects.iter().map(|p| p.id.clone()).collect();
     assert_eq!(get(&fake, "/organizations").await.status(), 200);
     let unauth = reqwest::get(format!("{}/organizations", fake.base_url()))
         .await
         .unwrap();
-    assert_eq!(unauth.status(), 401);
-    let users = format!("/organizations/{}/users", fake.org_id());
-    assert_eq!(get(&fake, &users).await.status(), 429);
+    assert_eq!(unauth.status(), 401, "unauthenticated requests count too");
+    assert_eq!(get(&fake, "/organizations").await.status(), 429);
+    // Other paths are not held back by the full one.
+    let users = format!("/organizations/{org}/users");
+    assert_eq!(get(&fake, &users).await.status(), 200);
+    // Two queries of one path are one path.
+    let by_project = |p: &str| format!("/roles/assignments/teams?projectId={p}");
+    assert_eq!(get(&fake, &by_project(&projects[0])).await.status(), 200);
+    assert_eq!(get(&fake, &by_project(&projects[1])).await.status(), 200);
+    let org_scope = format!("/roles/assignments/teams?organizationId={org}");
+    assert_eq!(get(&fake, &org_scope).await.status(), 429);
+    // Each project's permissions path is a path of its own.
+    for p in &projects {
+        let path = format!("/permissions/projects/{p}");
+        assert_eq!(get(&fake, &path).await.status(), 200);
+        assert_eq!(get(&fake, &path).await.status(), 200);
+    }
+    let stats = fake.stats();
+    assert_eq!(
+        stats.path_status_count("/roles/assignments/teams", "429"),
+        1
+    );
+    assert_eq!(stats.max_in_60s_by_path["/roles/assignments/teams"], 3);
+    assert_eq!(stats.busiest_path_in_60s(), 3);
 }

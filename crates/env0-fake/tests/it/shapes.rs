@@ -1,6 +1,6 @@
 //! Wire shapes of every endpoint and determinism of the generator.
 
-use env0_fake::{FakeConfig, GenerateOptions, Org};
+use env0_fake::{FakeConfig, GenerateOptions, Maybe, Org};
 use serde_json::Value;
 
 use crate::{get, get_json, small_org, start};
@@ -209,6 +209,39 @@ async fn the_demo_fixture_reads_like_a_company() {
             .any(|m| org.api_key(&m.user.user_id).is_some()),
         "a User-role API key listed as a member"
     );
+    // A small project tree, three levels deep at most, one archived project.
+    let parent_of = |id: &str| {
+        org.projects
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.parent_project_id.value().cloned())
+    };
+    let depth = |id: &str| {
+        let mut depth = 1;
+        let mut at = id.to_owned();
+        while let Some(parent) = parent_of(&at) {
+            depth += 1;
+            at = parent;
+        }
+        depth
+    };
+    let depths: Vec<usize> = org.projects.iter().map(|p| depth(&p.id)).collect();
+    assert_eq!(depths.iter().max(), Some(&3), "{depths:?}");
+    assert!(
+        org.projects
+            .iter()
+            .any(|p| p.is_archived == Maybe::Value(true))
+    );
+    assert_eq!(org.teams.len(), 3);
+    // One project permission names someone who has left the organization.
+    let gone: Vec<&str> = org
+        .project_permissions
+        .values()
+        .flatten()
+        .map(|p| p.user_id.as_str())
+        .filter(|id| org.member(id).is_none() && org.api_key(id).is_none())
+        .collect();
+    assert_eq!(gone, ["auth0|5a0de1e7ed0000000000dead"]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use env0_fake::{FakeConfig, GenerateOptions, Org, RunningFake};
 use serde_json::Value;
 
-use crate::{KEY_ID, SECRET, get_json, start};
+use crate::{KEY_ID, SECRET, get, get_json, start};
 
 async fn page(fake: &RunningFake, limit: &str, offset: Option<&str>) -> reqwest::Response {
     let mut query = vec![("limit", limit)];
@@ -105,4 +105,64 @@ async fn an_org_without_teams_answers_an_empty_page() {
     let fake = start(FakeConfig::new(org)).await;
     let body: Value = page(&fake, "100", None).await.json().await.unwrap();
     assert_eq!(body, serde_json::json!({ "teams": [] }));
+}
+
+#[tokio::test]
+async fn one_team_always_carries_its_members() {
+    let org = Org::generate(GenerateOptions {
+        users: 40,
+        api_keys: 4,
+        teams: 20,
+        projects: 1,
+        seed: 9,
+    });
+    let fake = start(FakeConfig::new(org)).await;
+    let listed = get_json(&fake, &format!("/teams/organizations/{}", fake.org_id())).await;
+    let listed = listed.as_array().unwrap();
+    assert!(
+        listed.iter().any(|t| t.get("users").is_none()),
+        "some list entries leave members out"
+    );
+    for (entry, team) in listed.iter().zip(&fake.org().teams) {
+        let one = get_json(&fake, &format!("/teams/{}", team.id)).await;
+        assert_eq!(one["id"], entry["id"]);
+        assert_eq!(one["name"], entry["name"]);
+        let expected = entry
+            .get("users")
+            .filter(|u| !u.is_null())
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!([]));
+        assert_eq!(one["users"], expected, "team {}", team.id);
+    }
+    let missing = get(&fake, "/teams/no-such-team").await;
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn teams_without_users_leave_members_to_the_one_team_call() {
+    let org = Org::generate(GenerateOptions {
+        users: 40,
+        api_keys: 4,
+        teams: 20,
+        projects: 1,
+        seed: 9,
+    });
+    let with_members = org.teams.clone();
+    let fake = start(FakeConfig::new(org).with_teams_without_users()).await;
+    let paged: Value = page(&fake, "100", None).await.json().await.unwrap();
+    let bare = get_json(&fake, &format!("/teams/organizations/{}", fake.org_id())).await;
+    for list in [&paged["teams"], &bare] {
+        let list = list.as_array().unwrap();
+        assert_eq!(list.len(), 20);
+        assert!(list.iter().all(|t| t.get("users").is_none()), "{list:?}");
+    }
+    let team = with_members
+        .iter()
+        .find(|t| t.users.value().is_some_and(|u| !u.is_empty()))
+        .expect("a team with members");
+    let one = get_json(&fake, &format!("/teams/{}", team.id)).await;
+    assert_eq!(
+        one["users"],
+        serde_json::to_value(team.users.value().unwrap()).unwrap()
+    );
 }

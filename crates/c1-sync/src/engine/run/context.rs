@@ -95,6 +95,8 @@ impl Ctx<'_> {
 /// Mutable state of a run, touched only by the (sequential) consumer of pages.
 pub(super) struct State {
     pub(super) totals: Totals,
+    /// Warnings the connector marked expected: counted in `totals`, not toward the limit.
+    pub(super) expected_warnings: u64,
     pub(super) items: u64,
     pub(super) warning_messages: Vec<String>,
     pub(super) max_warning_messages: usize,
@@ -111,6 +113,7 @@ impl State {
     pub(super) fn new(max_warning_messages: usize) -> Self {
         Self {
             totals: Totals::default(),
+            expected_warnings: 0,
             items: 0,
             warning_messages: Vec::new(),
             max_warning_messages,
@@ -170,6 +173,10 @@ impl State {
         }
         self.items += page.items.len() as u64;
         for warning in std::mem::take(&mut page.warnings) {
+            self.warn(ctx, phase, Some(resource_type), &warning);
+        }
+        for warning in std::mem::take(&mut page.expected_warnings) {
+            self.expected_warnings += 1;
             self.warn(ctx, phase, Some(resource_type), &warning);
         }
     }

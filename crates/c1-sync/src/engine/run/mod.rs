@@ -170,7 +170,13 @@ impl SyncEngine {
         drop(types);
         drop(run_state);
 
-        if too_many_warnings(state.totals.warnings, state.items) {
+        if too_many_warnings(
+            state
+                .totals
+                .warnings
+                .saturating_sub(state.expected_warnings),
+            state.items,
+        ) {
             return Err(SyncError::TooManyWarnings {
                 warnings: state.totals.warnings,
                 items: state.items,

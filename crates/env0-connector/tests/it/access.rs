@@ -1,0 +1,220 @@
+//! The access model through a full sync: the worked example of `docs/access-model.md` served by
+//! mockito, synced by `c1-sync` (expansion included) and read back from the c1z, grant by grant
+//! with kinds, expandable sources and sources; and the request budget of a sync.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use c1_model::{annotations, pb};
+use c1_sync::{C1zReader, SyncEngine, SyncOptions};
+use env0_api::OrgId;
+use env0_connector::{ConnectorOptions, Env0Connector};
+use mockito::{Matcher, Mock, ServerGuard};
+use serde_json::{Value, json};
+
+use crate::support::client;
+
+const ORG: &str = "org-w";
+
+async fn answer(server: &mut ServerGuard, path: &str, query: Matcher, body: Value) -> Mock {
+    server
+        .mock("GET", path)
+        .match_query(query)
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+        .expect(1)
+        .create_async()
+        .await
+}
+
+fn scope(key: &str, value: &str) -> Matcher {
+    Matcher::UrlEncoded(key.into(), value.into())
+}
+
+/// Alice (`auth0|a`) in team Platform (`t1`), which holds Deployer on Payments (`p1`), whose
+/// sub-project is Payments-EU (`p2`); Bob (`auth0|b`) an organization Admin. Every endpoint is
+/// expected exactly once: the request budget of the contract.
+async fn worked_example(server: &mut ServerGuard, teams_carry_users: bool) -> Vec<Mock> {
+    let user = |id: &str, name: &str| json!({ "user_id": id, "name": name, "email": format!("{name}@example.com") });
+    let team = json!({ "id": "t1", "name": "Platform", "users": [user("auth0|a", "alice")] });
+    let listed = if teams_carry_users {
+        team.clone()
+    } else {
+        json!({ "id": "t1", "name": "Platform" })
+    };
+    let mut mocks = vec![
+        answer(
+            server,
+            "/organizations",
+            Matcher::Missing,
+            json!([{ "id": ORG, "name": "Worked" }]),
+        )
+        .await,
+        answer(
+            server,
+            &format!("/organizations/{ORG}/users"),
+            Matcher::Missing,
+            json!([
+                { "role": "User", "status": "Active", "user": user("auth0|a", "alice") },
+                { "role": "Admin", "status": "Active", "user": user("auth0|b", "bob") }
+            ]),
+        )
+        .await,
+        answer(server, "/api-keys", scope("organizationId", ORG), json!([])).await,
+        answer(server, "/roles", scope("organizationId", ORG), json!([])).await,
+        answer(
+            server,
+            &format!("/teams/organizations/{ORG}"),
+            scope("limit", "100"),
+            json!({ "teams": [listed] }),
+        )
+        .await,
+        answer(
+            server,
+            "/roles/assignments/teams",
+            scope("organizationId", ORG),
+            json!([]),
+        )
+        .await,
+        answer(
+            server,
+            "/projects",
+            scope("organizationId", ORG),
+            json!([
+                { "id": "p1", "name": "Payments", "hierarchy": "p1" },
+                { "id": "p2", "name": "Payments-EU", "parentProjectId": "p1", "hierarchy": "p1|p2" }
+            ]),
+        )
+        .await,
+        answer(
+            server,
+            "/permissions/projects/p1",
+            Matcher::Missing,
+            json!([]),
+        )
+        .await,
+        answer(
+            server,
+            "/permissions/projects/p2",
+            Matcher::Missing,
+            json!([]),
+        )
+        .await,
+        answer(
+            server,
+            "/roles/assignments/teams",
+            scope("projectId", "p1"),
+            json!([{ "id": "a1", "teamId": "t1", "role": "Deployer" }]),
+        )
+        .await,
+        answer(
+            server,
+            "/roles/assignments/teams",
+            scope("projectId", "p2"),
+            json!([]),
+        )
+        .await,
+    ];
+    if !teams_carry_users {
+        mocks.push(answer(server, "/teams/t1", Matcher::Missing, team).await);
+    }
+    mocks
+}
+
+/// One line per grant: id, how it came (direct / expanded), what it expands from, its sources.
+fn describe(grants: &[pb::Grant]) -> String {
+    let mut out = String::new();
+    for g in grants {
+        let expandable = annotations::find::<pb::GrantExpandable>(&g.annotations).map(|e| {
+            format!(
+                " expandable from {} {:?}",
+                e.entitlement_ids.join(","),
+                e.resource_type_ids
+            )
+        });
+        let immutable = annotations::has::<pb::GrantImmutable>(&g.annotations);
+        let sources: BTreeMap<&str, bool> = g
+            .sources
+            .as_ref()
+            .map(|s| {
+                s.sources
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.is_direct))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{} [{}]{}{}",
+            g.id,
+            if immutable { "expanded" } else { "direct" },
+            expandable.unwrap_or_default(),
+            if sources.is_empty() {
+                String::new()
+            } else {
+                format!(" sources {sources:?}")
+            }
+        );
+    }
+    out
+}
+
+async fn sync(server: &ServerGuard) -> (tempfile::TempDir, Vec<pb::Grant>) {
+    let connector = Env0Connector::with_options(
+        client(&server.url()),
+        OrgId::new(ORG),
+        ConnectorOptions::default().concurrency(2),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("worked.c1z");
+    let report = SyncEngine::new(SyncOptions::default())
+        .run(&connector, &output)
+        .await
+        .expect("sync succeeds");
+    assert_eq!(report.warnings, 0, "{:?}", report.warning_messages);
+    let reader = C1zReader::open(&output).unwrap();
+    let grants = reader.grants(&report.sync_id).unwrap();
+    (dir, grants)
+}
+
+#[tokio::test]
+async fn the_worked_example_of_the_access_model() {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = worked_example(&mut server, true).await;
+    let (_dir, grants) = sync(&server).await;
+    for mock in &mocks {
+        mock.assert_async().await;
+    }
+    let text = describe(&grants);
+    // The rows of the contract's table, each exactly.
+    for row in [
+        "team:t1:member:user:auth0|a [direct]",
+        r#"project:p1:Deployer:team:t1 [direct] expandable from team:t1:member ["user"]"#,
+        r#"project:p2:Deployer:project:p1 [direct] expandable from project:p1:Deployer ["user", "team"]"#,
+        r#"project:p1:Admin:role:Admin [direct] expandable from role:Admin:member ["user", "team"]"#,
+        r#"project:p1:Deployer:user:auth0|a [expanded] sources {"team:t1:member": true}"#,
+        r#"project:p2:Deployer:user:auth0|a [expanded] sources {"project:p1:Deployer": false}"#,
+        r#"project:p2:Deployer:team:t1 [expanded] sources {"project:p1:Deployer": true}"#,
+        "role:Admin:member:user:auth0|b [direct]",
+        r#"project:p1:Admin:user:auth0|b [expanded] sources {"role:Admin:member": true}"#,
+        r#"project:p2:Admin:user:auth0|b [expanded] sources {"project:p1:Admin": false}"#,
+    ] {
+        assert!(text.lines().any(|l| l == row), "missing `{row}` in\n{text}");
+    }
+    insta::assert_snapshot!("worked_example", text);
+}
+
+#[tokio::test]
+async fn a_team_list_without_members_asks_each_team_and_gives_the_same_grants() {
+    let mut with = mockito::Server::new_async().await;
+    let _mocks = worked_example(&mut with, true).await;
+    let (_dir, expected) = sync(&with).await;
+
+    let mut without = mockito::Server::new_async().await;
+    let mocks = worked_example(&mut without, false).await;
+    let (_dir, grants) = sync(&without).await;
+    for mock in &mocks {
+        mock.assert_async().await;
+    }
+    assert_eq!(describe(&grants), describe(&expected));
+}
