@@ -18,6 +18,8 @@ mod bench_expand;
 mod codegen;
 mod demo;
 mod layers;
+#[cfg(test)]
+mod module_map;
 mod release;
 mod util;
 
