@@ -177,7 +177,12 @@ pub(crate) fn check(metadata: &Metadata) -> Vec<String> {
                     .dep_kinds
                     .iter()
                     .all(|k| k.kind.as_deref() == Some("dev"));
-            let ok = allowed.contains(&dep_name) || (only_dev && allowed_dev.contains(&dep_name));
+            // A crate may dev-depend on itself: that is how its own tests turn on a feature
+            // (c1-sync's `test-hooks`); it adds no edge between layers.
+            let own_tests = only_dev && dep_name == crate_name;
+            let ok = allowed.contains(&dep_name)
+                || (only_dev && allowed_dev.contains(&dep_name))
+                || own_tests;
             if !ok {
                 let kind = if only_dev { " (dev-dependency)" } else { "" };
                 violations.insert(format!("{crate_name} -> {dep_name}{kind}"));

@@ -19,6 +19,8 @@ mod bench_governance;
 mod codegen;
 mod demo;
 mod layers;
+#[cfg(test)]
+mod module_map;
 mod release;
 mod util;
 

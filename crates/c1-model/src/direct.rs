@@ -15,7 +15,7 @@ use prost_types::Timestamp;
 
 use crate::pb;
 use crate::pb::user_trait::{Email, MfaStatus, SsoStatus, Status, StructuredName};
-use crate::structs::delimited;
+use crate::protobuf_struct::delimited;
 
 /// The one-byte tag of field `number` (1–15) with wire type `wire`.
 const fn tag(number: u8, wire: u8) -> u8 {

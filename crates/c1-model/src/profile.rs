@@ -10,7 +10,7 @@ use prost_types::value::Kind;
 
 use crate::Struct;
 use crate::limits::{MAX_PROFILE_TEXT_BYTES, truncated};
-use crate::structs::{KEY_TAG, Scalar, encode_entry};
+use crate::protobuf_struct::{KEY_TAG, Scalar, encode_entry};
 
 /// One value in a resource profile.
 ///

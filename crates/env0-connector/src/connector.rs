@@ -60,7 +60,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 256;
 /// # Ok(()) }
 /// ```
 pub struct Env0Connector {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) session: Arc<OrgSession>,
     syncers: Vec<Arc<dyn ResourceSyncer>>,
 }
 
@@ -133,7 +133,9 @@ impl fmt::Debug for ConnectorOptions {
     }
 }
 
-pub(crate) struct Shared {
+/// What the connector and its syncers share for one organization: the client, the options, and
+/// the current run's snapshot (members, API keys, custom roles, the access model).
+pub(crate) struct OrgSession {
     pub(crate) client: Env0Client,
     pub(crate) org: OrgId,
     page_size: usize,
@@ -174,7 +176,7 @@ impl Env0Connector {
         org: OrgId,
         options: ConnectorOptions,
     ) -> Env0Connector {
-        let shared = Arc::new(Shared {
+        let session = Arc::new(OrgSession {
             client,
             org,
             page_size: options.page_size.max(1),
@@ -193,40 +195,40 @@ impl Env0Connector {
         });
         let mut syncers: Vec<Arc<dyn ResourceSyncer>> = vec![
             Arc::new(UserSyncer {
-                shared: Arc::clone(&shared),
+                session: Arc::clone(&session),
             }),
             Arc::new(RoleSyncer {
-                run: Arc::clone(&shared.run),
+                run: Arc::clone(&session.run),
             }),
             Arc::new(TeamSyncer {
-                run: Arc::clone(&shared.run),
+                run: Arc::clone(&session.run),
             }),
         ];
         if !options.skip_projects {
             syncers.push(Arc::new(ProjectSyncer {
-                run: Arc::clone(&shared.run),
+                run: Arc::clone(&session.run),
             }));
         }
-        Env0Connector { shared, syncers }
+        Env0Connector { session, syncers }
     }
 
     /// The organization this connector syncs. See also [`check_access`](Self::check_access)
     /// (`validate.rs`).
     pub fn org(&self) -> &OrgId {
-        &self.shared.org
+        &self.session.org
     }
 
     /// Counts from the last listing (all zero before the first user listing call).
     pub fn summary(&self) -> PrincipalSummary {
-        lock(&self.shared.summary).clone()
+        lock(&self.session.summary).clone()
     }
 }
 
 impl fmt::Debug for Env0Connector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Env0Connector")
-            .field("org", &self.shared.org)
-            .field("page_size", &self.shared.page_size)
+            .field("org", &self.session.org)
+            .field("page_size", &self.session.page_size)
             .finish_non_exhaustive()
     }
 }
@@ -242,15 +244,15 @@ impl Connector for Env0Connector {
     /// Also fetches the API keys alongside the members (a sync needs both); their outcome,
     /// failure included, waits for the listing, which reports it.
     async fn validate(&self) -> Result<(), ConnectorError> {
-        let shared = &self.shared;
+        let session = &self.session;
         let (organization, members, keys) = futures::join!(
-            shared.check_organization(),
-            shared.fetch_members(),
-            shared.client.api_keys(&shared.org)
+            session.check_organization(),
+            session.fetch_members(),
+            session.client.api_keys(&session.org)
         );
         organization?;
-        *lock(&shared.prefetched) = Some(members?);
-        *lock(&shared.prefetched_keys) = Some(keys);
+        *lock(&session.prefetched) = Some(members?);
+        *lock(&session.prefetched_keys) = Some(keys);
         Ok(())
     }
 
@@ -261,12 +263,12 @@ impl Connector for Env0Connector {
     /// Reads the principals and the access input together, and checks the one against the
     /// other (see the module docs).
     async fn begin_sync(&self) -> Result<(), ConnectorError> {
-        let shared = &self.shared;
-        let listing = std::pin::pin!(shared.listing_with(true));
+        let session = &self.session;
+        let listing = std::pin::pin!(session.listing_with(true));
         let access = std::pin::pin!(crate::access::fetch::fetch(
-            &shared.client,
-            &shared.org,
-            &shared.fetch
+            &session.client,
+            &session.org,
+            &session.fetch
         ));
         // The principals' failure wins, and at once: it says what the key lacks for any sync at
         // all, and the per-project requests need not run to their end first.
@@ -281,19 +283,19 @@ impl Connector for Env0Connector {
                 (listing, access?)
             }
         };
-        lock(&shared.pending_warnings).extend(warnings);
-        if let Some(roles) = lock(&shared.custom_roles).clone() {
+        lock(&session.pending_warnings).extend(warnings);
+        if let Some(roles) = lock(&session.custom_roles).clone() {
             input.custom_roles = roles;
         }
         let model = AccessModel::build(&input, &ListingPrincipals(&listing));
         tracing::info!(
-            org = %shared.org,
+            org = %session.org,
             roles = model.roles.len(),
             teams = model.teams.len(),
             projects = model.projects.as_ref().map_or(0, Vec::len),
             "read the organization's access"
         );
-        *lock(&shared.run) = Some(Arc::new(RunAccess::new(model, listing)));
+        *lock(&session.run) = Some(Arc::new(RunAccess::new(model, listing)));
         Ok(())
     }
 
@@ -301,18 +303,18 @@ impl Connector for Env0Connector {
     /// calls this, so the lock is free; if it were not, the snapshot would be replaced by the
     /// next run's.
     fn end_sync(&self) {
-        if let Ok(mut listing) = self.shared.listing.try_lock() {
+        if let Ok(mut listing) = self.session.listing.try_lock() {
             *listing = None;
         }
-        *lock(&self.shared.prefetched) = None;
-        *lock(&self.shared.prefetched_keys) = None;
-        *lock(&self.shared.custom_roles) = None;
-        lock(&self.shared.pending_warnings).clear();
-        *lock(&self.shared.run) = None;
+        *lock(&self.session.prefetched) = None;
+        *lock(&self.session.prefetched_keys) = None;
+        *lock(&self.session.custom_roles) = None;
+        lock(&self.session.pending_warnings).clear();
+        *lock(&self.session.run) = None;
     }
 }
 
-impl Shared {
+impl OrgSession {
     /// The organization's name and how many organizations the key sees; an error when the
     /// configured one is not among them.
     pub(crate) async fn check_organization(
@@ -455,13 +457,13 @@ impl Shared {
 
 /// Lists every principal of the organization as a `user` resource.
 struct UserSyncer {
-    shared: Arc<Shared>,
+    session: Arc<OrgSession>,
 }
 
 impl fmt::Debug for UserSyncer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserSyncer")
-            .field("org", &self.shared.org)
+            .field("org", &self.session.org)
             .finish_non_exhaustive()
     }
 }
@@ -482,10 +484,10 @@ impl ResourceSyncer for UserSyncer {
             // Users are top-level; nothing lives under a parent.
             return Ok(Page::last(Vec::new()));
         }
-        let (principals, mut warnings) = self.shared.listing().await?;
+        let (principals, mut warnings) = self.session.listing().await?;
         if page_token.is_empty() {
             // The snapshot's warnings when `begin_sync` fetched it.
-            warnings.extend(std::mem::take(&mut *lock(&self.shared.pending_warnings)));
+            warnings.extend(std::mem::take(&mut *lock(&self.session.pending_warnings)));
         }
         let total = principals.len();
         let offset = if page_token.is_empty() {
@@ -501,7 +503,7 @@ impl ResourceSyncer for UserSyncer {
                 }
             }
         };
-        let end = offset.saturating_add(self.shared.page_size).min(total);
+        let end = offset.saturating_add(self.session.page_size).min(total);
         let slice = principals.range(offset, end);
         // The page's principals and their texts sit at scattered places in memory (kept in
         // response order, read in id order). Touching them all first, in a loop this small, lets

@@ -16,11 +16,11 @@ impl Env0Connector {
     /// not failed: see [`AccessReport::can_sync`]. Other env0 errors fail (transient ones as
     /// transient).
     pub async fn check_access(&self) -> Result<AccessReport, ConnectorError> {
-        let shared = &self.shared;
-        let client = &shared.client;
-        let org = &shared.org;
-        let (organization_name, organizations_visible) = shared.check_organization().await?;
-        let users_visible = shared.fetch_members().await?.len();
+        let session = &self.session;
+        let client = &session.client;
+        let org = &session.org;
+        let (organization_name, organizations_visible) = session.check_organization().await?;
+        let users_visible = session.fetch_members().await?.len();
         let org_scope = AssignmentScope::Organization(org.clone());
         let (api_keys, custom_roles, teams, team_roles) = futures::join!(
             client.api_keys(org),
@@ -41,7 +41,7 @@ impl Env0Connector {
             project_user_roles: None,
             project_team_roles: None,
         };
-        if shared.fetch.skip_projects {
+        if session.fetch.skip_projects {
             return Ok(report);
         }
         let projects = client.projects(org).await;

@@ -1,23 +1,19 @@
 //! The HTTP server: routes with env0's wire shapes, Basic auth, latency, faults, rate limit, stats.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware::{self};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use futures::StreamExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -31,6 +27,15 @@ use crate::model::{Maybe, Org, Team};
 use crate::stats::{Limiter, Recorder, Stats};
 
 /// The most teams one page holds, whatever `limit` asks for.
+mod gate;
+mod routes;
+
+use gate::gate;
+use routes::{
+    api_keys, not_found, organizations, project_permissions, projects, roles, stats, team,
+    team_role_assignments, teams, users,
+};
+
 const MAX_PAGE: usize = 100;
 
 /// Pre-serialized response bodies, cloned per request (cheap: `Bytes` is reference-counted).
@@ -233,298 +238,6 @@ fn json(body: Bytes) -> Response {
         body,
     )
         .into_response()
-}
-
-type AppStateRef = State<Arc<AppState>>;
-type Params = Query<HashMap<String, String>>;
-
-async fn organizations(State(st): AppStateRef) -> Response {
-    if let Some(r) = st.forced(Endpoint::Organizations) {
-        return r;
-    }
-    json(st.bodies.organizations.clone())
-}
-
-async fn users(State(st): AppStateRef, Path(org): Path<String>) -> Response {
-    if let Some(r) = st.forced(Endpoint::Users) {
-        return r;
-    }
-    if let Some(r) = st.reject_org(Some(&org)) {
-        return r;
-    }
-    json(st.bodies.users.clone())
-}
-
-async fn api_keys(State(st): AppStateRef, Query(q): Params) -> Response {
-    if let Some(r) = st.forced(Endpoint::ApiKeys) {
-        return r;
-    }
-    if let Some(r) = st.reject_org(q.get("organizationId")) {
-        return r;
-    }
-    json(st.bodies.api_keys.clone())
-}
-
-async fn roles(State(st): AppStateRef, Query(q): Params) -> Response {
-    if let Some(r) = st.forced(Endpoint::Roles) {
-        return r;
-    }
-    if let Some(r) = st.reject_org(q.get("organizationId")) {
-        return r;
-    }
-    json(st.bodies.roles.clone())
-}
-
-async fn projects(State(st): AppStateRef, Query(q): Params) -> Response {
-    if let Some(r) = st.forced(Endpoint::Projects) {
-        return r;
-    }
-    if let Some(r) = st.reject_org(q.get("organizationId")) {
-        return r;
-    }
-    json(st.bodies.projects.clone())
-}
-
-/// The opaque `nextPageKey`: base64 of a DynamoDB-style key naming the last team returned. It
-/// holds `+`, `/` or `=` often enough to catch a client that does not URL-encode it.
-fn page_key(org_id: &str, team: &Team) -> String {
-    let key = serde_json::json!({ "id": team.id, "organizationId": org_id });
-    STANDARD.encode(key.to_string())
-}
-
-fn page_start(st: &AppState, offset: &str) -> Option<usize> {
-    let decoded = STANDARD.decode(offset).ok()?;
-    let key: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
-    let id = key.get("id")?.as_str()?;
-    st.listed_teams
-        .iter()
-        .position(|t| t.id == id)
-        .map(|i| i + 1)
-}
-
-/// The paged teams answer.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Envelope<'a> {
-    teams: &'a [Team],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_page_key: Option<String>,
-}
-
-async fn teams(State(st): AppStateRef, Path(org): Path<String>, Query(q): Params) -> Response {
-    if let Some(r) = st.forced(Endpoint::Teams) {
-        return r;
-    }
-    if let Some(r) = st.reject_org(Some(&org)) {
-        return r;
-    }
-    let name = q.get("name").filter(|n| !n.is_empty());
-    let Some(limit) = q.get("limit") else {
-        // Legacy shape: a bare array of every team.
-        if let Some(name) = name {
-            let matching: Vec<&Team> = st
-                .listed_teams
-                .iter()
-                .filter(|t| t.name.value() == Some(name))
-                .collect();
-            return match to_bytes("teams", &matching) {
-                Ok(b) => json(b),
-                Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-            };
-        }
-        return json(st.bodies.teams.clone());
-    };
-    let limit = match limit.parse::<usize>() {
-        Ok(n) if n > 0 => n.min(MAX_PAGE),
-        _ => return message(StatusCode::BAD_REQUEST, "limit must be a positive integer"),
-    };
-    let start = match q.get("offset").filter(|o| !o.is_empty()) {
-        None => 0,
-        Some(offset) => match page_start(&st, offset) {
-            Some(i) => i,
-            None => return message(StatusCode::BAD_REQUEST, "Invalid offset"),
-        },
-    };
-    let rest = st.listed_teams.get(start..).unwrap_or_default();
-    let page = rest.get(..limit).unwrap_or(rest);
-    let next = (start + page.len() < st.listed_teams.len())
-        .then(|| page.last().map(|t| page_key(&st.org.organization.id, t)))
-        .flatten();
-    match to_bytes(
-        "teams",
-        &Envelope {
-            teams: page,
-            next_page_key: next,
-        },
-    ) {
-        Ok(b) => json(b),
-        Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-    }
-}
-
-async fn team(State(st): AppStateRef, Path(team): Path<String>) -> Response {
-    if let Some(r) = st.forced(Endpoint::Team) {
-        return r;
-    }
-    match st.bodies.team.get(&team) {
-        Some(b) => json(b.clone()),
-        None => message(StatusCode::NOT_FOUND, "Team not found"),
-    }
-}
-
-async fn project_permissions(State(st): AppStateRef, Path(project): Path<String>) -> Response {
-    if let Some(r) = st.forced(Endpoint::ProjectPermissions) {
-        return r;
-    }
-    match st.bodies.project_permissions.get(&project) {
-        Some(b) => json(b.clone()),
-        None => message(StatusCode::NOT_FOUND, "Project not found"),
-    }
-}
-
-async fn team_role_assignments(State(st): AppStateRef, Query(q): Params) -> Response {
-    if let Some(r) = st.forced(Endpoint::TeamRoleAssignments) {
-        return r;
-    }
-    let scopes: Vec<&str> = ["organizationId", "projectId", "environmentId"]
-        .into_iter()
-        .filter(|k| q.get(*k).is_some_and(|v| !v.is_empty()))
-        .collect();
-    match scopes.as_slice() {
-        ["organizationId"] => st
-            .reject_org(q.get("organizationId"))
-            .unwrap_or_else(|| json(st.bodies.team_assignments_org.clone())),
-        ["projectId"] => {
-            let project = q.get("projectId").map(String::as_str).unwrap_or_default();
-            match st.bodies.team_assignments_project.get(project) {
-                Some(b) => json(b.clone()),
-                None => message(StatusCode::NOT_FOUND, "Project not found"),
-            }
-        }
-        // Environments are not modelled: none has team assignments.
-        ["environmentId"] => json(Bytes::from_static(b"[]")),
-        _ => message(
-            StatusCode::BAD_REQUEST,
-            "exactly one of organizationId, projectId or environmentId is required",
-        ),
-    }
-}
-
-async fn not_found() -> Response {
-    message(StatusCode::NOT_FOUND, "Not Found")
-}
-
-async fn stats(State(st): AppStateRef) -> Response {
-    match to_bytes("stats", &st.stats.snapshot()) {
-        Ok(b) => json(b),
-        Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-    }
-}
-
-/// A body that fails at once: hyper closes the connection before any byte of the response.
-fn reset_response() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<Bytes, io::Error>(io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            "env0-fake: injected connection reset",
-        ))
-    });
-    Response::new(Body::from_stream(stream))
-}
-
-/// Sends the headers with the full `Content-Length`, then half of the body, then fails so hyper
-/// closes the connection: the client sees a body cut short, never a silently shorter one.
-async fn truncate(resp: Response) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let full = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let cut = full.slice(..full.len() / 2);
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
-    let stream =
-        futures::stream::iter([Ok::<Bytes, io::Error>(cut)]).chain(futures::stream::once(async {
-            // Let hyper flush the partial body before the failure closes the connection.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "env0-fake: injected truncated body",
-            ))
-        }));
-    Response::from_parts(parts, Body::from_stream(stream))
-}
-
-/// A whole response with the same status and headers whose body is the first half of the
-/// original, with a `Content-Length` that says so: HTTP sees nothing wrong, the JSON stops early.
-async fn cut(resp: Response) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let full = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let half = full.slice(..full.len() / 2);
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(half.len()));
-    Response::from_parts(parts, Body::from(half))
-}
-
-/// Counting, rate limit, latency, faults and authentication, in that order, for every API request.
-async fn gate(State(st): AppStateRef, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    if path.starts_with("/_fake/") {
-        return next.run(req).await;
-    }
-    let now = Instant::now();
-    st.stats.arrival(&path, now);
-    let (resp, label) = gated(&st, req, next, now).await;
-    st.stats.outcome(&path, &label);
-    tracing::debug!(%path, outcome = %label, "request");
-    resp
-}
-
-async fn gated(st: &AppState, req: Request, next: Next, now: Instant) -> (Response, String) {
-    if let Some(limiter) = &st.limiter
-        && let Err(wait) = limiter.admit(req.uri().path(), now)
-    {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut resp = message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-        return (resp, "429".to_owned());
-    }
-    if !st.latency.is_zero() {
-        tokio::time::sleep(st.latency).await;
-    }
-    let fault = st.draw_fault(req.uri().path());
-    match fault {
-        Some(FaultKind::Status(code)) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let text = match code {
-                429 => "Too Many Requests",
-                500 | 502 => "Internal server error",
-                _ => status.canonical_reason().unwrap_or("Injected fault"),
-            };
-            return (message(status, text), code.to_string());
-        }
-        Some(FaultKind::Reset) => return (reset_response(), "reset".to_owned()),
-        Some(FaultKind::Truncate | FaultKind::Cut) | None => {}
-    }
-    if !st.authorized(req.headers()) {
-        return (
-            message(StatusCode::UNAUTHORIZED, "Unauthorized"),
-            "401".to_owned(),
-        );
-    }
-    let resp = next.run(req).await;
-    match fault {
-        Some(FaultKind::Truncate) => (truncate(resp).await, "truncate".to_owned()),
-        Some(FaultKind::Cut) => (cut(resp).await, "cut".to_owned()),
-        _ => {
-            let label = resp.status().as_u16().to_string();
-            (resp, label)
-        }
-    }
 }
 
 fn router(state: Arc<AppState>) -> Router {

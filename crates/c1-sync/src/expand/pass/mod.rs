@@ -1,0 +1,399 @@
+//! The expansion pass over one sync of an open c1z database.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use c1_model::pb;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
+
+use super::cache::{self, HolderCache};
+use super::graph::{EdgeSpec, Graph};
+use super::insert::Inserter;
+use super::wire::{self, Malformed};
+use super::{ExpansionError, ExpansionReport};
+use crate::store::StoreError;
+
+mod destination;
+mod scratch;
+
+use destination::Statements;
+use scratch::Scratch;
+
+const COLLECT: &str = "select id, external_id, entitlement_id, principal_resource_type_id, \
+     principal_resource_id, expansion from v1_grants \
+     where sync_id = ?1 and expansion is not null and needs_expansion = 1 order by id";
+const ENTITLEMENT: &str = "select resource_type_id, resource_id, data from v1_entitlements \
+     where external_id = ?1 and sync_id = ?2";
+/// The grants of one entitlement, through `idx_grants_entitlement_sync_grant_v1`.
+const GRANTS_OF: &str = "select id, external_id, principal_resource_type_id, \
+     principal_resource_id, data from v1_grants \
+     where entitlement_id = ?1 and sync_id = ?2 order by id";
+/// KiB of SQLite page cache while new grants are written.
+const EXPANSION_CACHE_KIB: u32 = 32 * 1024;
+/// The grants' index by principal, rebuilt after a large expansion rather than updated row by row.
+const PRINCIPAL_INDEX: &str = "idx_grants_principal_id_v1";
+const UPDATE: &str = "update v1_grants set data = ?1 where id = ?2";
+
+/// Expands the grants of `sync_id` in `conn` (see the module docs). `now` is the
+/// `discovered_at` of the grants it creates. Runs in the caller's transaction, or in its own
+/// when the connection has none.
+pub(crate) fn expand_sync(
+    conn: &Connection,
+    path: &Path,
+    sync_id: &str,
+    now: &str,
+) -> Result<ExpansionReport, StoreError> {
+    let own_transaction = conn.is_autocommit();
+    if own_transaction {
+        conn.execute_batch("begin")
+            .map_err(|e| StoreError::sqlite(path, "start grant expansion", e))?;
+    }
+    let result = Pass {
+        conn,
+        path,
+        sync_id,
+        now,
+        report: ExpansionReport::default(),
+    }
+    .run();
+    if own_transaction {
+        let end = if result.is_ok() { "commit" } else { "rollback" };
+        conn.execute_batch(end)
+            .map_err(|e| StoreError::sqlite(path, "end grant expansion", e))?;
+    }
+    result
+}
+
+struct Pass<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+    sync_id: &'a str,
+    now: &'a str,
+    report: ExpansionReport,
+}
+
+impl<'a> Pass<'a> {
+    fn run(mut self) -> Result<ExpansionReport, StoreError> {
+        let started = Instant::now();
+        self.backfill()?;
+        self.conn
+            .execute(
+                "update v1_sync_runs set supports_diff = 1 where sync_id = ?1",
+                [self.sync_id],
+            )
+            .map_err(|e| self.sql("mark the sync as expanded", e))?;
+        let graph = self.collect()?;
+        self.report.edges = graph.edge_count() as u64;
+        let plan = graph.plan();
+        self.report.cycles = plan.cycles.len() as u64;
+        for cycle in &plan.cycles {
+            let shown: Vec<&str> = cycle.iter().take(5).map(String::as_str).collect();
+            let more = cycle.len().saturating_sub(shown.len());
+            let mut message = format!(
+                "entitlements {} form a cycle; they are expanded as one and do \
+                 not pass their holders to each other",
+                shown.join(", ")
+            );
+            if more > 0 {
+                let _ = write!(message, " (and {more} more)");
+            }
+            self.report.warnings.push(message);
+        }
+        let mut statements = Statements {
+            entitlement: self.prepare(ENTITLEMENT)?,
+            grants_of: self.prepare(GRANTS_OF)?,
+            insert: Inserter::new(self.conn),
+            update: self.prepare(UPDATE)?,
+        };
+        let mut scratch = Scratch::default();
+        let mut cache = HolderCache::new(&plan.steps, cache::BUDGET);
+        // The principal index would take every new grant at a random place (grants arrive by
+        // entitlement, not by principal), and a large expansion would spend most of its time
+        // there; building it again afterwards, with one sort, costs a fraction of that.
+        let principal_index = if plan.steps.is_empty() {
+            None
+        } else {
+            self.suspend_index(PRINCIPAL_INDEX)?
+        };
+        // A larger page cache while new grants go in (their index pages stay cached between
+        // destinations), the caller's again for the index rebuild, whose sorter sizes its
+        // in-memory runs by it.
+        let cache_pages: i64 = self
+            .conn
+            .query_row("pragma cache_size", [], |r| r.get(0))
+            .map_err(|e| self.sql("read the page cache size", e))?;
+        let (conn, path) = (self.conn, self.path);
+        let set_cache = |size: String| {
+            conn.execute_batch(&format!("pragma cache_size = {size}"))
+                .map_err(|e| StoreError::sqlite(path, "set the page cache size", e))
+        };
+        if !plan.steps.is_empty() {
+            set_cache(format!("-{EXPANSION_CACHE_KIB}"))?;
+        }
+        let steps_started = Instant::now();
+        for step in &plan.steps {
+            self.expand(step, &mut statements, &mut scratch, &mut cache)?;
+        }
+        drop(statements);
+        let steps_ms = steps_started.elapsed().as_millis();
+        if !plan.steps.is_empty() {
+            set_cache(cache_pages.to_string())?;
+        }
+        if let Some(create) = principal_index {
+            // The sorter may sort its runs on a helper thread meanwhile the table is read.
+            self.conn
+                .execute_batch(&format!(
+                    "pragma threads = 2; {create}; pragma threads = 0;"
+                ))
+                .map_err(|e| self.sql("rebuild the grants' principal index", e))?;
+        }
+        let index_ms = steps_started.elapsed().as_millis() - steps_ms;
+        self.report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(
+            sync_id = self.sync_id,
+            expandable = self.report.expandable_grants,
+            edges = self.report.edges,
+            created = self.report.grants_created,
+            updated = self.report.grants_updated,
+            duration_ms = self.report.duration_ms,
+            steps_ms,
+            index_ms,
+            "grants expanded"
+        );
+        Ok(self.report)
+    }
+
+    /// Drops the index `name` if the database has it, returning the statement that creates it
+    /// again.
+    fn suspend_index(&self, name: &str) -> Result<Option<String>, StoreError> {
+        const ACTION: &str = "suspend the grants' principal index";
+        let create: Option<String> = self
+            .conn
+            .query_row(
+                "select sql from sqlite_master where type = 'index' and name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(ACTION, e))?;
+        if create.is_some() {
+            self.conn
+                .execute_batch(&format!("drop index {name}"))
+                .map_err(|e| self.sql(ACTION, e))?;
+        }
+        Ok(create)
+    }
+
+    fn sql(&self, action: &'static str, e: rusqlite::Error) -> StoreError {
+        StoreError::sqlite(self.path, action, e)
+    }
+
+    fn prepare(&self, sql: &str) -> Result<Statement<'a>, StoreError> {
+        self.conn
+            .prepare(sql)
+            .map_err(|e| self.sql("prepare grant expansion", e))
+    }
+
+    fn failed(&self, error: ExpansionError) -> StoreError {
+        StoreError::Expansion {
+            path: self.path.to_path_buf(),
+            source: error,
+        }
+    }
+
+    fn malformed(&self, grant: &str, row_id: i64, what: &'static str, e: Malformed) -> StoreError {
+        self.failed(ExpansionError::Malformed {
+            grant: grant.to_owned(),
+            row_id,
+            what,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Moves `GrantExpandable` out of the grant blobs into the `expansion` column for a sync
+    /// written before that column existed (`grants_backfilled = 0`), as the SDK does on open.
+    fn backfill(&mut self) -> Result<(), StoreError> {
+        const ACTION: &str = "move GrantExpandable annotations into the expansion column";
+        let done: Option<i64> = self
+            .conn
+            .query_row(
+                "select grants_backfilled from v1_sync_runs where sync_id = ?1",
+                [self.sync_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(ACTION, e))?;
+        if done != Some(0) {
+            return Ok(());
+        }
+        let path = self.path;
+        let err = |e| StoreError::sqlite(path, ACTION, e);
+        let mut moves: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "select id, external_id, data from v1_grants \
+                     where sync_id = ?1 and expansion is null order by id",
+                )
+                .map_err(|e| self.sql(ACTION, e))?;
+            let mut rows = stmt
+                .query([self.sync_id])
+                .map_err(|e| self.sql(ACTION, e))?;
+            while let Some(row) = rows.next().map_err(|e| self.sql(ACTION, e))? {
+                let (row_id, grant) = (int(row, 0).map_err(err)?, text(row, 1).map_err(err)?);
+                let split = wire::split_expandable(bytes(row, 2).map_err(err)?)
+                    .map_err(|e| self.malformed(grant, row_id, "the grant", e))?;
+                let Some((stripped, value)) = split else {
+                    continue;
+                };
+                let expandable = c1_model::decode::<pb::GrantExpandable>(&value).map_err(|e| {
+                    self.failed(ExpansionError::Malformed {
+                        grant: grant.to_owned(),
+                        row_id,
+                        what: "its GrantExpandable annotation",
+                        reason: e.to_string(),
+                    })
+                })?;
+                // Only an annotation naming at least one entitlement arms expansion.
+                let arms = expandable
+                    .entitlement_ids
+                    .iter()
+                    .any(|id| !id.trim().is_empty());
+                moves.push((row_id, stripped, arms.then_some(value)));
+            }
+        }
+        let mut update = self.prepare(
+            "update v1_grants set data = ?1, expansion = ?2, needs_expansion = ?3 where id = ?4",
+        )?;
+        for (row_id, stripped, expansion) in moves {
+            let needs = i64::from(expansion.is_some());
+            update
+                .execute(params![stripped, expansion, needs, row_id])
+                .map_err(|e| self.sql(ACTION, e))?;
+        }
+        self.conn
+            .execute(
+                "update v1_sync_runs set grants_backfilled = 1 where sync_id = ?1",
+                [self.sync_id],
+            )
+            .map_err(|e| self.sql(ACTION, e))?;
+        Ok(())
+    }
+
+    /// Reads the expandable grants into the graph, checking each source entitlement.
+    fn collect(&mut self) -> Result<Graph, StoreError> {
+        const ACTION: &str = "read the expandable grants";
+        let mut graph = Graph::default();
+        let mut lookup = self.prepare(ENTITLEMENT)?;
+        // Entitlement id → the `<type>:<id>` of its resource, or `None` when not in the sync.
+        let mut known: HashMap<String, Option<(String, String)>> = HashMap::new();
+        let mut resolve = |id: &str| -> rusqlite::Result<Option<(String, String)>> {
+            if let Some(found) = known.get(id) {
+                return Ok(found.clone());
+            }
+            let found = lookup
+                .query_row(params![id, self.sync_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?;
+            known.insert(id.to_owned(), found.clone());
+            Ok(found)
+        };
+        let mut stmt = self.prepare(COLLECT)?;
+        let mut rows = stmt
+            .query([self.sync_id])
+            .map_err(|e| self.sql(ACTION, e))?;
+        let mut warnings = Vec::new();
+        let path = self.path;
+        let err = |e| StoreError::sqlite(path, ACTION, e);
+        while let Some(row) = rows.next().map_err(err)? {
+            let row_id = int(row, 0).map_err(err)?;
+            let (grant, destination) = (text(row, 1).map_err(err)?, text(row, 2).map_err(err)?);
+            let (principal_type, principal_id) =
+                (text(row, 3).map_err(err)?, text(row, 4).map_err(err)?);
+            self.report.expandable_grants += 1;
+            let expandable = c1_model::decode::<pb::GrantExpandable>(bytes(row, 5).map_err(err)?)
+                .map_err(|e| {
+                self.failed(ExpansionError::Malformed {
+                    grant: grant.to_owned(),
+                    row_id,
+                    what: "its expansion column",
+                    reason: e.to_string(),
+                })
+            })?;
+            let spec = EdgeSpec::new(expandable.shallow, &expandable.resource_type_ids);
+            let destination_known = resolve(destination)
+                .map_err(|e| self.sql(ACTION, e))?
+                .is_some();
+            for source in &expandable.entitlement_ids {
+                if source.trim().is_empty() {
+                    continue;
+                }
+                match resolve(source).map_err(|e| self.sql(ACTION, e))? {
+                    None => {
+                        self.report.dropped_edges += 1;
+                        warnings.push(format!(
+                            "grant {grant} is expandable from entitlement \
+                             {source}, which is not in the sync; that edge is dropped"
+                        ));
+                    }
+                    Some((rt, rid)) if rt != principal_type || rid != principal_id => {
+                        return Err(self.failed(ExpansionError::SourceNotOfPrincipal {
+                            grant: grant.to_owned(),
+                            source_entitlement: source.clone(),
+                            source_resource: format!("{rt}:{rid}"),
+                            principal: format!("{principal_type}:{principal_id}"),
+                        }));
+                    }
+                    Some(_) if !destination_known => {
+                        self.report.dropped_edges += 1;
+                        warnings.push(format!(
+                            "grant {grant} grants entitlement {destination}, \
+                             which is not in the sync; its edge from {source} is dropped"
+                        ));
+                    }
+                    Some(_) => {
+                        graph.add_edge(source, destination, spec.clone());
+                    }
+                }
+            }
+        }
+        self.report.warnings.extend(warnings);
+        Ok(graph)
+    }
+}
+
+pub(super) fn int(row: &Row<'_>, i: usize) -> rusqlite::Result<i64> {
+    row.get(i)
+}
+
+pub(super) fn int_or(row: &Row<'_>, i: usize) -> i64 {
+    row.get(i).unwrap_or_default()
+}
+
+pub(super) fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    match row.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => {
+            std::str::from_utf8(b).map_err(|e| rusqlite::Error::Utf8Error(i, e))
+        }
+        _ => Ok(""),
+    }
+}
+
+pub(super) fn text_or<'r>(row: &'r Row<'_>, i: usize) -> &'r str {
+    match row.get_ref(i) {
+        Ok(ValueRef::Text(b) | ValueRef::Blob(b)) => std::str::from_utf8(b).unwrap_or(""),
+        _ => "",
+    }
+}
+
+pub(super) fn bytes<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+    match row.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => Ok(b),
+        _ => Ok(&[]),
+    }
+}
