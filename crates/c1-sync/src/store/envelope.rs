@@ -24,7 +24,7 @@ const ZSTD_LEVEL: i32 = 1;
 /// zstd worker threads for writing: the frame is compressed in jobs on this many threads while
 /// the calling thread reads the database file. The output is still one ordinary zstd frame. One
 /// more worker than the two cores the benchmark machine has keeps both busy while the reading
-/// thread waits for a free job (110 000 users: 262 -> 248 ms, medians of six runs); a fixed count
+/// thread waits for a free job (see `docs/performance.md`); a fixed count
 /// bounds the memory the workers' buffers take on larger machines.
 const ZSTD_WORKERS: u32 = 3;
 

@@ -34,7 +34,7 @@ use statements::{Statements, insert, load, write_error};
 pub(crate) const QUEUED_BATCHES: usize = 2;
 
 /// What the database thread stored for the current sync, counted as it inserts (so `finish`
-/// need not count it back out of the database: for 110 000 users that query took 40 ms).
+/// need not count it back out of the database, which took a query over every table).
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
     /// Ids of the resource types stored.

@@ -88,7 +88,7 @@ impl Saving {
         }
         let closed = started.elapsed();
         // The scratch database is not needed once compressed: removing it frees its page cache
-        // (16 ms for 110 000 users), which overlaps with waiting for the disk.
+        // (see `docs/performance.md`), which overlaps with waiting for the disk.
         let bytes = envelope::encode_into(&db_path, out, || drop(fs::remove_file(&db_path)))
             .map_err(|e| StoreError::io(&target, "write the new file beside it", e))?;
         let compressed = started.elapsed();
