@@ -29,6 +29,30 @@ pub(crate) struct Field {
     pub(crate) empty_is_unset: bool,
     /// The allowed values of a number.
     pub(crate) range: Option<RangeInclusive<u64>>,
+    /// How ConductorOne's configuration form shows it (`config_schema.json`); `None` for
+    /// settings only the command line has (paths, logging, the progress bar).
+    pub(crate) export: Option<Export>,
+}
+
+/// A setting as ConductorOne's configuration form shows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Export {
+    /// The form's label.
+    pub(crate) display_name: &'static str,
+    /// The form's help text (the CLI help talks about flags and variables instead).
+    pub(crate) description: &'static str,
+    /// Whether it is operational rather than part of the connection (`isOps`).
+    pub(crate) is_ops: bool,
+}
+
+impl Export {
+    const fn new(display_name: &'static str, description: &'static str, is_ops: bool) -> Export {
+        Export {
+            display_name,
+            description,
+            is_ops,
+        }
+    }
 }
 
 impl Field {
@@ -41,6 +65,14 @@ impl Field {
             in_file: true,
             empty_is_unset: false,
             range: None,
+            export: None,
+        }
+    }
+
+    const fn exported(self, export: Export) -> Field {
+        Field {
+            export: Some(export),
+            ..self
         }
     }
 
@@ -63,27 +95,60 @@ impl Field {
 
 /// Every documented global setting, in `--help` order.
 pub(crate) const FIELDS: &[Field] = &[
-    Field::credential("api-key-id", ENV0_API_KEY),
+    Field::credential("api-key-id", ENV0_API_KEY).exported(Export::new(
+        "API key ID",
+        "The ID of an env0 organization API key",
+        false,
+    )),
     Field {
         secret: true,
         ..Field::credential("api-key-secret", ENV0_API_SECRET)
-    },
+    }
+    .exported(Export::new(
+        "API key secret",
+        "The secret of that env0 API key",
+        false,
+    )),
     Field::plain("api-key-secret-file"),
-    Field::credential("organization-id", ENV0_ORGANIZATION_ID),
+    Field::credential("organization-id", ENV0_ORGANIZATION_ID).exported(Export::new(
+        "Organization ID",
+        "The env0 organization to sync (a UUID)",
+        false,
+    )),
     Field::plain("file"),
     // The config file cannot name itself.
     Field {
         in_file: false,
         ..Field::plain("config")
     },
-    Field::plain("base-url"),
-    Field::plain("log-level"),
+    Field::plain("base-url").exported(Export::new("Base URL", "The env0 API base URL", false)),
+    Field::plain("log-level").exported(Export::new(
+        "Log level",
+        "The log level: error, warn, info, debug, trace",
+        true,
+    )),
     Field::plain("log-format"),
-    Field::number("http-timeout-seconds", 1, 1800),
-    Field::number("max-retries", 0, 100),
-    Field::number("max-requests-per-minute", 1, 100_000),
+    Field::number("http-timeout-seconds", 1, 1800).exported(Export::new(
+        "HTTP timeout (seconds)",
+        "Timeout of one HTTP request to env0, in seconds",
+        true,
+    )),
+    Field::number("max-retries", 0, 100).exported(Export::new(
+        "Maximum retries",
+        "Retries of a request that failed with 429, 5xx or a network error",
+        true,
+    )),
+    Field::number("max-requests-per-minute", 1, 100_000).exported(Export::new(
+        "Maximum requests per minute",
+        "Client-side rate limit: requests a minute to each env0 path (method and path without the query, the way env0 counts)",
+        true,
+    )),
     Field::number("workers", 1, 64),
-    Field::plain("skip-projects"),
+    Field::plain("skip-projects").exported(Export::new(
+        "Skip projects",
+        "Sync users, organization roles and teams only: no projects, project roles or their inheritance",
+        false,
+    )),
     Field::plain("no-progress"),
     Field::plain("summary-json"),
 ];
