@@ -238,21 +238,29 @@ fn run_syncs(opts: &Options) -> Result<()> {
         targets,
         store_write_100k,
     };
+    write_results("results.json", &results, &results.targets, "targets missed")
+}
+
+/// Writes `results` as `bench/<file>` and fails, saying `what`, when a target was missed.
+pub(crate) fn write_results(
+    file: &str,
+    results: &impl Serialize,
+    targets: &[Target],
+    what: &str,
+) -> Result<()> {
     let dir = workspace_root().join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("results.json");
-    let text = serde_json::to_string_pretty(&results)?;
-    std::fs::write(&path, text + "\n")
+    let path = dir.join(file);
+    std::fs::write(&path, serde_json::to_string_pretty(results)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());
-    let failed: Vec<&str> = results
-        .targets
+    let failed: Vec<&str> = targets
         .iter()
         .filter(|t| !t.pass)
         .map(|t| t.name.as_str())
         .collect();
     if !failed.is_empty() {
-        bail!("targets missed: {}", failed.join("; "));
+        bail!("{what}: {}", failed.join("; "));
     }
     Ok(())
 }

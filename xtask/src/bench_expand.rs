@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::bench::{MEASURE_COMMAND, calibrate, median, parse_measurement};
+use crate::bench::{MEASURE_COMMAND, Target, calibrate, median, parse_measurement, write_results};
 use crate::util::workspace_root;
 
 const TARGET_GRANTS_PER_S: f64 = 300_000.0;
@@ -44,14 +44,6 @@ struct ScaleResult {
     median_expansion_ms: f64,
     grants_out_per_s: f64,
     peak_rss_mib: f64,
-}
-
-#[derive(Serialize)]
-struct Target {
-    name: String,
-    value: f64,
-    limit: f64,
-    pass: bool,
 }
 
 #[derive(Serialize)]
@@ -188,23 +180,13 @@ pub(crate) fn run(runs: usize) -> Result<()> {
             t.limit
         );
     }
-    let dir = workspace_root().join("bench");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("expansion.json");
     let results = Results { scales, targets };
-    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    let failed: Vec<&str> = results
-        .targets
-        .iter()
-        .filter(|t| !t.pass)
-        .map(|t| t.name.as_str())
-        .collect();
-    if !failed.is_empty() {
-        bail!("expansion targets missed: {}", failed.join("; "));
-    }
-    Ok(())
+    write_results(
+        "expansion.json",
+        &results,
+        &results.targets,
+        "expansion targets missed",
+    )
 }
 
 fn targets(scales: &[ScaleResult]) -> Vec<Target> {

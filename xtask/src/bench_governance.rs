@@ -16,12 +16,11 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::bench::{Target, calibrate};
+use crate::bench::{Target, calibrate, write_results};
 use crate::demo::{self, FakeProcess, SecretFile};
-use crate::util::workspace_root;
 
 const USERS: usize = 10_000;
 const API_KEYS: usize = 1_000;
@@ -247,18 +246,10 @@ pub(crate) fn run() -> Result<()> {
         cases,
         targets,
     };
-    let path = workspace_root().join("bench").join("governance.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    let failed: Vec<&str> = results
-        .targets
-        .iter()
-        .filter(|t| !t.pass)
-        .map(|t| t.name.as_str())
-        .collect();
-    if !failed.is_empty() {
-        bail!("targets missed: {}", failed.join("; "));
-    }
-    Ok(())
+    write_results(
+        "governance.json",
+        &results,
+        &results.targets,
+        "targets missed",
+    )
 }
