@@ -1,4 +1,4 @@
-//! The env0 endpoints this client reads.
+//! The env0 endpoints this client reads (the writes are in `writes`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -27,7 +27,7 @@ pub const TEAMS_PAGE_LIMIT: u32 = 100;
 /// the secret.
 #[derive(Clone)]
 pub struct Env0Client {
-    transport: Arc<Transport>,
+    pub(crate) transport: Arc<Transport>,
 }
 
 impl Env0Client {

@@ -171,6 +171,26 @@ pub enum Error {
         elapsed: Duration,
     },
 
+    /// A write (`PUT`, `POST`, `DELETE`) whose outcome is unknown: it may have reached env0 and
+    /// been applied, fully or not at all (the connection closed before the answer, no answer
+    /// before the timeout, a 5xx). Never sent again by this client: read the state back to
+    /// find out.
+    #[error(
+        "env0 may or may not have applied {endpoint}: {reason} (after {attempts} attempts over {})",
+        secs(*.elapsed)
+    )]
+    Unconfirmed {
+        /// The write.
+        endpoint: String,
+        /// What happened, in a few words.
+        reason: String,
+        /// How many times the request was sent (earlier attempts were refused before env0
+        /// acted on them).
+        attempts: u32,
+        /// Time from the first attempt to giving up.
+        elapsed: Duration,
+    },
+
     /// A consistency check inside this client failed while reading a response: a bug in this
     /// crate, reported instead of a wrong answer.
     #[error(
@@ -235,6 +255,7 @@ impl Error {
             Error::Transport { .. }
             | Error::Decode { .. }
             | Error::Incomplete { .. }
+            | Error::Unconfirmed { .. }
             | Error::Internal { .. }
             | Error::BodyTooLarge { .. }
             | Error::UnexpectedResponse { .. }
@@ -255,6 +276,7 @@ impl Error {
             | Error::Transport { endpoint, .. }
             | Error::Decode { endpoint, .. }
             | Error::Incomplete { endpoint, .. }
+            | Error::Unconfirmed { endpoint, .. }
             | Error::Internal { endpoint, .. }
             | Error::BodyTooLarge { endpoint, .. }
             | Error::UnexpectedResponse { endpoint, .. } => Some(endpoint),
@@ -268,9 +290,15 @@ impl Error {
             Error::RateLimited { attempts, .. }
             | Error::Server { attempts, .. }
             | Error::Transport { attempts, .. }
-            | Error::Incomplete { attempts, .. } => Some(*attempts),
+            | Error::Incomplete { attempts, .. }
+            | Error::Unconfirmed { attempts, .. } => Some(*attempts),
             _ => None,
         }
+    }
+
+    /// True for a write whose outcome is unknown ([`Error::Unconfirmed`]).
+    pub fn is_unconfirmed(&self) -> bool {
+        matches!(self, Error::Unconfirmed { .. })
     }
 
     /// True when the API key was rejected (401).

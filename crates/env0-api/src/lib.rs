@@ -16,9 +16,13 @@
 //!   requests in flight ([`ClientConfig::max_concurrent_requests`]), then is retried
 //!   on 429, 5xx and network failures with exponential backoff and full jitter, honouring
 //!   `Retry-After`. A body cut short is a network failure too, whether the connection broke
-//!   before the declared length or a complete `200` carried JSON that stops early (every request
-//!   is a `GET`, so sending it again is safe). 400, 401, 402, 403 and 404 are never retried, nor
-//!   is a complete body that is not the expected JSON.
+//!   before the declared length or a complete `200` carried JSON that stops early (a `GET` is
+//!   safe to send again). 400, 401, 402, 403 and 404 are never retried, nor is a complete body
+//!   that is not the expected JSON.
+//! - Writes (organization roles, project roles, team members, team role assignments) are sent
+//!   again only when env0 cannot have acted on them (429, a connection that never opened). Any
+//!   other failure after a write may have left is [`Error::Unconfirmed`]: the caller reads the
+//!   state back to learn whether it was applied.
 //! - Decoding never logs: what it notices (a timestamp that does not parse, an embedded user
 //!   without an id) is returned as data and logged once per response, in the request's span.
 //! - Failures are one [`Error`] enum. No error, log line or `Debug` output contains the secret
@@ -39,6 +43,7 @@ mod notice;
 mod parallel_decode;
 mod ratelimit;
 mod transport;
+mod writes;
 
 pub use config::{
     ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,

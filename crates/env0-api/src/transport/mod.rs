@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use http::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Method};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde::de::DeserializeOwned;
@@ -30,6 +30,9 @@ mod messages;
 mod retry;
 #[cfg(test)]
 mod tests;
+mod write;
+
+pub(crate) use write::WriteBody;
 
 use messages::{decode_error, internal, read_error_message};
 pub(crate) use retry::parse_retry_after;
@@ -48,6 +51,7 @@ const SNIPPET_HALF: usize = 100;
 /// what the rate limit counts it as (`GET /path`).
 #[derive(Clone, Debug)]
 pub(crate) struct Endpoint {
+    method: Method,
     url: Url,
     name: String,
     limit_key: String,
@@ -164,6 +168,16 @@ impl Transport {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> Result<Endpoint, Error> {
+        self.endpoint_for(Method::GET, segments, query)
+    }
+
+    /// `<method> <base>/<segments...>?<query>`, every segment and value percent-encoded.
+    pub(crate) fn endpoint_for(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Endpoint, Error> {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| Error::invalid_config("the base URL cannot carry a path"))?
@@ -172,12 +186,13 @@ impl Transport {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let limit_key = format!("GET {}", url.path());
+        let limit_key = format!("{method} {}", url.path());
         let name = match url.query() {
             Some(q) => format!("{limit_key}?{q}"),
             None => limit_key.clone(),
         };
         Ok(Endpoint {
+            method,
             url,
             name,
             limit_key,
@@ -320,7 +335,7 @@ impl Transport {
         let (place, throttled) = self.admit(endpoint).await;
         let span = tracing::debug_span!(
             "env0_request",
-            method = "GET",
+            method = %endpoint.method,
             path = %endpoint.url.path(),
             query = endpoint.url.query().unwrap_or(""),
             attempt,
@@ -405,24 +420,12 @@ impl Transport {
         }
 
         let message = read_error_message(response).await;
-        let endpoint = endpoint.name.clone();
-        Err(match status.as_u16() {
-            429 => Failure::RateLimited { retry_after },
-            code @ 500..=599 => Failure::Server {
-                status: code,
-                message,
-                retry_after,
-            },
-            401 => Failure::Permanent(Error::Unauthorized { endpoint, message }),
-            402 => Failure::Permanent(Error::NotInPlan { endpoint, message }),
-            403 => Failure::Permanent(Error::Forbidden { endpoint, message }),
-            404 => Failure::Permanent(Error::NotFound { endpoint, message }),
-            code => Failure::Permanent(Error::UnexpectedStatus {
-                endpoint,
-                status: code,
-                message,
-            }),
-        })
+        Err(status_failure(
+            status.as_u16(),
+            retry_after,
+            message,
+            endpoint,
+        ))
     }
 
     /// Reads the whole body, refusing more than the configured limit. A body cut short or
@@ -453,6 +456,34 @@ impl Transport {
                 .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
         }
         Ok(body)
+    }
+}
+
+/// The failure an error status means: 429 and 5xx are worth retrying (for a `GET`), the rest
+/// are permanent.
+fn status_failure(
+    status: u16,
+    retry_after: Option<Duration>,
+    message: String,
+    endpoint: &Endpoint,
+) -> Failure {
+    let endpoint = endpoint.name.clone();
+    match status {
+        429 => Failure::RateLimited { retry_after },
+        code @ 500..=599 => Failure::Server {
+            status: code,
+            message,
+            retry_after,
+        },
+        401 => Failure::Permanent(Error::Unauthorized { endpoint, message }),
+        402 => Failure::Permanent(Error::NotInPlan { endpoint, message }),
+        403 => Failure::Permanent(Error::Forbidden { endpoint, message }),
+        404 => Failure::Permanent(Error::NotFound { endpoint, message }),
+        code => Failure::Permanent(Error::UnexpectedStatus {
+            endpoint,
+            status: code,
+            message,
+        }),
     }
 }
 

@@ -17,3 +17,4 @@ mod limits;
 mod nasty;
 mod retry;
 mod support;
+mod writes;
