@@ -335,7 +335,7 @@ impl Transport {
         let (place, throttled) = self.admit(endpoint).await;
         let span = tracing::debug_span!(
             "env0_request",
-            method = %endpoint.method,
+            method = endpoint.method.as_str(),
             path = %endpoint.url.path(),
             query = endpoint.url.query().unwrap_or(""),
             attempt,
