@@ -53,15 +53,121 @@ pub struct Cli {
     /// Settings shared by every subcommand.
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// One grant or revoke instead of a sync.
+    #[command(flatten)]
+    pub provision: ProvisionArgs,
     /// What to do; a full sync when absent.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The one-shot provisioning flags of ConductorOne's connectors: grant one entitlement or
+/// revoke one grant, looked up by id in the last sync of `--file`, then exit. No sync runs.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Provisioning (instead of a sync)")]
+#[group(id = "provision_action", multiple = false)]
+#[non_exhaustive]
+pub struct ProvisionArgs {
+    /// Grant this entitlement (e.g. `project:<id>:Deployer`, `team:<id>:member`,
+    /// `role:Admin:member`) to --grant-principal, looked up in --file
+    #[arg(
+        long,
+        value_name = "ENTITLEMENT_ID",
+        env = "BATON_GRANT_ENTITLEMENT",
+        hide_env_values = true,
+        requires_all = ["grant_principal", "grant_principal_type"]
+    )]
+    pub grant_entitlement: Option<String>,
+
+    /// The principal to grant to: a user's or API key's id, or a team's id
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "BATON_GRANT_PRINCIPAL",
+        hide_env_values = true,
+        requires = "grant_entitlement"
+    )]
+    pub grant_principal: Option<String>,
+
+    /// The principal's resource type: `user` (members and API keys) or `team`
+    #[arg(
+        long,
+        value_name = "TYPE",
+        env = "BATON_GRANT_PRINCIPAL_TYPE",
+        hide_env_values = true,
+        requires = "grant_entitlement"
+    )]
+    pub grant_principal_type: Option<String>,
+
+    /// Revoke this grant (`<entitlement id>:<principal type>:<principal id>`), looked up in --file
+    #[arg(
+        long,
+        value_name = "GRANT_ID",
+        env = "BATON_REVOKE_GRANT",
+        hide_env_values = true
+    )]
+    pub revoke_grant: Option<String>,
+
+    /// With --grant-entitlement or --revoke-grant: read the current state from env0, print the
+    /// write requests that would be sent, and send none
+    #[arg(
+        long,
+        env = "BATON_DRY_RUN",
+        hide_env_values = true,
+        value_parser = BoolishValueParser::new(),
+        requires = "provision_action"
+    )]
+    pub dry_run: bool,
+}
+
+impl ProvisionArgs {
+    /// The action asked for, if any.
+    pub fn action(&self) -> Option<ProvisionAction<'_>> {
+        if let Some(grant) = &self.revoke_grant {
+            return Some(ProvisionAction::Revoke { grant });
+        }
+        match (
+            &self.grant_entitlement,
+            &self.grant_principal,
+            &self.grant_principal_type,
+        ) {
+            (Some(entitlement), Some(principal), Some(principal_type)) => {
+                Some(ProvisionAction::Grant {
+                    entitlement,
+                    principal,
+                    principal_type,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A grant or a revoke, as the flags ask it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProvisionAction<'a> {
+    /// `--grant-entitlement E --grant-principal ID --grant-principal-type TYPE`.
+    Grant {
+        /// The entitlement id.
+        entitlement: &'a str,
+        /// The principal's id.
+        principal: &'a str,
+        /// The principal's resource type.
+        principal_type: &'a str,
+    },
+    /// `--revoke-grant ID`.
+    Revoke {
+        /// The grant id.
+        grant: &'a str,
+    },
 }
 
 impl fmt::Debug for Cli {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cli")
             .field("global", &self.global)
+            .field("provision", &self.provision)
             .field("command", &self.command)
             .finish()
     }

@@ -103,6 +103,14 @@ fn execute(
     for warning in settings.take_warnings() {
         tracing::warn!("{warning}");
     }
+    if let Some(action) = cli.provision.action() {
+        if cli.command.is_some() {
+            return Err(Failure::usage(
+                "--grant-entitlement and --revoke-grant run on their own, without a subcommand",
+            ));
+        }
+        return commands::provision::run(&mut settings, action, cli.provision.dry_run);
+    }
     match cli.command {
         None => commands::sync::run(&mut settings, env.stderr_is_terminal(), slot),
         Some(Command::Validate) => commands::validate::run(&mut settings),

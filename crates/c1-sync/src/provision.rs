@@ -73,12 +73,23 @@ pub enum GrantOutcome {
     Granted {
         /// The grants made, as the connector describes them.
         grants: Vec<pb::Grant>,
+        /// Grants the system took away to make room (a system that allows one role per
+        /// principal per scope replaces the one held); empty when nothing was replaced.
+        replaced: Vec<pb::Grant>,
     },
     /// The principal already held the entitlement; nothing changed (`GrantAlreadyExists`).
     AlreadyExists,
 }
 
 impl GrantOutcome {
+    /// The principal now holds the entitlement, nothing else changed.
+    pub fn granted() -> Self {
+        Self::Granted {
+            grants: Vec::new(),
+            replaced: Vec::new(),
+        }
+    }
+
     /// Whether the request changed anything.
     pub fn changed(&self) -> bool {
         matches!(self, Self::Granted { .. })

@@ -40,6 +40,7 @@ use crate::domain::Principal;
 use crate::error::{Error, from_api, permanent};
 use crate::mapping::{resource_from, user_resource_type};
 use crate::packed::admit;
+use crate::provision::Env0Provisioner;
 
 /// Resources per page of the user listing.
 ///
@@ -62,6 +63,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 256;
 pub struct Env0Connector {
     pub(crate) session: Arc<OrgSession>,
     syncers: Vec<Arc<dyn ResourceSyncer>>,
+    provisioner: Arc<Env0Provisioner>,
 }
 
 /// How a connector syncs: page size, whether projects are synced, how many requests at once,
@@ -193,29 +195,46 @@ impl Env0Connector {
             listing: tokio::sync::Mutex::new(None),
             summary: Mutex::new(PrincipalSummary::default()),
         });
+        let provisioner = Arc::new(Env0Provisioner::new(
+            session.client.clone(),
+            session.org.clone(),
+        ));
         let mut syncers: Vec<Arc<dyn ResourceSyncer>> = vec![
             Arc::new(UserSyncer {
                 session: Arc::clone(&session),
             }),
             Arc::new(RoleSyncer {
                 run: Arc::clone(&session.run),
+                provisioner: Arc::clone(&provisioner),
             }),
             Arc::new(TeamSyncer {
                 run: Arc::clone(&session.run),
+                provisioner: Arc::clone(&provisioner),
             }),
         ];
         if !options.skip_projects {
             syncers.push(Arc::new(ProjectSyncer {
                 run: Arc::clone(&session.run),
+                provisioner: Arc::clone(&provisioner),
             }));
         }
-        Env0Connector { session, syncers }
+        Env0Connector {
+            session,
+            syncers,
+            provisioner,
+        }
     }
 
     /// The organization this connector syncs. See also [`check_access`](Self::check_access)
     /// (`validate.rs`).
     pub fn org(&self) -> &OrgId {
         &self.session.org
+    }
+
+    /// The provisioner the `role`, `team` and `project` syncers hand out: for planning a change
+    /// without sending it (`--dry-run`).
+    pub fn provisioner(&self) -> &Env0Provisioner {
+        &self.provisioner
     }
 
     /// Counts from the last listing (all zero before the first user listing call).

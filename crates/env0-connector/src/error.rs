@@ -82,6 +82,69 @@ pub enum Error {
         id: String,
     },
 
+    /// A grant or revoke env0's API cannot carry out, refused before any request.
+    #[error("cannot {change}: {reason}")]
+    Refused {
+        /// What was asked (`grant role:Admin:member to API key k-1`).
+        change: String,
+        /// Why not, and what to do instead.
+        reason: String,
+    },
+
+    /// A grant of an organization role to a member env0 no longer lists.
+    #[error(
+        "cannot {change}: env0 no longer lists {principal} as a member of the organization; run a sync to refresh the file"
+    )]
+    NotInOrganization {
+        /// What was asked.
+        change: String,
+        /// The principal's id.
+        principal: String,
+    },
+
+    /// A write whose answer was lost, and whose effect the state read back does not settle.
+    #[error(
+        "could not tell whether env0 applied {write} ({reason}); check {check} before trying again"
+    )]
+    Unconfirmed {
+        /// The write, as its request line and body.
+        write: String,
+        /// What to look at in env0.
+        check: String,
+        /// What happened to the write.
+        reason: String,
+    },
+
+    /// A write whose answer was lost every time, with the state showing it not applied each time.
+    #[error("env0 did not apply {write} after {sends} attempts ({reason}); nothing changed")]
+    NotApplied {
+        /// The write.
+        write: String,
+        /// How many times it was sent.
+        sends: u32,
+        /// What happened to the last attempt.
+        reason: String,
+    },
+
+    /// A team's member list read back after writing it differs from the list written: someone
+    /// else edited the team at the same time.
+    #[error(
+        "team {team} was edited by someone else at the same time: env0 lists{}{} beyond the member list just written; {}",
+        if added.is_empty() { String::new() } else { format!(" also {added}") },
+        if removed.is_empty() { String::new() } else { format!(" without {removed}") },
+        if *held { "this change holds, but check the team's members in env0" } else { "this change was overwritten; check the team's members in env0 and try again" }
+    )]
+    ConcurrentEdit {
+        /// The team.
+        team: String,
+        /// Members env0 lists that were not written, comma-separated.
+        added: String,
+        /// Members written that env0 does not list, comma-separated.
+        removed: String,
+        /// Whether the change asked for still holds.
+        held: bool,
+    },
+
     /// This crate's own bookkeeping contradicts itself (a bug; debug builds stop at once).
     #[error("internal error in the env0 connector: {what}; this is a bug, please report it")]
     Internal {
@@ -101,6 +164,11 @@ impl Error {
             | Error::InvalidPageToken { .. }
             | Error::NoRun { .. }
             | Error::UnknownResource { .. }
+            | Error::Refused { .. }
+            | Error::NotInOrganization { .. }
+            | Error::Unconfirmed { .. }
+            | Error::NotApplied { .. }
+            | Error::ConcurrentEdit { .. }
             | Error::Internal { .. } => None,
         }
     }

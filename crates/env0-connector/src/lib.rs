@@ -33,6 +33,7 @@ pub mod domain;
 mod error;
 pub mod mapping;
 mod packed;
+pub mod provision;
 mod validate;
 
 pub use connector::{ConnectorOptions, DEFAULT_PAGE_SIZE, Env0Connector};

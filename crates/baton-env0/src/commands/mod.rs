@@ -4,6 +4,7 @@
 pub(crate) mod capabilities;
 pub(crate) mod config;
 pub(crate) mod inspect;
+pub(crate) mod provision;
 pub(crate) mod sync;
 pub(crate) mod validate;
 
@@ -104,6 +105,8 @@ pub(crate) fn api_failure(err: &env0_api::Error) -> Failure {
             .hint("check network access to env0 (DNS, proxy, firewall) and --base-url"),
         E::Incomplete { .. } => Failure::new(ExitKind::Unavailable, err.to_string())
             .hint("env0's answers kept arriving cut short; check for a proxy that cuts responses, and run again later (--max-retries and --http-timeout-seconds set how long baton-env0 keeps trying)"),
+        E::Unconfirmed { .. } => Failure::new(ExitKind::Unavailable, err.to_string())
+            .hint("the change may or may not be in env0; look before running it again"),
         E::Internal { .. } => Failure::other(err.to_string())
             .hint("this is a bug in baton-env0; please report it with the output of --log-level debug"),
         E::NotFound { .. } => Failure::other(err.to_string()).hint("check --organization-id and --base-url"),

@@ -79,7 +79,7 @@ impl Provisioner for Provisioned {
             .unwrap()
             .push((principal.clone(), entitlement.clone()));
         match *self.answer.lock().unwrap() {
-            Answer::Done => Ok(GrantOutcome::Granted { grants: Vec::new() }),
+            Answer::Done => Ok(GrantOutcome::granted()),
             Answer::AlreadySo => Ok(GrantOutcome::AlreadyExists),
             Answer::Fails(retry) => Err(failure(retry)),
         }
@@ -210,7 +210,7 @@ async fn granting_hands_the_stored_objects_to_the_provisioner_once() {
     )
     .await
     .unwrap();
-    assert_eq!(outcome, GrantOutcome::Granted { grants: vec![] });
+    assert_eq!(outcome, GrantOutcome::granted());
     assert!(outcome.changed() && outcome.annotations().is_empty());
 
     let reader = C1zReader::open(&path).unwrap();

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use c1_model::pb;
+use c1_sync::provision::Provisioner;
 use c1_sync::{ConnectorError, Page, ResourceSyncer};
 
 use super::Principals;
@@ -24,6 +25,7 @@ use super::mapping::{
 use super::model::{AccessModel, Notices};
 use crate::directory::Listing;
 use crate::error::{Error, permanent};
+use crate::provision::Env0Provisioner;
 
 /// Role grants to users per page.
 pub(crate) const GRANTS_PER_PAGE: usize = 1000;
@@ -136,16 +138,19 @@ fn with_notices<T>(mut page: Page<T>, notices: &Notices) -> Page<T> {
 /// Organization roles.
 pub(crate) struct RoleSyncer {
     pub(crate) run: RunCell,
+    pub(crate) provisioner: Arc<Env0Provisioner>,
 }
 
 /// Teams.
 pub(crate) struct TeamSyncer {
     pub(crate) run: RunCell,
+    pub(crate) provisioner: Arc<Env0Provisioner>,
 }
 
 /// Projects and sub-projects.
 pub(crate) struct ProjectSyncer {
     pub(crate) run: RunCell,
+    pub(crate) provisioner: Arc<Env0Provisioner>,
 }
 
 impl fmt::Debug for RoleSyncer {
@@ -170,6 +175,10 @@ impl fmt::Debug for ProjectSyncer {
 impl ResourceSyncer for RoleSyncer {
     fn resource_type(&self) -> pb::ResourceType {
         role_resource_type()
+    }
+
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        Some(&*self.provisioner)
     }
 
     async fn list(
@@ -247,6 +256,10 @@ impl ResourceSyncer for TeamSyncer {
         team_resource_type()
     }
 
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        Some(&*self.provisioner)
+    }
+
     async fn list(
         &self,
         parent: Option<&pb::ResourceId>,
@@ -285,6 +298,10 @@ impl ResourceSyncer for TeamSyncer {
 impl ResourceSyncer for ProjectSyncer {
     fn resource_type(&self) -> pb::ResourceType {
         project_resource_type()
+    }
+
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        Some(&*self.provisioner)
     }
 
     /// Every project at once, each sub-project carrying its parent.

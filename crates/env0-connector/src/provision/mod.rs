@@ -1,0 +1,210 @@
+//! Provisioning: granting and revoking organization roles, project roles and team membership
+//! through env0's write endpoints, as `docs/access-model.md` ("Provisioning") specifies.
+//!
+//! Every request goes the same way:
+//!
+//! 1. [`Change::parse`] reads what is asked from the stored entitlement and principal (ids map
+//!    back to env0 verbatim) and refuses, before any request, what env0's API cannot do: an
+//!    organization role for an API key, revoking `role:User:member`, a team inside a team.
+//! 2. [`Env0Provisioner::plan`] reads the current state from env0 (one `GET`) and decides: nothing
+//!    to do (already granted or revoked), or one write. env0 allows one role per principal per
+//!    scope, so a grant where another role is held replaces it, and the plan says which.
+//! 3. [`Env0Provisioner::apply`] sends the write. A write whose outcome is unknown
+//!    ([`env0_api::Error::Unconfirmed`]) is never sent again blindly: the state is read back and
+//!    the write counts as applied, is sent again when the state shows it was not, or ends in
+//!    [`Error::Unconfirmed`] naming what to check. A team's member list is read, modified and
+//!    written whole, so it is read again afterwards: a list that differs from the one written
+//!    reveals a concurrent edit, which is reported, never silently overwritten.
+//!
+//! `--dry-run` stops after step 2 and shows the plan.
+
+use async_trait::async_trait;
+use c1_model::pb;
+use c1_sync::provision::{GrantOutcome, ProvisionError, Provisioner, RevokeOutcome};
+use env0_api::{Env0Client, OrgId};
+
+mod change;
+mod state;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use change::{Change, Direction, Holder, Target};
+pub use write::WriteCall;
+
+use crate::error::Error;
+
+/// How many times a write is sent when the state read back shows that the previous attempt was
+/// not applied.
+const MAX_SENDS: u32 = 3;
+
+/// What the current state makes of a change.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// The state already is what the change asks for: already granted, or already revoked.
+    Nothing,
+    /// One write makes it so.
+    Write {
+        /// The request.
+        call: WriteCall,
+        /// The role the principal holds at that scope now and loses (one role per scope).
+        replaces: Option<String>,
+    },
+}
+
+/// A change with the state it was planned against.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Plan {
+    /// What is asked.
+    pub change: Change,
+    /// The request that read the current state (`GET /...`).
+    pub read: String,
+    /// What the state makes of it.
+    pub decision: Decision,
+    before: state::Observed,
+}
+
+impl Plan {
+    /// The write, if one is needed.
+    pub fn write(&self) -> Option<&WriteCall> {
+        match &self.decision {
+            Decision::Nothing => None,
+            Decision::Write { call, .. } => Some(call),
+        }
+    }
+
+    /// The one-line result an operator sees once the plan is applied: `granted`,
+    /// `already granted`, `replaced Viewer with Deployer`, `revoked` or `already revoked`.
+    pub fn result_line(&self) -> String {
+        match (&self.decision, self.change.direction) {
+            (Decision::Nothing, Direction::Grant) => "already granted".to_owned(),
+            (Decision::Nothing, Direction::Revoke) => "already revoked".to_owned(),
+            (
+                Decision::Write {
+                    replaces: Some(old),
+                    ..
+                },
+                Direction::Grant,
+            ) => format!("replaced {old} with {}", self.change.target.role_value()),
+            (Decision::Write { .. }, Direction::Grant) => "granted".to_owned(),
+            (Decision::Write { .. }, Direction::Revoke) => "revoked".to_owned(),
+        }
+    }
+}
+
+/// Grants and revokes the `role`, `team` and `project` entitlements of one organization.
+#[derive(Clone)]
+pub struct Env0Provisioner {
+    client: Env0Client,
+    org: OrgId,
+}
+
+impl std::fmt::Debug for Env0Provisioner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env0Provisioner")
+            .field("org", &self.org)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Env0Provisioner {
+    /// A provisioner for organization `org`.
+    pub fn new(client: Env0Client, org: OrgId) -> Env0Provisioner {
+        Env0Provisioner { client, org }
+    }
+
+    /// Reads the current state of what `change` touches and decides what to do; sends no write.
+    pub async fn plan(&self, change: Change) -> Result<Plan, ProvisionError> {
+        let (read, before) = state::observe(&self.client, &self.org, &change)
+            .await
+            .map_err(|e| read_failure(e, false))?;
+        let decision = state::decide(&change, &before)?;
+        Ok(Plan {
+            change,
+            read,
+            decision,
+            before,
+        })
+    }
+
+    /// Sends the plan's write, if any, resolving an unknown outcome by reading the state back
+    /// (see the module docs). Returns whether anything changed.
+    pub async fn apply(&self, plan: &Plan) -> Result<bool, ProvisionError> {
+        let Decision::Write { call, .. } = &plan.decision else {
+            return Ok(false);
+        };
+        write::apply(&self.client, &self.org, plan, call).await?;
+        Ok(true)
+    }
+
+    async fn run(&self, change: Change) -> Result<Plan, ProvisionError> {
+        let plan = self.plan(change).await?;
+        let changed = self.apply(&plan).await?;
+        tracing::info!(
+            change = %plan.change,
+            result = %plan.result_line(),
+            changed,
+            "provisioning done"
+        );
+        Ok(plan)
+    }
+}
+
+#[async_trait]
+impl Provisioner for Env0Provisioner {
+    async fn grant(
+        &self,
+        principal: &pb::Resource,
+        entitlement: &pb::Entitlement,
+    ) -> Result<GrantOutcome, ProvisionError> {
+        let change = Change::parse(Direction::Grant, entitlement, principal)?;
+        let plan = self.run(change).await?;
+        Ok(match &plan.decision {
+            Decision::Nothing => GrantOutcome::AlreadyExists,
+            Decision::Write { replaces, .. } => GrantOutcome::Granted {
+                grants: vec![plan.change.grant(entitlement.clone(), principal)],
+                replaced: replaces
+                    .iter()
+                    .map(|old| plan.change.replaced_grant(old, principal))
+                    .collect(),
+            },
+        })
+    }
+
+    async fn revoke(&self, grant: &pb::Grant) -> Result<RevokeOutcome, ProvisionError> {
+        let entitlement = grant.entitlement.clone().unwrap_or_default();
+        let principal = grant.principal.clone().unwrap_or_default();
+        let change = Change::parse(Direction::Revoke, &entitlement, &principal)?;
+        let plan = self.run(change).await?;
+        Ok(match plan.decision {
+            Decision::Nothing => RevokeOutcome::AlreadyRevoked,
+            Decision::Write { .. } => RevokeOutcome::Revoked,
+        })
+    }
+}
+
+/// A failed read: before any write nothing changed, so trying again is safe when the failure
+/// is transient; after a write it leaves the outcome unknown.
+fn read_failure(error: env0_api::Error, after_write: bool) -> ProvisionError {
+    if after_write {
+        ProvisionError::uncertain(error)
+    } else {
+        api_failure(error)
+    }
+}
+
+/// An env0 failure of a request that changed nothing.
+pub(crate) fn api_failure(error: env0_api::Error) -> ProvisionError {
+    if error.is_transient() {
+        ProvisionError::retryable(error)
+    } else {
+        ProvisionError::permanent(error)
+    }
+}
+
+/// One of this crate's refusals (nothing was sent).
+pub(crate) fn refused(error: Error) -> ProvisionError {
+    ProvisionError::permanent(error)
+}

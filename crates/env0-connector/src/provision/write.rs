@@ -1,0 +1,281 @@
+//! The writes a change needs, and sending one without ever applying it twice.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use c1_sync::provision::ProvisionError;
+use env0_api::{Env0Client, OrgId, ProjectId, ProjectRole, Role, TeamId, UserId};
+
+use super::state::{self, Observed, Scope};
+use super::{MAX_SENDS, Plan, api_failure};
+use crate::error::Error;
+
+/// One env0 write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteCall {
+    /// `PUT /organizations/{org}/users/{user}/role` with the bare role.
+    SetOrgRole {
+        /// The member.
+        user: UserId,
+        /// The role.
+        role: Role,
+    },
+    /// `POST /permissions/projects/{project}` `{userId, role}`.
+    AssignProjectRole {
+        /// The project.
+        project: ProjectId,
+        /// The user or API key.
+        user: UserId,
+        /// The role.
+        role: ProjectRole,
+    },
+    /// `PUT /permissions/projects/{project}/users/{user}` `{role}`.
+    UpdateProjectRole {
+        /// The project.
+        project: ProjectId,
+        /// The user or API key.
+        user: UserId,
+        /// The new role.
+        role: ProjectRole,
+    },
+    /// `DELETE /permissions/projects/{project}/users/{user}`.
+    RemoveProjectRole {
+        /// The project.
+        project: ProjectId,
+        /// The user or API key.
+        user: UserId,
+    },
+    /// `PUT /teams/{team}` `{name, description, userIds}`: the whole member list.
+    UpdateTeam {
+        /// The team.
+        team: TeamId,
+        /// Its name, unchanged.
+        name: String,
+        /// Its description, unchanged.
+        description: String,
+        /// Every member it should have.
+        members: Vec<UserId>,
+    },
+    /// `PUT /roles/assignments/teams` `{teamId, role, organizationId|projectId}`.
+    SetTeamRole {
+        /// The team.
+        team: TeamId,
+        /// Where.
+        scope: Scope,
+        /// The role.
+        role: String,
+    },
+    /// `DELETE /roles/assignments/teams?teamId=&organizationId=|projectId=`.
+    RemoveTeamRole {
+        /// The team.
+        team: TeamId,
+        /// Where.
+        scope: Scope,
+    },
+}
+
+/// A write shown as its request line and body, for `--dry-run` and messages.
+#[derive(Debug)]
+pub struct Shown<'a> {
+    call: &'a WriteCall,
+    org: &'a OrgId,
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let org = self.org;
+        let scope = |scope: &Scope| match scope {
+            Scope::Organization => ("organizationId", org.to_string()),
+            Scope::Project(project) => ("projectId", project.to_string()),
+        };
+        match self.call {
+            WriteCall::SetOrgRole { user, role } => write!(
+                f,
+                "PUT /organizations/{org}/users/{user}/role {}",
+                role.as_str()
+            ),
+            WriteCall::AssignProjectRole {
+                project,
+                user,
+                role,
+            } => write!(
+                f,
+                "POST /permissions/projects/{project} {}",
+                serde_json::json!({ "userId": user.as_str(), "role": role.as_str() })
+            ),
+            WriteCall::UpdateProjectRole {
+                project,
+                user,
+                role,
+            } => write!(
+                f,
+                "PUT /permissions/projects/{project}/users/{user} {}",
+                serde_json::json!({ "role": role.as_str() })
+            ),
+            WriteCall::RemoveProjectRole { project, user } => {
+                write!(f, "DELETE /permissions/projects/{project}/users/{user}")
+            }
+            WriteCall::UpdateTeam {
+                team,
+                name,
+                description,
+                members,
+            } => {
+                let ids: Vec<&str> = members.iter().map(UserId::as_str).collect();
+                write!(
+                    f,
+                    "PUT /teams/{team} {}",
+                    serde_json::json!({ "name": name, "description": description, "userIds": ids })
+                )
+            }
+            WriteCall::SetTeamRole {
+                team,
+                scope: s,
+                role,
+            } => {
+                let (key, value) = scope(s);
+                write!(
+                    f,
+                    "PUT /roles/assignments/teams {}",
+                    serde_json::json!({ "teamId": team.as_str(), "role": role, key: value })
+                )
+            }
+            WriteCall::RemoveTeamRole { team, scope: s } => {
+                let (key, value) = scope(s);
+                write!(
+                    f,
+                    "DELETE /roles/assignments/teams?teamId={team}&{key}={value}"
+                )
+            }
+        }
+    }
+}
+
+impl WriteCall {
+    /// The request line and body, as `--dry-run` prints them.
+    pub fn show<'a>(&'a self, org: &'a OrgId) -> Shown<'a> {
+        Shown { call: self, org }
+    }
+
+    async fn send(&self, client: &Env0Client, org: &OrgId) -> Result<(), env0_api::Error> {
+        match self {
+            WriteCall::SetOrgRole { user, role } => {
+                client.set_organization_role(org, user, role).await
+            }
+            WriteCall::AssignProjectRole {
+                project,
+                user,
+                role,
+            } => client.assign_project_role(project, user, role).await,
+            WriteCall::UpdateProjectRole {
+                project,
+                user,
+                role,
+            } => client.update_project_role(project, user, role).await,
+            WriteCall::RemoveProjectRole { project, user } => {
+                client.remove_project_role(project, user).await
+            }
+            WriteCall::UpdateTeam {
+                team,
+                name,
+                description,
+                members,
+            } => client.update_team(team, name, description, members).await,
+            WriteCall::SetTeamRole { team, scope, role } => {
+                client
+                    .set_team_role(team, &scope.assignment(org), role)
+                    .await
+            }
+            WriteCall::RemoveTeamRole { team, scope } => {
+                client.remove_team_role(team, &scope.assignment(org)).await
+            }
+        }
+    }
+}
+
+/// Sends `call` and makes sure it was applied exactly once (see the module docs).
+pub(super) async fn apply(
+    client: &Env0Client,
+    org: &OrgId,
+    plan: &Plan,
+    call: &WriteCall,
+) -> Result<(), ProvisionError> {
+    let change = &plan.change;
+    let shown = call.show(org).to_string();
+    let mut sends = 0;
+    loop {
+        sends += 1;
+        let error = match call.send(client, org).await {
+            Ok(()) => break,
+            Err(error) if error.is_unconfirmed() => error,
+            Err(error) => return Err(api_failure(error)),
+        };
+        // The write may or may not have been applied: the state decides.
+        let check = || Error::Unconfirmed {
+            write: shown.clone(),
+            check: format!("whether env0 shows {change} applied ({})", plan.read),
+            reason: error.to_string(),
+        };
+        let Ok((_, after)) = state::observe(client, org, change).await else {
+            return Err(ProvisionError::uncertain(check()));
+        };
+        if after.satisfies(change) {
+            tracing::info!(write = %shown, "env0's answer was lost, but the state shows the write applied");
+            break;
+        }
+        if after != plan.before {
+            // Neither before nor after: someone else changed it meanwhile.
+            return Err(ProvisionError::uncertain(check()));
+        }
+        if sends >= MAX_SENDS {
+            return Err(ProvisionError::retryable(Error::NotApplied {
+                write: shown,
+                sends,
+                reason: error.to_string(),
+            }));
+        }
+        tracing::info!(write = %shown, "env0's answer was lost and the state shows the write not applied; sending it again");
+    }
+    if let WriteCall::UpdateTeam { team, members, .. } = call {
+        verify_team(client, org, plan, team, members).await?;
+    }
+    Ok(())
+}
+
+/// Reads the team back after its member list was written: a different list means someone else
+/// edited it at the same time.
+async fn verify_team(
+    client: &Env0Client,
+    org: &OrgId,
+    plan: &Plan,
+    team: &TeamId,
+    written: &[UserId],
+) -> Result<(), ProvisionError> {
+    let change = &plan.change;
+    let (_, after) = state::observe(client, org, change)
+        .await
+        .map_err(ProvisionError::uncertain)?;
+    let Observed::Team { members, .. } = &after else {
+        return Ok(());
+    };
+    let now: BTreeSet<&str> = members.iter().map(UserId::as_str).collect();
+    let sent: BTreeSet<&str> = written.iter().map(UserId::as_str).collect();
+    if now == sent {
+        return Ok(());
+    }
+    let added: Vec<&str> = now.difference(&sent).copied().collect();
+    let removed: Vec<&str> = sent.difference(&now).copied().collect();
+    let edit = Error::ConcurrentEdit {
+        team: team.to_string(),
+        added: added.join(", "),
+        removed: removed.join(", "),
+        held: after.satisfies(change),
+    };
+    if after.satisfies(change) {
+        tracing::warn!("{edit}");
+        Ok(())
+    } else {
+        Err(ProvisionError::uncertain(edit))
+    }
+}
