@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::cli::Cli;
 use crate::exit::exit_codes_markdown;
-use crate::fields::{FieldInfo, FieldKind, describe, fields};
+use crate::fields::{FieldInfo, FieldKind, describe, fields, provision_fields};
 use crate::settings::{DEFAULT_CONFIG_FILE, FIELDS};
 
 const GENERATED: &str =
@@ -117,6 +117,12 @@ pub fn cli_markdown() -> String {
          json log format, as one JSON object): users synced (humans, API keys, pending invites), warnings, \
          duration and the output path. `--summary-json PATH` also writes the full sync report as JSON.\n\n",
     );
+    out.push_str(PROVISION_NOTES);
+    out.push_str(TABLE_HEAD);
+    for field in provision_fields() {
+        out.push_str(&field_row(&field));
+    }
+    out.push_str(PROVISION_RESULTS);
     for sub in cmd.get_subcommands() {
         if sub.get_name() == "help" {
             continue;
@@ -172,6 +178,31 @@ pub fn cli_markdown() -> String {
     );
     out
 }
+
+const PROVISION_NOTES: &str = "### (no subcommand) with `--grant-entitlement` or `--revoke-grant`: \
+provisioning\n\n\
+Grants one entitlement or revokes one grant, then exits; no sync runs. As in ConductorOne's connectors, \
+the ids are looked up by exact match in the last finished sync of `--file`, which must exist and is only \
+read, never rewritten. The current state is then read from env0 (one `GET`) and at most one write is sent. \
+env0 allows one role per principal per scope, so granting a project or organization role where another \
+is held replaces it. A grant made by expansion (access inherited from a parent project, through a team or \
+as organization Admin) is refused, naming the grant to change instead. What env0's API cannot do is \
+refused before any request: an organization role for an API key, revoking `role:User:member` (every member \
+holds an organization role; grant another one instead), a team inside a team.\n\n\
+```text\nbaton-env0 --grant-entitlement <ENTITLEMENT_ID> --grant-principal <ID> --grant-principal-type <user|team> [--dry-run]\n\
+baton-env0 --revoke-grant <GRANT_ID> [--dry-run]\n```\n\n";
+
+const PROVISION_RESULTS: &str = "\nOne result line goes to stdout: `granted`, `already granted`, \
+`replaced <old role> with <new role>`, `revoked` or `already revoked` (both \"already\" results are \
+success, exit 0). With `--dry-run` each write that would be sent is printed as its request line and body, \
+then `dry run: <result>`; nothing is written. `--summary-json PATH` writes the result as JSON (`action`, \
+`dry_run`, `entitlement`, `principal`, `grant`, `result`, `line`, `changed`, `replaced`, `would_send`). \
+An id that is not in the file, or a refused change, is a usage error (exit 2). A write is sent again only \
+when env0 cannot have acted on it (429, no connection); when its answer is lost (a dropped connection, a \
+timeout, a 5xx), the state is read back: the write counts as done when env0 shows it, is sent again when \
+env0 shows it was not applied, and otherwise the run stops with exit 5 saying what to check in env0. A \
+team's member list is written whole, so it is read back afterwards and a concurrent edit by someone else \
+is reported.\n\n";
 
 const INSPECT_NOTES: &str = "`inspect` columns: id, display name, email (primary), role, status, account type, \
 last login. Without `--sync-id` the latest finished full sync is read. `json` prints \

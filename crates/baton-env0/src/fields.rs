@@ -153,6 +153,17 @@ pub(crate) fn describe(arg: &Arg) -> Option<FieldInfo> {
 pub fn fields() -> Vec<FieldInfo> {
     Cli::command()
         .get_arguments()
+        .filter(|a| a.is_global_set())
+        .filter_map(describe)
+        .collect()
+}
+
+/// The one-shot provisioning flags (`--grant-entitlement`, `--revoke-grant`, ...): top-level,
+/// not settings (no config-file key).
+pub fn provision_fields() -> Vec<FieldInfo> {
+    Cli::command()
+        .get_arguments()
+        .filter(|a| !a.is_global_set())
         .filter_map(describe)
         .collect()
 }
