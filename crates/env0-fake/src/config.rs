@@ -69,6 +69,10 @@ pub enum FaultKind {
     /// body is the first half of the JSON, with a `Content-Length` that matches it: the HTTP
     /// exchange is complete, the JSON is not.
     Cut,
+    /// For a write: process it (apply it, unless it is refused), then close the connection
+    /// without sending the answer, so the client cannot tell whether it applied. For a read:
+    /// the same as [`FaultKind::Reset`].
+    Drop,
 }
 
 impl fmt::Display for FaultKind {
@@ -78,14 +82,16 @@ impl fmt::Display for FaultKind {
             FaultKind::Reset => f.write_str("reset"),
             FaultKind::Truncate => f.write_str("truncate"),
             FaultKind::Cut => f.write_str("cut"),
+            FaultKind::Drop => f.write_str("drop"),
         }
     }
 }
 
 /// Seeded fault injection: each API request draws one number from a ChaCha8 stream seeded with
 /// `seed` and gets at most one fault, with the given probabilities. Every URL path has a stream
-/// of its own (its number taken from the path), so the n-th request to a path meets the same
-/// fault however requests to other paths interleave with it.
+/// of its own for its reads (its number taken from the path), and another for each write method
+/// (taken from `"PUT /path"`, ...), so the n-th request to a path meets the same fault however
+/// requests to other paths, or writes to the same path, interleave with it.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Faults {
@@ -101,8 +107,8 @@ impl Faults {
         Faults::default()
     }
 
-    /// Parses `429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02` (any 4xx/5xx status,
-    /// `reset`, `truncate`, `cut`). An empty string means no faults.
+    /// Parses `429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02,drop=0.05` (any 4xx/5xx
+    /// status, `reset`, `truncate`, `cut`, `drop`). An empty string means no faults.
     pub fn parse(spec: &str, seed: u64) -> Result<Faults, FakeError> {
         let invalid = |reason: String| FakeError::InvalidFaults {
             spec: spec.to_owned(),
@@ -117,11 +123,12 @@ impl Faults {
                 "reset" => FaultKind::Reset,
                 "truncate" => FaultKind::Truncate,
                 "cut" => FaultKind::Cut,
+                "drop" => FaultKind::Drop,
                 other => match other.parse::<u16>() {
                     Ok(code) if (400..=599).contains(&code) => FaultKind::Status(code),
                     _ => {
                         return Err(invalid(format!(
-                            "`{other}` is not a 4xx/5xx status, `reset`, `truncate` or `cut`"
+                            "`{other}` is not a 4xx/5xx status, `reset`, `truncate`, `cut` or `drop`"
                         )));
                     }
                 },
@@ -270,14 +277,14 @@ pub struct FakeConfig {
     pub latency: Duration,
     /// Seeded fault injection.
     pub faults: Faults,
-    /// Requests to one URL path (without the query string) per sliding 60 s window before that
-    /// path answers 429, the way env0 counts (None: unlimited).
+    /// Requests with one method to one URL path (without the query string) per sliding 60 s
+    /// window before that method and path answer 429, the way env0 counts (None: unlimited).
     pub rate_limit_per_minute: Option<u32>,
     /// The team list leaves out every team's `users` (members come only from `GET /teams/{id}`).
     pub teams_without_users: bool,
     /// Accepted Basic-auth credentials.
     pub credentials: Credentials,
-    /// Endpoints that always answer with a given status (after auth), e.g. `/roles` → 402.
+    /// Read endpoints that always answer with a given status (after auth), e.g. `/roles` → 402.
     pub forced_status: BTreeMap<Endpoint, u16>,
 }
 
@@ -321,7 +328,7 @@ impl FakeConfig {
         self
     }
 
-    /// Sets the rate limit in requests to one path per sliding minute.
+    /// Sets the rate limit in requests with one method to one path per sliding minute.
     pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
         self.rate_limit_per_minute = Some(per_minute);
         self
@@ -363,7 +370,11 @@ mod tests {
 
     #[test]
     fn parses_the_documented_fault_spec() {
-        let f = Faults::parse("429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02", 3).unwrap();
+        let f = Faults::parse(
+            "429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02,drop=0.05",
+            3,
+        )
+        .unwrap();
         assert_eq!(
             f.rates,
             vec![
@@ -371,7 +382,8 @@ mod tests {
                 (FaultKind::Status(500), 0.05),
                 (FaultKind::Reset, 0.02),
                 (FaultKind::Truncate, 0.01),
-                (FaultKind::Cut, 0.02)
+                (FaultKind::Cut, 0.02),
+                (FaultKind::Drop, 0.05)
             ]
         );
         assert_eq!(f.pick(0.05), Some(FaultKind::Status(429)));
@@ -379,8 +391,10 @@ mod tests {
         assert_eq!(f.pick(0.16), Some(FaultKind::Reset));
         assert_eq!(f.pick(0.175), Some(FaultKind::Truncate));
         assert_eq!(f.pick(0.19), Some(FaultKind::Cut));
+        assert_eq!(f.pick(0.23), Some(FaultKind::Drop));
         assert_eq!(f.pick(0.5), None);
         assert_eq!(FaultKind::Cut.to_string(), "cut");
+        assert_eq!(FaultKind::Drop.to_string(), "drop");
         assert!(Faults::parse("", 0).unwrap().is_empty());
     }
 
@@ -394,7 +408,7 @@ mod tests {
             ("500=0.6,429=0.6", "more than 1"),
             ("reset=0.1,reset=0.1", "given twice"),
             ("cut=0.1,cut=0.2", "given twice"),
-            ("halfjson=0.1", "`reset`, `truncate` or `cut`"),
+            ("halfjson=0.1", "`reset`, `truncate`, `cut` or `drop`"),
         ] {
             let err = Faults::parse(spec, 0).unwrap_err().to_string();
             assert!(err.contains(reason), "{spec}: {err}");

@@ -46,22 +46,23 @@ struct Args {
     /// Delay added to every API request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Seeded fault injection, e.g. `429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02`
+    /// Seeded fault injection, e.g. `429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02,drop=0.05`
     /// (`truncate`: the connection closes before the declared length; `cut`: a whole response
-    /// whose body is the first half of the JSON).
+    /// whose body is the first half of the JSON; `drop`: a write is applied, then the connection
+    /// closes without an answer, a read is reset). Status faults and `reset` never apply a write.
     #[arg(long, default_value = "")]
     faults: String,
     /// Seed of the fault stream (default: --seed).
     #[arg(long)]
     fault_seed: Option<u64>,
-    /// Answer 429 (with Retry-After) beyond this many requests to one URL path (without the
-    /// query string) in any sliding 60 s window, the way env0 counts.
+    /// Answer 429 (with Retry-After) beyond this many requests with one method to one URL path
+    /// (without the query string) in any sliding 60 s window, the way env0 counts.
     #[arg(long, value_name = "N")]
     rate_limit: Option<u32>,
     /// Leave `users` out of the team list, so members come only from `GET /teams/{id}`.
     #[arg(long)]
     teams_without_users: bool,
-    /// Make endpoints always answer a status, e.g. `roles=402,api-keys=403`.
+    /// Make read endpoints always answer a status, e.g. `roles=402,api-keys=403`.
     #[arg(long, default_value = "")]
     force_status: String,
     /// Accepted API key id (Basic-auth username).
@@ -145,12 +146,8 @@ async fn run(args: Args) -> Result<(), FakeError> {
     for (endpoint, status) in parse_forced_statuses(&args.force_status)? {
         config = config.with_forced_status(endpoint, status);
     }
-    let fake = env0_fake::spawn(config).await?;
-    let org = fake.org();
-    // Write errors (a closed pipe) must not stop the server; the parent may stop reading.
-    let _ = writeln!(out, "listening on {}", fake.base_url());
-    let _ = writeln!(
-        out,
+    let org = &config.org;
+    let summary = format!(
         "organization {} ({}): {} members, {} api keys, {} teams, {} projects",
         org.organization.id,
         org.organization.name.non_empty().unwrap_or("unnamed"),
@@ -159,6 +156,10 @@ async fn run(args: Args) -> Result<(), FakeError> {
         org.teams.len(),
         org.projects.len()
     );
+    let fake = env0_fake::spawn(config).await?;
+    // Write errors (a closed pipe) must not stop the server; the parent may stop reading.
+    let _ = writeln!(out, "listening on {}", fake.base_url());
+    let _ = writeln!(out, "{summary}");
     let _ = out.flush();
     drop(out);
     wait_for_signal().await;

@@ -1,4 +1,5 @@
-//! Request counters (served at `GET /_fake/stats`) and the per-path sliding-window rate limiter.
+//! Request counters (served at `GET /_fake/stats`) and the per-method-and-path sliding-window
+//! rate limiter.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -10,25 +11,30 @@ const MINUTE: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
 
 /// What the fake has seen. API requests only; `/_fake/*` is not counted.
+///
+/// The per-path maps key a `GET` (or `HEAD`) by its URL path (`"/teams/x"`) and any other
+/// method by method and path (`"PUT /teams/x"`): env0 counts its rate limit per method and path,
+/// and the sum of `by_path` stays `total`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Stats {
     /// API requests received.
     pub total: u64,
-    /// Requests by URL path (without the query string).
+    /// Requests by URL path (without the query string); writes by `"METHOD path"`.
     pub by_path: BTreeMap<String, u64>,
-    /// Outcomes: the HTTP status as text (`"200"`, `"429"`, ...), or `"reset"` / `"truncate"`
-    /// for connections the fake cut, or `"cut"` for a whole response carrying half its JSON.
+    /// Outcomes: the HTTP status as text (`"200"`, `"429"`, ...), or `"reset"` / `"truncate"` /
+    /// `"drop"` for connections the fake cut, or `"cut"` for a whole response carrying half its
+    /// JSON.
     pub by_status: BTreeMap<String, u64>,
-    /// Outcomes (as in `by_status`) by URL path.
+    /// Outcomes (as in `by_status`) by URL path (writes by `"METHOD path"`).
     #[serde(default)]
     pub by_path_status: BTreeMap<String, BTreeMap<String, u64>>,
     /// The most requests received in any sliding 60 s window.
     pub max_in_60s: u64,
     /// The most requests received in any sliding 1 s window.
     pub max_in_1s: u64,
-    /// The most requests one URL path received in any sliding 60 s window, by path (what env0's
-    /// per-path rate limit counts).
+    /// The most requests one URL path received in any sliding 60 s window, by path, writes by
+    /// `"METHOD path"` (what env0's per-method-and-path rate limit counts).
     #[serde(default)]
     pub max_in_60s_by_path: BTreeMap<String, u64>,
 }
@@ -39,7 +45,16 @@ impl Stats {
         self.by_status.get(status).copied().unwrap_or(0)
     }
 
-    /// Requests to `path`.
+    /// Requests with `method` to `path` (`GET` counts under the bare path).
+    pub fn method_path_count(&self, method: &str, path: &str) -> u64 {
+        if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+            self.path_count(path)
+        } else {
+            self.path_count(&format!("{} {path}", method.to_ascii_uppercase()))
+        }
+    }
+
+    /// Requests to `path` (`GET`s; a write's key is `"METHOD path"`).
     pub fn path_count(&self, path: &str) -> u64 {
         self.by_path.get(path).copied().unwrap_or(0)
     }
@@ -136,9 +151,10 @@ impl Recorder {
     }
 }
 
-/// Per-path sliding 60 s window limiter, counting the way env0 does (method + URL path without
-/// the query string; every route is a `GET`): admits at most `limit` requests to one path in any
-/// 60 s, whatever the other paths receive.
+/// Sliding 60 s window limiter per key, counting the way env0 does (method + URL path without
+/// the query string; the key is the server's `route_key`: the path for a `GET`, `"PUT /path"`
+/// for a write): admits at most `limit` requests under one key in any 60 s, whatever the other
+/// keys receive.
 pub(crate) struct Limiter {
     limit: usize,
     admitted: Mutex<HashMap<String, VecDeque<Instant>>>,
@@ -152,10 +168,11 @@ impl Limiter {
         }
     }
 
-    /// Admits a request to `path` at `now`, or returns how long until that path has a free slot.
-    pub(crate) fn admit(&self, path: &str, now: Instant) -> Result<(), Duration> {
-        let mut paths = lock(&self.admitted);
-        let q = paths.entry(path.to_owned()).or_default();
+    /// Admits a request under `key` at `now`, or returns how long until that key has a free
+    /// slot.
+    pub(crate) fn admit(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut keys = lock(&self.admitted);
+        let q = keys.entry(key.to_owned()).or_default();
         if slide(q, now, MINUTE) < self.limit {
             q.push_back(now);
             return Ok(());

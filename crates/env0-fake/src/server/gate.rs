@@ -1,5 +1,6 @@
 //! What every API request passes through first: Basic auth, the rate limit, latency and the
-//! injected faults (an HTTP status, a reset, a truncated body, a cut-short JSON).
+//! injected faults (an HTTP status, a reset, a truncated body, a cut-short JSON, a dropped
+//! answer); and the record of every write request.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -15,8 +16,8 @@ use futures::StreamExt;
 use crate::config::FaultKind;
 
 use super::routes::AppStateRef;
-/// The most teams one page holds, whatever `limit` asks for.
-use super::{AppState, message};
+use super::writes::Applied;
+use super::{AppState, WriteRecord, is_read, lock, message, route_key};
 
 /// A body that fails at once: hyper closes the connection before any byte of the response.
 pub(super) fn reset_response() -> Response {
@@ -66,39 +67,99 @@ pub(super) async fn cut(resp: Response) -> Response {
     Response::from_parts(parts, Body::from(half))
 }
 
-/// Counting, rate limit, latency, faults and authentication, in that order, for every API request.
+/// The most bytes of a write's body the fake reads.
+const MAX_WRITE_BODY: usize = 1 << 20;
+
+/// How a request ended: the response, its label for the stats and write records, and whether
+/// it changed the state.
+pub(super) struct Outcome {
+    resp: Response,
+    label: String,
+    applied: bool,
+}
+
+impl Outcome {
+    fn new(resp: Response, label: impl Into<String>) -> Self {
+        Outcome {
+            resp,
+            label: label.into(),
+            applied: false,
+        }
+    }
+}
+
+/// Counting, rate limit, latency, faults and authentication, in that order, for every API
+/// request; a write (any method but `GET` and `HEAD`) is also recorded with its body, outcome
+/// and whether it applied.
 pub(super) async fn gate(State(st): AppStateRef, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     if path.starts_with("/_fake/") {
         return next.run(req).await;
     }
+    let method = req.method().clone();
+    let key = route_key(&method, &path);
     let now = Instant::now();
-    st.stats.arrival(&path, now);
-    let (resp, label) = gated(&st, req, next, now).await;
-    st.stats.outcome(&path, &label);
-    tracing::debug!(%path, outcome = %label, "request");
-    resp
+    st.stats.arrival(&key, now);
+    if is_read(&method) {
+        let out = gated(&st, &key, req, next, now).await;
+        st.stats.outcome(&key, &out.label);
+        tracing::debug!(%key, outcome = %out.label, "request");
+        return out.resp;
+    }
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let (parts, body) = req.into_parts();
+    let (out, body) = match axum::body::to_bytes(body, MAX_WRITE_BODY).await {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let req = Request::from_parts(parts, Body::from(bytes));
+            (gated(&st, &key, req, next, now).await, text)
+        }
+        Err(_) => (
+            Outcome::new(
+                message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is unreadable or larger than 1 MiB",
+                ),
+                "413",
+            ),
+            String::new(),
+        ),
+    };
+    st.stats.outcome(&key, &out.label);
+    tracing::debug!(%key, outcome = %out.label, applied = out.applied, "write");
+    lock(&st.writes).push(WriteRecord {
+        method: method.to_string(),
+        path,
+        query,
+        body,
+        outcome: out.label,
+        applied: out.applied,
+    });
+    out.resp
 }
 
 pub(super) async fn gated(
     st: &AppState,
+    key: &str,
     req: Request,
     next: Next,
     now: Instant,
-) -> (Response, String) {
+) -> Outcome {
     if let Some(limiter) = &st.limiter
-        && let Err(wait) = limiter.admit(req.uri().path(), now)
+        && let Err(wait) = limiter.admit(key, now)
     {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut resp = message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-        return (resp, "429".to_owned());
+        return Outcome::new(resp, "429");
     }
     if !st.latency.is_zero() {
         tokio::time::sleep(st.latency).await;
     }
-    let fault = st.draw_fault(req.uri().path());
+    let read = is_read(req.method());
+    // Drawn before anything is applied: a status or a reset leaves the state as it was.
+    let fault = st.draw_fault(key);
     match fault {
         Some(FaultKind::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -107,24 +168,30 @@ pub(super) async fn gated(
                 500 | 502 => "Internal server error",
                 _ => status.canonical_reason().unwrap_or("Injected fault"),
             };
-            return (message(status, text), code.to_string());
+            return Outcome::new(message(status, text), code.to_string());
         }
-        Some(FaultKind::Reset) => return (reset_response(), "reset".to_owned()),
-        Some(FaultKind::Truncate | FaultKind::Cut) | None => {}
+        Some(FaultKind::Reset) => return Outcome::new(reset_response(), "reset"),
+        Some(FaultKind::Drop) if read => return Outcome::new(reset_response(), "drop"),
+        Some(FaultKind::Truncate | FaultKind::Cut | FaultKind::Drop) | None => {}
     }
     if !st.authorized(req.headers()) {
-        return (
-            message(StatusCode::UNAUTHORIZED, "Unauthorized"),
-            "401".to_owned(),
-        );
+        return Outcome::new(message(StatusCode::UNAUTHORIZED, "Unauthorized"), "401");
     }
     let resp = next.run(req).await;
-    match fault {
+    let applied = resp.extensions().get::<Applied>().is_some();
+    let (resp, label) = match fault {
         Some(FaultKind::Truncate) => (truncate(resp).await, "truncate".to_owned()),
         Some(FaultKind::Cut) => (cut(resp).await, "cut".to_owned()),
+        // A write was processed (and applied, unless refused); its answer is lost.
+        Some(FaultKind::Drop) => (reset_response(), "drop".to_owned()),
         _ => {
             let label = resp.status().as_u16().to_string();
             (resp, label)
         }
+    };
+    Outcome {
+        resp,
+        label,
+        applied,
     }
 }

@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::serve::ListenerExt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -23,49 +24,54 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Credentials, Endpoint, FakeConfig, FaultKind, Faults};
 use crate::error::FakeError;
-use crate::model::{Maybe, Org, Team};
+use crate::model::Org;
 use crate::stats::{Limiter, Recorder, Stats};
 
-/// The most teams one page holds, whatever `limit` asks for.
 mod gate;
 mod routes;
+mod state;
+mod writes;
+
+pub use state::WriteRecord;
 
 use gate::gate;
 use routes::{
     api_keys, not_found, organizations, project_permissions, projects, roles, stats, team,
-    team_role_assignments, teams, users,
+    team_role_assignments, teams, users, writes_log,
+};
+use state::Data;
+use writes::{
+    add_project_permission, delete_team_role, remove_project_permission, set_member_role,
+    set_project_permission, set_team_role, update_team,
 };
 
+/// The most teams one page holds, whatever `limit` asks for.
 const MAX_PAGE: usize = 100;
 
-/// Pre-serialized response bodies, cloned per request (cheap: `Bytes` is reference-counted).
-struct Bodies {
-    organizations: Bytes,
-    users: Bytes,
-    api_keys: Bytes,
-    roles: Bytes,
-    projects: Bytes,
-    teams: Bytes,
-    /// `GET /teams/{team}` by team id: always with `users` (`[]` when the team has none).
-    team: HashMap<String, Bytes>,
-    project_permissions: HashMap<String, Bytes>,
-    team_assignments_org: Bytes,
-    team_assignments_project: HashMap<String, Bytes>,
-}
+/// A test's change to the state, run once right after the next applied write.
+type Hook = Box<dyn FnOnce(&mut Org) + Send + 'static>;
 
 struct AppState {
-    org: Org,
-    /// The teams as the list serves them (without `users` under `--teams-without-users`).
-    listed_teams: Vec<Team>,
-    bodies: Bodies,
+    /// The served organization's id (never changes).
+    org_id: String,
+    teams_without_users: bool,
+    /// The organization and its pre-serialized bodies: read-locked per read, write-locked per
+    /// write.
+    data: RwLock<Data>,
     credentials: Credentials,
     latency: Duration,
     faults: Faults,
-    /// One fault stream per URL path, made on its first request.
+    /// One fault stream per method and URL path ([`route_key`]), made on its first request.
     fault_rngs: Mutex<HashMap<String, ChaCha8Rng>>,
     limiter: Option<Limiter>,
     forced: std::collections::BTreeMap<Endpoint, u16>,
     stats: Recorder,
+    /// Every write request, in arrival order.
+    writes: Mutex<Vec<WriteRecord>>,
+    /// Runs once, right after the next applied write.
+    hook: Mutex<Option<Hook>>,
+    /// The last id handed out to a created assignment.
+    last_id: AtomicU64,
 }
 
 fn to_bytes<T: Serialize + ?Sized>(what: &'static str, v: &T) -> Result<Bytes, FakeError> {
@@ -74,76 +80,67 @@ fn to_bytes<T: Serialize + ?Sized>(what: &'static str, v: &T) -> Result<Bytes, F
         .map_err(|source| FakeError::Serialize { what, source })
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The key a request is counted, rate-limited and given faults under: its URL path for a `GET`
+/// (or `HEAD`), `"METHOD path"` (e.g. `"PUT /teams/x"`) for any other method. env0 counts its
+/// rate limit per method and path, query string aside.
+pub(crate) fn route_key(method: &Method, path: &str) -> String {
+    if is_read(method) {
+        path.to_owned()
+    } else {
+        format!("{method} {path}")
+    }
+}
+
+/// `GET` and `HEAD` read; every other method is a write.
+fn is_read(method: &Method) -> bool {
+    *method == Method::GET || *method == Method::HEAD
+}
+
 impl AppState {
     fn new(config: FakeConfig) -> Result<AppState, FakeError> {
-        let org = config.org;
-        let mut project_permissions = HashMap::new();
-        for project in &org.projects {
-            let perms = org
-                .project_permissions
-                .get(&project.id)
-                .map_or(&[][..], Vec::as_slice);
-            project_permissions.insert(project.id.clone(), to_bytes("permissions", perms)?);
-        }
-        let mut team_assignments_project = HashMap::new();
-        for project in &org.projects {
-            let list = org
-                .team_role_assignments
-                .projects
-                .get(&project.id)
-                .map_or(&[][..], Vec::as_slice);
-            team_assignments_project.insert(project.id.clone(), to_bytes("assignments", list)?);
-        }
-        let mut team = HashMap::new();
-        for t in &org.teams {
-            let mut full = t.clone();
-            if full.users.value().is_none() {
-                full.users = Maybe::Value(Vec::new());
-            }
-            team.insert(t.id.clone(), to_bytes("team", &full)?);
-        }
-        let listed_teams: Vec<Team> = if config.teams_without_users {
-            org.teams
-                .iter()
-                .map(|t| {
-                    let mut listed = t.clone();
-                    listed.users = Maybe::Missing;
-                    listed
-                })
-                .collect()
-        } else {
-            org.teams.clone()
-        };
-        let bodies = Bodies {
-            organizations: to_bytes("organizations", &[&org.organization])?,
-            users: to_bytes("users", &org.members)?,
-            api_keys: to_bytes("api-keys", &org.api_keys)?,
-            roles: to_bytes("roles", &org.roles)?,
-            projects: to_bytes("projects", &org.projects)?,
-            teams: to_bytes("teams", &listed_teams)?,
-            team,
-            project_permissions,
-            team_assignments_org: to_bytes("assignments", &org.team_role_assignments.organization)?,
-            team_assignments_project,
-        };
+        let org_id = config.org.organization.id.clone();
+        let data = Data::build(config.org, config.teams_without_users)?;
         Ok(AppState {
+            org_id,
+            teams_without_users: config.teams_without_users,
+            data: RwLock::new(data),
             fault_rngs: Mutex::new(HashMap::new()),
             faults: config.faults,
             limiter: config.rate_limit_per_minute.map(Limiter::new),
-            org,
-            listed_teams,
-            bodies,
             credentials: config.credentials,
             latency: config.latency,
             forced: config.forced_status,
             stats: Recorder::default(),
+            writes: Mutex::new(Vec::new()),
+            hook: Mutex::new(None),
+            last_id: AtomicU64::new(0),
         })
     }
 
-    /// The fault for the next request to `path`, drawn from that path's own stream: which
-    /// request of a path meets which fault does not depend on how requests to different paths
-    /// interleave.
-    fn draw_fault(&self, path: &str) -> Option<FaultKind> {
+    /// The state, for reading.
+    fn read(&self) -> RwLockReadGuard<'_, Data> {
+        self.data.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The state, for a write.
+    fn write(&self) -> RwLockWriteGuard<'_, Data> {
+        self.data.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh, deterministic, UUID-shaped id for a created assignment.
+    fn fresh_id(&self) -> String {
+        let n = self.last_id.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("fa4e0000-0000-4000-8000-{n:012x}")
+    }
+
+    /// The fault for the next request under `key` ([`route_key`]), drawn from that key's own
+    /// stream: which request of a path meets which fault does not depend on how requests to
+    /// other paths, or other methods on the same path, interleave with it.
+    fn draw_fault(&self, key: &str) -> Option<FaultKind> {
         if self.faults.is_empty() {
             return None;
         }
@@ -151,9 +148,9 @@ impl AppState {
             .fault_rngs
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let rng = rngs.entry(path.to_owned()).or_insert_with(|| {
+        let rng = rngs.entry(key.to_owned()).or_insert_with(|| {
             let mut rng = ChaCha8Rng::seed_from_u64(self.faults.seed);
-            rng.set_stream(fnv1a(path.as_bytes()));
+            rng.set_stream(fnv1a(key.as_bytes()));
             rng
         });
         let x: f64 = rng.random();
@@ -199,7 +196,7 @@ impl AppState {
                 StatusCode::BAD_REQUEST,
                 "organizationId is required",
             )),
-            Some(id) if id == self.org.organization.id => None,
+            Some(id) if id == self.org_id => None,
             Some(_) => Some(message(
                 StatusCode::FORBIDDEN,
                 "You do not have access to this organization",
@@ -247,11 +244,28 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api-keys", get(api_keys))
         .route("/roles", get(roles))
         .route("/teams/organizations/{org}", get(teams))
-        .route("/teams/{team}", get(team))
+        .route(
+            "/organizations/{org}/users/{user}/role",
+            put(set_member_role),
+        )
+        .route("/teams/{team}", get(team).put(update_team))
         .route("/projects", get(projects))
-        .route("/permissions/projects/{project}", get(project_permissions))
-        .route("/roles/assignments/teams", get(team_role_assignments))
+        .route(
+            "/permissions/projects/{project}",
+            get(project_permissions).post(add_project_permission),
+        )
+        .route(
+            "/permissions/projects/{project}/users/{user}",
+            put(set_project_permission).delete(remove_project_permission),
+        )
+        .route(
+            "/roles/assignments/teams",
+            get(team_role_assignments)
+                .put(set_team_role)
+                .delete(delete_team_role),
+        )
         .route("/_fake/stats", get(stats))
+        .route("/_fake/writes", get(writes_log))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
@@ -269,7 +283,7 @@ impl std::fmt::Debug for RunningFake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningFake")
             .field("addr", &self.addr)
-            .field("org_id", &self.state.org.organization.id)
+            .field("org_id", &self.state.org_id)
             .finish_non_exhaustive()
     }
 }
@@ -287,12 +301,26 @@ impl RunningFake {
 
     /// The served organization's id.
     pub fn org_id(&self) -> &str {
-        &self.state.org.organization.id
+        &self.state.org_id
     }
 
-    /// The served organization.
-    pub fn org(&self) -> &Org {
-        &self.state.org
+    /// A copy of the organization as it is now, every write applied so far included.
+    pub fn org(&self) -> Org {
+        self.state.read().org.clone()
+    }
+
+    /// Every write request so far (any method but `GET` and `HEAD`, whatever its outcome), in
+    /// arrival order (the same as `GET /_fake/writes`).
+    pub fn writes(&self) -> Vec<WriteRecord> {
+        lock(&self.state.writes).clone()
+    }
+
+    /// Runs `f` on the state once, right after the next write that changes it (before its
+    /// response is sent; refused writes do not count), then serializes every body again: a
+    /// test's stand-in for another administrator's edit at that moment. The write's own response
+    /// shows the state before `f`. A second call before that write replaces the first `f`.
+    pub fn on_next_write(&self, f: impl FnOnce(&mut Org) + Send + 'static) {
+        *lock(&self.state.hook) = Some(Box::new(f));
     }
 
     /// The counters so far (the same as `GET /_fake/stats`).
@@ -334,7 +362,7 @@ impl Drop for RunningFake {
 /// Starts a fake on `127.0.0.1:config.port` (0: a free port) in the current tokio runtime.
 ///
 /// The response bodies are serialized once here, so large organizations cost their
-/// serialization at start, not per request.
+/// serialization at start, not per request; a write serializes again only what it changed.
 pub async fn spawn(config: FakeConfig) -> Result<RunningFake, FakeError> {
     let wanted = SocketAddr::from(([127, 0, 0, 1], config.port));
     let listener = TcpListener::bind(wanted)

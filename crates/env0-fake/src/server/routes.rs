@@ -14,8 +14,7 @@ use serde::Serialize;
 use crate::config::Endpoint;
 use crate::model::Team;
 
-/// The most teams one page holds, whatever `limit` asks for.
-use super::{AppState, MAX_PAGE, json, message, to_bytes};
+use super::{AppState, MAX_PAGE, json, lock, message, to_bytes};
 
 pub(super) type AppStateRef = State<Arc<AppState>>;
 pub(super) type Params = Query<HashMap<String, String>>;
@@ -24,7 +23,7 @@ pub(super) async fn organizations(State(st): AppStateRef) -> Response {
     if let Some(r) = st.forced(Endpoint::Organizations) {
         return r;
     }
-    json(st.bodies.organizations.clone())
+    json(st.read().bodies.organizations.clone())
 }
 
 pub(super) async fn users(State(st): AppStateRef, Path(org): Path<String>) -> Response {
@@ -34,7 +33,7 @@ pub(super) async fn users(State(st): AppStateRef, Path(org): Path<String>) -> Re
     if let Some(r) = st.reject_org(Some(&org)) {
         return r;
     }
-    json(st.bodies.users.clone())
+    json(st.read().bodies.users.clone())
 }
 
 pub(super) async fn api_keys(State(st): AppStateRef, Query(q): Params) -> Response {
@@ -44,7 +43,7 @@ pub(super) async fn api_keys(State(st): AppStateRef, Query(q): Params) -> Respon
     if let Some(r) = st.reject_org(q.get("organizationId")) {
         return r;
     }
-    json(st.bodies.api_keys.clone())
+    json(st.read().bodies.api_keys.clone())
 }
 
 pub(super) async fn roles(State(st): AppStateRef, Query(q): Params) -> Response {
@@ -54,7 +53,7 @@ pub(super) async fn roles(State(st): AppStateRef, Query(q): Params) -> Response 
     if let Some(r) = st.reject_org(q.get("organizationId")) {
         return r;
     }
-    json(st.bodies.roles.clone())
+    json(st.read().bodies.roles.clone())
 }
 
 pub(super) async fn projects(State(st): AppStateRef, Query(q): Params) -> Response {
@@ -64,7 +63,7 @@ pub(super) async fn projects(State(st): AppStateRef, Query(q): Params) -> Respon
     if let Some(r) = st.reject_org(q.get("organizationId")) {
         return r;
     }
-    json(st.bodies.projects.clone())
+    json(st.read().bodies.projects.clone())
 }
 
 /// The opaque `nextPageKey`: base64 of a DynamoDB-style key naming the last team returned. It
@@ -74,14 +73,11 @@ pub(super) fn page_key(org_id: &str, team: &Team) -> String {
     STANDARD.encode(key.to_string())
 }
 
-pub(super) fn page_start(st: &AppState, offset: &str) -> Option<usize> {
+pub(super) fn page_start(listed_teams: &[Team], offset: &str) -> Option<usize> {
     let decoded = STANDARD.decode(offset).ok()?;
     let key: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
     let id = key.get("id")?.as_str()?;
-    st.listed_teams
-        .iter()
-        .position(|t| t.id == id)
-        .map(|i| i + 1)
+    listed_teams.iter().position(|t| t.id == id).map(|i| i + 1)
 }
 
 /// The paged teams answer.
@@ -105,10 +101,11 @@ pub(super) async fn teams(
         return r;
     }
     let name = q.get("name").filter(|n| !n.is_empty());
+    let data = st.read();
     let Some(limit) = q.get("limit") else {
         // Legacy shape: a bare array of every team.
         if let Some(name) = name {
-            let matching: Vec<&Team> = st
+            let matching: Vec<&Team> = data
                 .listed_teams
                 .iter()
                 .filter(|t| t.name.value() == Some(name))
@@ -118,7 +115,7 @@ pub(super) async fn teams(
                 Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
             };
         }
-        return json(st.bodies.teams.clone());
+        return json(data.bodies.teams.clone());
     };
     let limit = match limit.parse::<usize>() {
         Ok(n) if n > 0 => n.min(MAX_PAGE),
@@ -126,15 +123,15 @@ pub(super) async fn teams(
     };
     let start = match q.get("offset").filter(|o| !o.is_empty()) {
         None => 0,
-        Some(offset) => match page_start(&st, offset) {
+        Some(offset) => match page_start(&data.listed_teams, offset) {
             Some(i) => i,
             None => return message(StatusCode::BAD_REQUEST, "Invalid offset"),
         },
     };
-    let rest = st.listed_teams.get(start..).unwrap_or_default();
+    let rest = data.listed_teams.get(start..).unwrap_or_default();
     let page = rest.get(..limit).unwrap_or(rest);
-    let next = (start + page.len() < st.listed_teams.len())
-        .then(|| page.last().map(|t| page_key(&st.org.organization.id, t)))
+    let next = (start + page.len() < data.listed_teams.len())
+        .then(|| page.last().map(|t| page_key(&st.org_id, t)))
         .flatten();
     match to_bytes(
         "teams",
@@ -152,7 +149,7 @@ pub(super) async fn team(State(st): AppStateRef, Path(team): Path<String>) -> Re
     if let Some(r) = st.forced(Endpoint::Team) {
         return r;
     }
-    match st.bodies.team.get(&team) {
+    match st.read().bodies.team.get(&team) {
         Some(b) => json(b.clone()),
         None => message(StatusCode::NOT_FOUND, "Team not found"),
     }
@@ -165,7 +162,7 @@ pub(super) async fn project_permissions(
     if let Some(r) = st.forced(Endpoint::ProjectPermissions) {
         return r;
     }
-    match st.bodies.project_permissions.get(&project) {
+    match st.read().bodies.project_permissions.get(&project) {
         Some(b) => json(b.clone()),
         None => message(StatusCode::NOT_FOUND, "Project not found"),
     }
@@ -182,10 +179,10 @@ pub(super) async fn team_role_assignments(State(st): AppStateRef, Query(q): Para
     match scopes.as_slice() {
         ["organizationId"] => st
             .reject_org(q.get("organizationId"))
-            .unwrap_or_else(|| json(st.bodies.team_assignments_org.clone())),
+            .unwrap_or_else(|| json(st.read().bodies.team_assignments_org.clone())),
         ["projectId"] => {
             let project = q.get("projectId").map(String::as_str).unwrap_or_default();
-            match st.bodies.team_assignments_project.get(project) {
+            match st.read().bodies.team_assignments_project.get(project) {
                 Some(b) => json(b.clone()),
                 None => message(StatusCode::NOT_FOUND, "Project not found"),
             }
@@ -205,6 +202,14 @@ pub(super) async fn not_found() -> Response {
 
 pub(super) async fn stats(State(st): AppStateRef) -> Response {
     match to_bytes("stats", &st.stats.snapshot()) {
+        Ok(b) => json(b),
+        Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
+    }
+}
+
+pub(super) async fn writes_log(State(st): AppStateRef) -> Response {
+    let records = lock(&st.writes).clone();
+    match to_bytes("writes", &records) {
         Ok(b) => json(b),
         Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
     }

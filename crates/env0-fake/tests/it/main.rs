@@ -15,6 +15,8 @@ mod rate;
 mod shapes;
 mod stats;
 mod teams;
+mod write_faults;
+mod writes;
 
 use env0_fake::{FakeConfig, GenerateOptions, Org, RunningFake};
 
