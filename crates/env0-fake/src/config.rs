@@ -277,6 +277,8 @@ pub struct FakeConfig {
     pub latency: Duration,
     /// Seeded fault injection.
     pub faults: Faults,
+    /// Seeded fault injection for writes only; `None`: writes meet `faults` like reads.
+    pub write_faults: Option<Faults>,
     /// Requests with one method to one URL path (without the query string) per sliding 60 s
     /// window before that method and path answer 429, the way env0 counts (None: unlimited).
     pub rate_limit_per_minute: Option<u32>,
@@ -297,6 +299,7 @@ impl FakeConfig {
             port: 0,
             latency: Duration::ZERO,
             faults: Faults::none(),
+            write_faults: None,
             rate_limit_per_minute: None,
             teams_without_users: false,
             credentials: Credentials::default(),
@@ -319,6 +322,14 @@ impl FakeConfig {
     /// Sets the fault injection.
     pub fn with_faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
+        self
+    }
+
+    /// Sets the fault injection of writes (`PUT`, `POST`, `DELETE`), which then no longer meet
+    /// the faults set with [`with_faults`](Self::with_faults): e.g. every write dropped after it
+    /// is applied while reads go through.
+    pub fn with_write_faults(mut self, faults: Faults) -> Self {
+        self.write_faults = Some(faults);
         self
     }
 
@@ -356,6 +367,7 @@ impl fmt::Debug for FakeConfig {
             .field("port", &self.port)
             .field("latency", &self.latency)
             .field("faults", &self.faults)
+            .field("write_faults", &self.write_faults)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("teams_without_users", &self.teams_without_users)
             .field("credentials", &self.credentials)

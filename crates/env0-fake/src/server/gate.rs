@@ -159,7 +159,7 @@ pub(super) async fn gated(
     }
     let read = is_read(req.method());
     // Drawn before anything is applied: a status or a reset leaves the state as it was.
-    let fault = st.draw_fault(key);
+    let fault = st.draw_fault(key, read);
     match fault {
         Some(FaultKind::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

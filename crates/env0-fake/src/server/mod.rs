@@ -61,6 +61,7 @@ struct AppState {
     credentials: Credentials,
     latency: Duration,
     faults: Faults,
+    write_faults: Option<Faults>,
     /// One fault stream per method and URL path ([`route_key`]), made on its first request.
     fault_rngs: Mutex<HashMap<String, ChaCha8Rng>>,
     limiter: Option<Limiter>,
@@ -110,6 +111,7 @@ impl AppState {
             data: RwLock::new(data),
             fault_rngs: Mutex::new(HashMap::new()),
             faults: config.faults,
+            write_faults: config.write_faults,
             limiter: config.rate_limit_per_minute.map(Limiter::new),
             credentials: config.credentials,
             latency: config.latency,
@@ -140,8 +142,12 @@ impl AppState {
     /// The fault for the next request under `key` ([`route_key`]), drawn from that key's own
     /// stream: which request of a path meets which fault does not depend on how requests to
     /// other paths, or other methods on the same path, interleave with it.
-    fn draw_fault(&self, key: &str) -> Option<FaultKind> {
-        if self.faults.is_empty() {
+    fn draw_fault(&self, key: &str, read: bool) -> Option<FaultKind> {
+        let faults = match &self.write_faults {
+            Some(writes) if !read => writes,
+            _ => &self.faults,
+        };
+        if faults.is_empty() {
             return None;
         }
         let mut rngs = self
@@ -149,12 +155,12 @@ impl AppState {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let rng = rngs.entry(key.to_owned()).or_insert_with(|| {
-            let mut rng = ChaCha8Rng::seed_from_u64(self.faults.seed);
+            let mut rng = ChaCha8Rng::seed_from_u64(faults.seed);
             rng.set_stream(fnv1a(key.as_bytes()));
             rng
         });
         let x: f64 = rng.random();
-        self.faults.pick(x)
+        faults.pick(x)
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {

@@ -330,3 +330,23 @@ async fn every_write_is_recorded_and_served_at_fake_writes() {
     assert_eq!(stats.path_count(&path), 1);
     assert_eq!(stats.path_count(&format!("POST {path}")), 2);
 }
+
+#[tokio::test]
+async fn write_faults_hit_writes_only() {
+    let org = org();
+    let project = org.projects[0].id.clone();
+    let member = unassigned_member(&org, &project);
+    let fake =
+        start(FakeConfig::new(org).with_write_faults(Faults::none().with(FaultKind::Drop, 1.0)))
+            .await;
+    let path = format!("/permissions/projects/{project}");
+    // Reads go through untouched...
+    for _ in 0..5 {
+        get_json(&fake, &path).await;
+    }
+    // ...while every write is applied and left unanswered.
+    let body = json!({ "userId": member, "role": "Viewer" });
+    assert!(send(&fake, Method::POST, &path, Some(body)).await.is_err());
+    assert_eq!(outcomes(&fake), [("drop".to_owned(), true)]);
+    assert_eq!(fake.stats().status_count("drop"), 1);
+}
