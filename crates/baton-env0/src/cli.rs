@@ -65,7 +65,12 @@ pub struct Cli {
 /// revoke one grant, looked up by id in the last sync of `--file`, then exit. No sync runs.
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Provisioning (instead of a sync)")]
-#[group(id = "provision_action", multiple = false)]
+#[command(group(
+    clap::ArgGroup::new("provision_action")
+        .args(["grant_entitlement", "revoke_grant"])
+        .multiple(false)
+))]
+#[group(skip)]
 #[non_exhaustive]
 pub struct ProvisionArgs {
     /// Grant this entitlement (e.g. `project:<id>:Deployer`, `team:<id>:member`,

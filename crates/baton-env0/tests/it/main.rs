@@ -15,6 +15,7 @@ mod failures;
 mod help;
 mod inspect;
 mod precedence;
+mod provision;
 mod secrets;
 mod support;
 mod sync;

@@ -1,0 +1,615 @@
+//! Provisioning end to end: the built binary grants and revokes against the stateful env0-fake,
+//! and the next sync shows each change (or its absence). Every run's output is checked for the
+//! secret.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use env0_fake::{
+    Credentials, FakeConfig, FaultKind, Faults, GenerateOptions, Maybe, Org, WriteRecord,
+};
+
+use crate::access::{Held, synced_grants};
+use crate::e2e::{Fake, baton};
+
+/// Distinctive, so a leak anywhere is easy to find.
+const SECRET: &str = "Pr0v1s10n-Secret-5e4d3c";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn org() -> Org {
+    Org::generate(GenerateOptions {
+        users: 300,
+        api_keys: 30,
+        teams: 10,
+        projects: 12,
+        seed: 7,
+    })
+}
+
+fn start(config: FakeConfig) -> Fake {
+    Fake::start(config.with_credentials(Credentials::new(env0_fake::DEMO_KEY_ID, SECRET)))
+}
+
+/// Runs the binary with `args` against `fake` in `dir`; the secret must appear nowhere.
+fn baton_run(dir: &Path, fake: &Fake, args: &[&str]) -> Run {
+    let out = baton(dir, &fake.server, SECRET)
+        .args(args)
+        .output()
+        .expect("run baton-env0");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(SECRET), "the secret leaked: {text}");
+    }
+    run
+}
+
+fn sync(dir: &Path, fake: &Fake) -> BTreeMap<String, Held> {
+    let run = baton_run(dir, fake, &["--file", "sync.c1z"]);
+    assert_eq!(run.code, 0, "sync: {}", run.stderr);
+    synced_grants(&dir.join("sync.c1z"))
+}
+
+fn grant(dir: &Path, fake: &Fake, entitlement: &str, principal: &str, kind: &str) -> Run {
+    baton_run(
+        dir,
+        fake,
+        &[
+            "--file",
+            "sync.c1z",
+            "--grant-entitlement",
+            entitlement,
+            "--grant-principal",
+            principal,
+            "--grant-principal-type",
+            kind,
+        ],
+    )
+}
+
+fn revoke(dir: &Path, fake: &Fake, grant_id: &str) -> Run {
+    baton_run(
+        dir,
+        fake,
+        &["--file", "sync.c1z", "--revoke-grant", grant_id],
+    )
+}
+
+fn ok(run: &Run, line: &str) {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, format!("{line}\n"), "{}", run.stderr);
+}
+
+fn text(m: &Maybe<String>) -> Option<&str> {
+    m.value().map(String::as_str)
+}
+
+/// What the test changes, picked from the generated organization.
+struct Picks {
+    /// A person holding organization role User.
+    member: String,
+    /// An API key.
+    key: String,
+    /// A team with no organization role.
+    team: String,
+    /// A team the member and the key are not in.
+    other_team: String,
+    /// A project where the member holds no role and `team` has none.
+    project: String,
+    /// A person holding a role on `project_with_role` and that role.
+    holder: (String, String, String),
+}
+
+fn pick(org: &Org) -> Picks {
+    let keys: Vec<&str> = org.api_keys.iter().map(|k| k.id.as_str()).collect();
+    let people: Vec<&str> = org
+        .members
+        .iter()
+        .filter(|m| text(&m.role) == Some("User") && !keys.contains(&m.user.user_id.as_str()))
+        .map(|m| m.user.user_id.as_str())
+        .collect();
+    let in_team = |team: &env0_fake::Team, id: &str| {
+        team.users
+            .value()
+            .is_some_and(|users| users.iter().any(|u| u.user_id == id))
+    };
+    let org_roles: Vec<&str> = org
+        .team_role_assignments
+        .organization
+        .iter()
+        .map(|a| a.team_id.as_str())
+        .collect();
+    let member = people[0];
+    let key = keys[0];
+    let team = org
+        .teams
+        .iter()
+        .find(|t| !org_roles.contains(&t.id.as_str()))
+        .expect("a team without an organization role");
+    let other_team = org
+        .teams
+        .iter()
+        .find(|t| !in_team(t, member) && !in_team(t, key))
+        .expect("a team the member is not in");
+    let holds = |project: &str, id: &str| {
+        org.project_permissions
+            .get(project)
+            .is_some_and(|list| list.iter().any(|p| p.user_id == id))
+    };
+    let team_holds = |project: &str, id: &str| {
+        org.team_role_assignments
+            .projects
+            .get(project)
+            .is_some_and(|list| list.iter().any(|a| a.team_id == id))
+    };
+    let project = org
+        .projects
+        .iter()
+        .find(|p| !holds(&p.id, member) && !team_holds(&p.id, &team.id))
+        .expect("a project the member has no role on");
+    let holder = org
+        .project_permissions
+        .iter()
+        .flat_map(|(p, list)| list.iter().map(move |a| (p, a)))
+        .find(|(_, a)| people.contains(&a.user_id.as_str()) && a.role != "Admin")
+        .map(|(p, a)| (a.user_id.clone(), p.clone(), a.role.clone()))
+        .expect("a person with a project role");
+    Picks {
+        member: member.to_owned(),
+        key: key.to_owned(),
+        team: team.id.clone(),
+        other_team: other_team.id.clone(),
+        project: project.id.clone(),
+        holder,
+    }
+}
+
+fn applied(writes: &[WriteRecord]) -> Vec<String> {
+    writes
+        .iter()
+        .filter(|w| w.applied)
+        .map(|w| format!("{} {}", w.method, w.path))
+        .collect()
+}
+
+#[test]
+fn each_kind_of_grant_shows_in_the_next_sync_and_its_revoke_removes_it() {
+    let org = org();
+    let p = pick(&org);
+    let fake = start(FakeConfig::new(org));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let before = sync(dir, &fake);
+
+    let (holder, held_on, old_role) = &p.holder;
+    let new_role = if old_role == "Deployer" {
+        "Planner"
+    } else {
+        "Deployer"
+    };
+    // (entitlement, principal type, principal id, result line)
+    let grants = [
+        (
+            "role:Admin:member".to_owned(),
+            "user",
+            p.member.clone(),
+            "replaced User with Admin".to_owned(),
+        ),
+        (
+            "role:Admin:member".to_owned(),
+            "team",
+            p.team.clone(),
+            "granted".to_owned(),
+        ),
+        (
+            format!("team:{}:member", p.other_team),
+            "user",
+            p.member.clone(),
+            "granted".to_owned(),
+        ),
+        (
+            format!("team:{}:member", p.other_team),
+            "user",
+            p.key.clone(),
+            "granted".to_owned(),
+        ),
+        (
+            format!("project:{}:Deployer", p.project),
+            "user",
+            p.member.clone(),
+            "granted".to_owned(),
+        ),
+        (
+            format!("project:{held_on}:{new_role}"),
+            "user",
+            holder.clone(),
+            format!("replaced {old_role} with {new_role}"),
+        ),
+        (
+            format!("project:{}:Viewer", p.project),
+            "team",
+            p.team.clone(),
+            "granted".to_owned(),
+        ),
+    ];
+    for (entitlement, kind, principal, line) in &grants {
+        assert!(
+            !before.contains_key(&format!("{entitlement}:{kind}:{principal}")),
+            "{entitlement} is held already"
+        );
+        ok(&grant(dir, &fake, entitlement, principal, kind), line);
+    }
+    let writes = fake.server.writes();
+    assert_eq!(
+        applied(&writes).len(),
+        grants.len(),
+        "one write per grant: {writes:?}"
+    );
+
+    // Granted twice is already granted, with no write.
+    ok(
+        &grant(dir, &fake, &grants[4].0, &grants[4].2, grants[4].1),
+        "already granted",
+    );
+    assert_eq!(fake.server.writes().len(), writes.len());
+
+    let after = sync(dir, &fake);
+    for (entitlement, kind, principal, _) in &grants {
+        let id = format!("{entitlement}:{kind}:{principal}");
+        let held = after
+            .get(&id)
+            .unwrap_or_else(|| panic!("{id} missing after the grant"));
+        assert!(!held.immutable, "{id} is direct");
+    }
+    // What a grant replaced is gone.
+    assert!(!after.contains_key(&format!("role:User:member:user:{}", p.member)));
+    assert!(!after.contains_key(&format!("project:{held_on}:{old_role}:user:{holder}")));
+
+    for (entitlement, kind, principal, _) in &grants {
+        ok(
+            &revoke(dir, &fake, &format!("{entitlement}:{kind}:{principal}")),
+            "revoked",
+        );
+    }
+    // Revoked twice is already revoked (the file still lists the grant; env0 no longer does).
+    ok(
+        &revoke(dir, &fake, &format!("{}:team:{}", grants[6].0, grants[6].2)),
+        "already revoked",
+    );
+    assert_eq!(
+        applied(&fake.server.writes()).len(),
+        2 * grants.len(),
+        "one write per revoke"
+    );
+
+    let last = sync(dir, &fake);
+    for (entitlement, kind, principal, _) in &grants {
+        let id = format!("{entitlement}:{kind}:{principal}");
+        assert!(!last.contains_key(&id), "{id} still held after the revoke");
+    }
+    // Revoking an organization role sets the member back to User.
+    assert!(last.contains_key(&format!("role:User:member:user:{}", p.member)));
+}
+
+#[test]
+fn refusals_name_what_to_do_and_send_nothing() {
+    let org = org();
+    let p = pick(&org);
+    let fake = start(FakeConfig::new(org));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+
+    // No sync yet: nothing to look ids up in.
+    let none = grant(dir, &fake, "role:Admin:member", &p.member, "user");
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("sync.c1z does not exist"),
+        "{}",
+        none.stderr
+    );
+
+    let grants = sync(dir, &fake);
+    fake.server.reset_stats();
+    let cases = [
+        (
+            grant(dir, &fake, "role:Admin:member", &p.key, "user"),
+            "env0's API cannot change an API key's organization role",
+        ),
+        (
+            revoke(dir, &fake, &format!("role:User:member:user:{}", p.member)),
+            "every member holds an organization role, so role:User:member cannot be revoked; grant another role instead",
+        ),
+        (
+            grant(dir, &fake, "role:Nope:member", &p.member, "user"),
+            "entitlement role:Nope:member is not in sync",
+        ),
+        (
+            grant(dir, &fake, "role:Admin:member", "no-such-user", "user"),
+            "principal user:no-such-user is not in sync",
+        ),
+        (
+            revoke(dir, &fake, "team:nope:member:user:x"),
+            "grant team:nope:member:user:x is not in sync",
+        ),
+    ];
+    for (run, says) in &cases {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    // Access that comes through a team, or inherited from a parent project: the grant to change
+    // is named.
+    let (id, held) = grants
+        .iter()
+        .find(|(_, g)| g.immutable && g.principal.0 == "user")
+        .expect("an expanded grant");
+    let source = held.sources.keys().next().unwrap();
+    let refused = revoke(dir, &fake, id);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!(
+            "grant {id} cannot be revoked: grant expansion made it; revoke {source}:user:{}",
+            held.principal.1
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(fake.server.writes().is_empty());
+    assert_eq!(fake.server.stats().total, 0, "no request for a refusal");
+}
+
+#[test]
+fn dry_run_prints_the_write_and_sends_none() {
+    let org = org();
+    let p = pick(&org);
+    let fake = start(FakeConfig::new(org));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    sync(dir, &fake);
+    let entitlement = format!("project:{}:Deployer", p.project);
+    let run = baton_run(
+        dir,
+        &fake,
+        &[
+            "--file",
+            "sync.c1z",
+            "--grant-entitlement",
+            &entitlement,
+            "--grant-principal",
+            &p.member,
+            "--grant-principal-type",
+            "user",
+            "--dry-run",
+            "--summary-json",
+            "result.json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "POST /permissions/projects/{} {{\"role\":\"Deployer\",\"userId\":\"{}\"}}\ndry run: granted (nothing was sent)\n",
+            p.project, p.member
+        )
+    );
+    assert!(fake.server.writes().is_empty());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    assert_eq!(summary["dry_run"], true);
+    assert_eq!(summary["result"], "granted");
+    assert_eq!(summary["changed"], false);
+    assert_eq!(summary["grant"], format!("{entitlement}:user:{}", p.member));
+    // Nothing to do: no request line.
+    let team = format!("team:{}:member", p.other_team);
+    let revoke = baton_run(
+        dir,
+        &fake,
+        &[
+            "--file",
+            "sync.c1z",
+            "--revoke-grant",
+            &format!("{team}:user:{}", first_member(&fake, &p.other_team)),
+            "--dry-run",
+        ],
+    );
+    assert_eq!(revoke.code, 0, "{}", revoke.stderr);
+    assert!(
+        revoke
+            .stdout
+            .starts_with(&format!("PUT /teams/{} ", p.other_team)),
+        "{}",
+        revoke.stdout
+    );
+    assert!(
+        revoke
+            .stdout
+            .ends_with("dry run: revoked (nothing was sent)\n"),
+        "{}",
+        revoke.stdout
+    );
+    assert!(fake.server.writes().is_empty());
+}
+
+fn first_member(fake: &Fake, team: &str) -> String {
+    fake.server
+        .org()
+        .teams
+        .iter()
+        .find(|t| t.id == team)
+        .and_then(|t| {
+            t.users
+                .value()
+                .and_then(|u| u.first().map(|u| u.user_id.clone()))
+        })
+        .expect("a team with a member")
+}
+
+/// Every write is applied and its answer lost: each change still ends right, sent once.
+#[test]
+fn a_connection_dropped_after_each_kind_of_write_ends_applied_and_sent_once() {
+    let org = org();
+    let p = pick(&org);
+    let fake =
+        start(FakeConfig::new(org).with_write_faults(Faults::none().with(FaultKind::Drop, 1.0)));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    sync(dir, &fake);
+    let (holder, held_on, old_role) = &p.holder;
+    let new_role = if old_role == "Deployer" {
+        "Planner"
+    } else {
+        "Deployer"
+    };
+    let project_role = format!("project:{}:Deployer", p.project);
+    let team_role = format!("project:{}:Viewer", p.project);
+    let membership = format!("team:{}:member", p.other_team);
+    let swapped = format!("project:{held_on}:{new_role}");
+    ok(
+        &grant(dir, &fake, "role:Admin:member", &p.member, "user"),
+        "replaced User with Admin",
+    );
+    ok(
+        &grant(dir, &fake, &project_role, &p.member, "user"),
+        "granted",
+    );
+    ok(
+        &grant(dir, &fake, &swapped, holder, "user"),
+        &format!("replaced {old_role} with {new_role}"),
+    );
+    ok(
+        &grant(dir, &fake, &membership, &p.member, "user"),
+        "granted",
+    );
+    ok(&grant(dir, &fake, &team_role, &p.team, "team"), "granted");
+    sync(dir, &fake);
+    ok(
+        &revoke(dir, &fake, &format!("{project_role}:user:{}", p.member)),
+        "revoked",
+    );
+    ok(
+        &revoke(dir, &fake, &format!("{team_role}:team:{}", p.team)),
+        "revoked",
+    );
+    let writes = fake.server.writes();
+    let kinds: Vec<String> = writes
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {}",
+                w.method,
+                w.path.split('/').nth(1).unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "PUT organizations",
+            "POST permissions",
+            "PUT permissions",
+            "PUT teams",
+            "PUT roles",
+            "DELETE permissions",
+            "DELETE roles"
+        ],
+        "each write sent once: {writes:?}"
+    );
+    assert!(
+        writes.iter().all(|w| w.applied && w.outcome == "drop"),
+        "{writes:?}"
+    );
+    let last = sync(dir, &fake);
+    assert!(last.contains_key(&format!("role:Admin:member:user:{}", p.member)));
+    assert!(last.contains_key(&format!("{swapped}:user:{holder}")));
+    assert!(last.contains_key(&format!("{membership}:user:{}", p.member)));
+    assert!(!last.contains_key(&format!("{project_role}:user:{}", p.member)));
+    assert!(!last.contains_key(&format!("{team_role}:team:{}", p.team)));
+}
+
+#[test]
+fn a_write_never_applied_is_sent_again_then_reported_and_nothing_changes() {
+    let org = org();
+    let p = pick(&org);
+    let fake =
+        start(FakeConfig::new(org).with_write_faults(Faults::none().with(FaultKind::Reset, 1.0)));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    sync(dir, &fake);
+    let project_role = format!("project:{}:Deployer", p.project);
+    let run = grant(dir, &fake, &project_role, &p.member, "user");
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("env0 did not apply POST /permissions/projects/")
+            && run.stderr.contains("after 3 attempts")
+            && run.stderr.contains("nothing changed"),
+        "{}",
+        run.stderr
+    );
+    let writes = fake.server.writes();
+    assert_eq!(writes.len(), 3, "{writes:?}");
+    assert!(writes.iter().all(|w| !w.applied));
+    assert!(!sync(dir, &fake).contains_key(&format!("{project_role}:user:{}", p.member)));
+}
+
+#[test]
+fn a_concurrent_team_edit_is_reported() {
+    let org = org();
+    let p = pick(&org);
+    let fake = start(FakeConfig::new(org));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    sync(dir, &fake);
+    let membership = format!("team:{}:member", p.other_team);
+
+    // Someone adds another member right after our write: the grant holds, the edit is reported.
+    let team = p.other_team.clone();
+    let key = p.key.clone();
+    fake.server.on_next_write(move |org| {
+        if let Some(t) = org.teams.iter_mut().find(|t| t.id == team)
+            && let Maybe::Value(users) = &mut t.users
+        {
+            users.push(env0_fake::User::new(key));
+        }
+    });
+    let run = grant(dir, &fake, &membership, &p.member, "user");
+    ok(&run, "granted");
+    assert!(
+        run.stderr.contains(&format!(
+            "team {} was edited by someone else at the same time: env0 lists also {}",
+            p.other_team, p.key
+        )) && run.stderr.contains("this change holds"),
+        "{}",
+        run.stderr
+    );
+
+    // Someone puts back the member we just removed: the revoke did not hold, exit 5.
+    sync(dir, &fake);
+    let team = p.other_team.clone();
+    let key = p.key.clone();
+    fake.server.on_next_write(move |org| {
+        if let Some(t) = org.teams.iter_mut().find(|t| t.id == team)
+            && let Maybe::Value(users) = &mut t.users
+        {
+            users.push(env0_fake::User::new(key));
+        }
+    });
+    let run = revoke(dir, &fake, &format!("{membership}:user:{}", p.key));
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "team {} was edited by someone else at the same time: env0 lists also {}",
+            p.other_team, p.key
+        )) && run.stderr.contains("this change was overwritten"),
+        "{}",
+        run.stderr
+    );
+}
