@@ -489,7 +489,7 @@ pub struct GlobalArgs {
     )]
     pub no_progress: bool,
 
-    /// Also write the sync report as JSON to this file
+    /// Also write the sync report (or the result of a grant or revoke) as JSON to this file
     #[arg(
         long,
         global = true,

@@ -613,3 +613,38 @@ fn a_concurrent_team_edit_is_reported() {
         run.stderr
     );
 }
+
+#[test]
+fn trace_logs_of_a_provisioning_run_never_show_the_secret() {
+    let org = org();
+    let p = pick(&org);
+    let fake = start(FakeConfig::new(org));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    sync(dir, &fake);
+    let entitlement = format!("team:{}:member", p.other_team);
+    // `baton_run` fails the test if the secret shows anywhere.
+    let run = baton_run(
+        dir,
+        &fake,
+        &[
+            "--file",
+            "sync.c1z",
+            "--log-level",
+            "trace",
+            "--grant-entitlement",
+            &entitlement,
+            "--grant-principal",
+            &p.member,
+            "--grant-principal-type",
+            "user",
+        ],
+    );
+    ok(&run, "granted");
+    assert!(run.stderr.contains("env0 write applied"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("PUT /teams/{}", p.other_team)),
+        "{}",
+        run.stderr
+    );
+}
