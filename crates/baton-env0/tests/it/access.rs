@@ -305,7 +305,7 @@ fn assignments_to_unknown_principals(org: &Org) -> usize {
     in_teams + in_projects
 }
 
-fn org_for_the_e2e() -> Org {
+pub(crate) fn org_for_the_e2e() -> Org {
     Org::generate(GenerateOptions {
         users: 300,
         api_keys: 30,

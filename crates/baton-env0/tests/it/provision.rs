@@ -5,11 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use env0_fake::{
-    Credentials, FakeConfig, FaultKind, Faults, GenerateOptions, Maybe, Org, WriteRecord,
-};
+use env0_fake::{Credentials, FakeConfig, FaultKind, Faults, Maybe, Org, WriteRecord};
 
-use crate::access::{Held, synced_grants};
+use crate::access::{Held, org_for_the_e2e, synced_grants};
 use crate::e2e::{Fake, baton};
 
 /// Distinctive, so a leak anywhere is easy to find.
@@ -21,14 +19,10 @@ struct Run {
     stderr: String,
 }
 
+/// The generated organization of the access end-to-end test: 300 users, 30 API keys, 10 teams,
+/// 12 projects.
 fn org() -> Org {
-    Org::generate(GenerateOptions {
-        users: 300,
-        api_keys: 30,
-        teams: 10,
-        projects: 12,
-        seed: 7,
-    })
+    org_for_the_e2e()
 }
 
 fn start(config: FakeConfig) -> Fake {

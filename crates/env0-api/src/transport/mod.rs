@@ -332,6 +332,18 @@ impl Transport {
     where
         D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
     {
+        self.in_request_span(endpoint, attempt, self.exchange(endpoint, decode))
+            .await
+    }
+
+    /// Waits for the rate limit (see [`admit`](Self::admit)), then runs one attempt's `exchange`
+    /// inside its `env0_request` span, logging the wait, the duration and the outcome.
+    async fn in_request_span<T, E: Outcome>(
+        &self,
+        endpoint: &Endpoint,
+        attempt: u32,
+        exchange: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let (place, throttled) = self.admit(endpoint).await;
         let span = tracing::debug_span!(
             "env0_request",
@@ -351,7 +363,7 @@ impl Transport {
                 );
             }
             let started = tokio::time::Instant::now();
-            let outcome = self.exchange(endpoint, decode).await;
+            let outcome = exchange.await;
             drop(place);
             let duration_ms = started.elapsed().as_millis() as u64;
             tracing::Span::current().record("duration_ms", duration_ms);
@@ -456,6 +468,17 @@ impl Transport {
                 .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
         }
         Ok(body)
+    }
+}
+
+/// What the request span says of a failed attempt.
+trait Outcome {
+    fn reason(&self) -> String;
+}
+
+impl Outcome for Failure {
+    fn reason(&self) -> String {
+        Failure::reason(self)
     }
 }
 

@@ -9,7 +9,6 @@
 use std::time::{Duration, SystemTime};
 
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
-use tracing::Instrument;
 
 use super::messages::read_error_message;
 use super::retry::Failure;
@@ -29,13 +28,23 @@ pub(crate) enum WriteBody {
 }
 
 /// Why one attempt of a write failed.
-enum WriteFailure {
+pub(super) enum WriteFailure {
     /// env0 cannot have acted on it: worth another attempt.
     NotSent(Failure),
     /// It may have been applied.
     Unconfirmed(String),
     /// A refusal that another attempt would meet again.
     Permanent(Error),
+}
+
+impl super::Outcome for WriteFailure {
+    fn reason(&self) -> String {
+        match self {
+            WriteFailure::NotSent(failure) => failure.reason(),
+            WriteFailure::Unconfirmed(reason) => format!("outcome unknown: {reason}"),
+            WriteFailure::Permanent(error) => error.to_string(),
+        }
+    }
 }
 
 impl Transport {
@@ -77,45 +86,8 @@ impl Transport {
         attempt: u32,
         body: &WriteBody,
     ) -> Result<(), WriteFailure> {
-        let (place, throttled) = self.admit(endpoint).await;
-        let span = tracing::debug_span!(
-            "env0_request",
-            method = endpoint.method.as_str(),
-            path = %endpoint.url.path(),
-            query = endpoint.url.query().unwrap_or(""),
-            attempt,
-            status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-        );
-        async move {
-            if !throttled.is_zero() {
-                tracing::debug!(
-                    waited_ms = throttled.as_millis() as u64,
-                    path = %endpoint.limit_key,
-                    "the path's rate limit delayed the request"
-                );
-            }
-            let started = tokio::time::Instant::now();
-            let outcome = self.send_write(endpoint, body).await;
-            drop(place);
-            let duration_ms = started.elapsed().as_millis() as u64;
-            tracing::Span::current().record("duration_ms", duration_ms);
-            match &outcome {
-                Ok(()) => tracing::debug!(duration_ms, "env0 write done"),
-                Err(WriteFailure::NotSent(failure)) => {
-                    tracing::debug!(duration_ms, reason = %failure.reason(), "env0 write not sent");
-                }
-                Err(WriteFailure::Unconfirmed(reason)) => {
-                    tracing::debug!(duration_ms, %reason, "env0 write unconfirmed");
-                }
-                Err(WriteFailure::Permanent(error)) => {
-                    tracing::debug!(duration_ms, %error, "env0 write refused");
-                }
-            }
-            outcome
-        }
-        .instrument(span)
-        .await
+        self.in_request_span(endpoint, attempt, self.send_write(endpoint, body))
+            .await
     }
 
     async fn send_write(&self, endpoint: &Endpoint, body: &WriteBody) -> Result<(), WriteFailure> {

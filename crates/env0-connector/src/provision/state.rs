@@ -57,15 +57,7 @@ pub(crate) async fn observe(
             Ok((read, held.unwrap_or(Observed::Role(None))))
         }
         (Target::OrgRole(_), Holder::Team(team)) => {
-            let scope = AssignmentScope::Organization(org.clone());
-            let read = format!("GET /roles/assignments/teams?organizationId={org}");
-            let held = client
-                .team_role_assignments(&scope)
-                .await?
-                .into_iter()
-                .find(|a| a.team_id == *team)
-                .and_then(|a| a.role);
-            Ok((read, Observed::Role(held)))
+            team_role(client, AssignmentScope::Organization(org.clone()), team).await
         }
         (Target::ProjectRole { project, .. }, Holder::User { id, .. }) => {
             let read = format!("GET /permissions/projects/{project}");
@@ -78,15 +70,7 @@ pub(crate) async fn observe(
             Ok((read, Observed::Role(held)))
         }
         (Target::ProjectRole { project, .. }, Holder::Team(team)) => {
-            let scope = AssignmentScope::Project(project.clone());
-            let read = format!("GET /roles/assignments/teams?projectId={project}");
-            let held = client
-                .team_role_assignments(&scope)
-                .await?
-                .into_iter()
-                .find(|a| a.team_id == *team)
-                .and_then(|a| a.role);
-            Ok((read, Observed::Role(held)))
+            team_role(client, AssignmentScope::Project(project.clone()), team).await
         }
         (Target::TeamMember(team), _) => {
             let read = format!("GET /teams/{team}");
@@ -106,6 +90,23 @@ pub(crate) async fn observe(
             ))
         }
     }
+}
+
+/// The role `team` holds at `scope`.
+async fn team_role(
+    client: &Env0Client,
+    scope: AssignmentScope,
+    team: &env0_api::TeamId,
+) -> Result<(String, Observed), env0_api::Error> {
+    let (param, value) = scope.query();
+    let read = format!("GET /roles/assignments/teams?{param}={value}");
+    let held = client
+        .team_role_assignments(&scope)
+        .await?
+        .into_iter()
+        .find(|a| a.team_id == *team)
+        .and_then(|a| a.role);
+    Ok((read, Observed::Role(held)))
 }
 
 /// Nothing to do, or the one write that makes the state what `change` asks for.
