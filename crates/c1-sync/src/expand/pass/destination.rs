@@ -16,6 +16,16 @@ use super::Pass;
 use super::scratch::Scratch;
 use super::{bytes, int, int_or, text, text_or};
 
+/// Most holders of a destination looked up one by one rather than by reading its grants.
+const POINT_LOOKUPS: usize = 256;
+
+/// The grants of one entitlement held by given principals, through
+/// `idx_grants_entitlement_id_principal_id_v1`; the `(type, id)` pairs follow.
+const GRANTS_OF_HOLDERS: &str = "select id, external_id, principal_resource_type_id, \
+     principal_resource_id, data from v1_grants \
+     where entitlement_id = ?1 and sync_id = ?2 \
+     and (principal_resource_type_id, principal_resource_id) in (values";
+
 impl Pass<'_> {
     /// Expands one destination: reads the holders of its sources, merges them, updates the
     /// grants it already has and writes the new ones.
@@ -91,10 +101,36 @@ impl Pass<'_> {
         let mut keep = (cache.pending(destination) > 0).then(Holders::default);
         let mut updates: Vec<(i64, Vec<u8>)> = Vec::new();
         {
-            let mut rows = statements
-                .grants_of
-                .query(params![destination, self.sync_id])
-                .map_err(|e| self.sql(ACTION, e))?;
+            // A few holders against a destination that may have many grants (every member
+            // holds an organization role): look the holders up instead of reading every grant.
+            // Both read the same rows for the holders, in the same order.
+            let mut lookup;
+            let point = keep.is_none() && scratch.holders.len() <= POINT_LOOKUPS;
+            let mut rows = if point {
+                let mut values: Vec<String> = Vec::with_capacity(2 + 2 * scratch.holders.len());
+                values.push(destination.to_owned());
+                values.push(self.sync_id.to_owned());
+                for h in 0..scratch.holders.len() as u32 {
+                    let (principal_type, principal_id) = scratch.principal(h);
+                    values.push(principal_type.to_owned());
+                    values.push(principal_id.to_owned());
+                }
+                let pairs: Vec<String> = (0..scratch.holders.len())
+                    .map(|i| format!("(?{}, ?{})", 3 + 2 * i, 4 + 2 * i))
+                    .collect();
+                lookup = self.prepare(&format!(
+                    "{GRANTS_OF_HOLDERS} {}) order by id",
+                    pairs.join(", ")
+                ))?;
+                lookup
+                    .query(rusqlite::params_from_iter(values.iter()))
+                    .map_err(|e| self.sql(ACTION, e))?
+            } else {
+                statements
+                    .grants_of
+                    .query(params![destination, self.sync_id])
+                    .map_err(|e| self.sql(ACTION, e))?
+            };
             while let Some(row) = rows.next().map_err(|e| self.sql(ACTION, e))? {
                 let (principal_type, principal_id) =
                     (text(row, 2).map_err(err)?, text(row, 3).map_err(err)?);

@@ -1,6 +1,6 @@
 //! The expansion pass over one sync of an open c1z database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
 
 use super::cache::{self, HolderCache};
-use super::graph::{EdgeSpec, Graph};
+use super::graph::{EdgeSpec, Graph, Step};
 use super::insert::Inserter;
 use super::wire::{self, Malformed};
 use super::{ExpansionError, ExpansionReport};
@@ -35,6 +35,8 @@ const GRANTS_OF: &str = "select id, external_id, principal_resource_type_id, \
 const EXPANSION_CACHE_KIB: u32 = 32 * 1024;
 /// The grants' index by principal, rebuilt after a large expansion rather than updated row by row.
 const PRINCIPAL_INDEX: &str = "idx_grants_principal_id_v1";
+/// Grants of the sources up to which an expansion keeps the principal index and updates it.
+const SMALL: u64 = 4096;
 const UPDATE: &str = "update v1_grants set data = ?1 where id = ?2";
 
 /// Expands the grants of `sync_id` in `conn` (see the module docs). `now` is the
@@ -113,7 +115,10 @@ impl<'a> Pass<'a> {
         // The principal index would take every new grant at a random place (grants arrive by
         // entitlement, not by principal), and a large expansion would spend most of its time
         // there; building it again afterwards, with one sort, costs a fraction of that.
-        let principal_index = if plan.steps.is_empty() {
+        // A small expansion (a few teams' members) adds a few rows to it: cheaper than building
+        // it again over every grant of the sync.
+        let principal_index = if plan.steps.is_empty() || self.source_grants(&plan.steps)? <= SMALL
+        {
             None
         } else {
             self.suspend_index(PRINCIPAL_INDEX)?
@@ -164,6 +169,26 @@ impl<'a> Pass<'a> {
             "grants expanded"
         );
         Ok(self.report)
+    }
+
+    /// How many grants the sources of `steps` have: a first estimate of the expansion's size
+    /// (chains of edges may carry holders further).
+    fn source_grants(&self, steps: &[Step]) -> Result<u64, StoreError> {
+        const ACTION: &str = "count the grants of the expansion's sources";
+        let sources: BTreeSet<&str> = steps
+            .iter()
+            .flat_map(|s| s.inputs.iter().map(|(source, _)| source.as_str()))
+            .collect();
+        let mut count = self
+            .prepare("select count(*) from v1_grants where entitlement_id = ?1 and sync_id = ?2")?;
+        let mut total = 0_u64;
+        for source in sources {
+            let n: i64 = count
+                .query_row(params![source, self.sync_id], |r| r.get(0))
+                .map_err(|e| self.sql(ACTION, e))?;
+            total += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(total)
     }
 
     /// Drops the index `name` if the database has it, returning the statement that creates it
