@@ -6,10 +6,9 @@ use std::io::Write as _;
 
 use c1_model::pb;
 use c1_sync::provision::{
-    GrantOutcome, GrantRequest, ProvisionError, Provisioning, ProvisioningError, Retry,
-    RevokeOutcome, RevokeRequest,
+    GrantRequest, ProvisionError, Provisioning, ProvisioningError, Retry, RevokeRequest,
 };
-use env0_connector::provision::{Change, Decision, Direction, Plan};
+use env0_connector::provision::{Change, Direction, Outcome};
 use env0_connector::{ConnectorOptions, Env0Connector};
 use serde::Serialize;
 
@@ -110,116 +109,51 @@ pub(crate) fn run(
         "provisioning"
     );
     let runtime = runtime()?;
-    let summary = if dry_run {
+    let done = if dry_run {
         let plan = runtime
             .block_on(connector.provisioner().plan(change.clone()))
             .map_err(|e| provision_failure(&e))?;
-        dry_run_summary(&plan, &org)
+        Done {
+            outcome: plan.outcome(),
+            would_send: Some(
+                plan.write()
+                    .map(|w| w.show(&org).to_string())
+                    .into_iter()
+                    .collect(),
+            ),
+        }
     } else {
-        match &request {
-            Request::Grant(request) => {
-                let outcome = runtime
+        let outcome = match &request {
+            Request::Grant(request) => change.grant_outcome(
+                &runtime
                     .block_on(request.send(&connector))
-                    .map_err(|e| provisioning_failure(&e))?;
-                grant_summary(&change, &outcome)
-            }
-            Request::Revoke(request) => {
-                let outcome = runtime
+                    .map_err(|e| provisioning_failure(&e))?,
+            ),
+            Request::Revoke(request) => Change::revoke_outcome(
+                runtime
                     .block_on(request.send(&connector))
-                    .map_err(|e| provisioning_failure(&e))?;
-                revoke_summary(&change, outcome)
-            }
+                    .map_err(|e| provisioning_failure(&e))?,
+            ),
+        };
+        Done {
+            outcome,
+            would_send: None,
         }
     };
-    report(settings, &change, &summary)
+    report(settings, &change, &done)
 }
 
-/// What was done, before it is printed.
+/// What was done (or, with `--dry-run`, would be), before it is printed.
 struct Done {
-    result: &'static str,
-    line: String,
-    changed: bool,
-    replaced: Vec<String>,
+    outcome: Outcome,
+    /// With `--dry-run`: the writes that would be sent.
     would_send: Option<Vec<String>>,
-    dry_run: bool,
-}
-
-fn grant_summary(change: &Change, outcome: &GrantOutcome) -> Done {
-    let replaced: Vec<String> = match outcome {
-        GrantOutcome::Granted { replaced, .. } => replaced
-            .iter()
-            .filter_map(|g| g.entitlement.as_ref().map(|e| e.id.clone()))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let old = replaced.first().and_then(|id| change.role_in(id));
-    let (result, line) = match (outcome.changed(), old) {
-        (false, _) => ("already_granted", "already granted".to_owned()),
-        (true, Some(old)) => (
-            "replaced",
-            format!("replaced {old} with {}", change.target.role_value()),
-        ),
-        (true, None) => ("granted", "granted".to_owned()),
-    };
-    Done {
-        result,
-        line,
-        changed: outcome.changed(),
-        replaced,
-        would_send: None,
-        dry_run: false,
-    }
-}
-
-fn revoke_summary(_change: &Change, outcome: RevokeOutcome) -> Done {
-    let (result, line) = if outcome.changed() {
-        ("revoked", "revoked")
-    } else {
-        ("already_revoked", "already revoked")
-    };
-    Done {
-        result,
-        line: line.to_owned(),
-        changed: outcome.changed(),
-        replaced: Vec::new(),
-        would_send: None,
-        dry_run: false,
-    }
-}
-
-fn dry_run_summary(plan: &Plan, org: &env0_api::OrgId) -> Done {
-    let would_send: Vec<String> = plan
-        .write()
-        .map(|w| w.show(org).to_string())
-        .into_iter()
-        .collect();
-    let replaced = match &plan.decision {
-        Decision::Write {
-            replaces: Some(old),
-            ..
-        } => vec![plan.change.entitlement_for(old)],
-        _ => Vec::new(),
-    };
-    let result = match (&plan.decision, plan.change.direction) {
-        (Decision::Nothing, Direction::Grant) => "already_granted",
-        (Decision::Nothing, Direction::Revoke) => "already_revoked",
-        (_, Direction::Grant) if !replaced.is_empty() => "replaced",
-        (_, Direction::Grant) => "granted",
-        (_, Direction::Revoke) => "revoked",
-    };
-    Done {
-        result,
-        line: plan.result_line(),
-        changed: false,
-        replaced,
-        would_send: Some(would_send),
-        dry_run: true,
-    }
 }
 
 /// Prints the result on stdout (with `--dry-run`: each write that would be sent, then
 /// `dry run: <result>`), and writes `--summary-json`.
 fn report(settings: &Settings, change: &Change, done: &Done) -> Result<(), Failure> {
+    let line = done.outcome.to_string();
     let mut out = String::new();
     if let Some(writes) = &done.would_send {
         for write in writes {
@@ -232,12 +166,12 @@ fn report(settings: &Settings, change: &Change, done: &Done) -> Result<(), Failu
             "nothing was sent"
         };
         out.push_str("dry run: ");
-        out.push_str(&done.line);
+        out.push_str(&line);
         out.push_str(" (");
         out.push_str(note);
         out.push_str(")\n");
     } else {
-        out.push_str(&done.line);
+        out.push_str(&line);
         out.push('\n');
     }
     let mut stdout = std::io::stdout().lock();
@@ -247,19 +181,23 @@ fn report(settings: &Settings, change: &Change, done: &Done) -> Result<(), Failu
         .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))?;
     if let Some(path) = &settings.summary_json {
         let principal = format!("{}:{}", change.holder_type(), change.holder.id());
+        let replaced = match &done.outcome {
+            Outcome::Replaced { old, .. } => vec![change.entitlement_for(old)],
+            _ => Vec::new(),
+        };
         let summary = Summary {
             action: match change.direction {
                 Direction::Grant => "grant",
                 Direction::Revoke => "revoke",
             },
-            dry_run: done.dry_run,
+            dry_run: done.would_send.is_some(),
             entitlement: &change.entitlement_id,
             grant: format!("{}:{principal}", change.entitlement_id),
             principal,
-            result: done.result,
-            line: &done.line,
-            changed: done.changed,
-            replaced: done.replaced.clone(),
+            result: done.outcome.code(),
+            line: &line,
+            changed: done.would_send.is_none() && done.outcome.changes(),
+            replaced,
             would_send: done.would_send.clone(),
         };
         let mut json =
@@ -267,8 +205,7 @@ fn report(settings: &Settings, change: &Change, done: &Done) -> Result<(), Failu
         json.push('\n');
         std::fs::write(&path.value, json).map_err(|e| {
             Failure::file(format!(
-                "the change is done ({}), but writing the summary to {} failed: {e}",
-                done.line,
+                "the change is done ({line}), but writing the summary to {} failed: {e}",
                 path.value.display()
             ))
             .hint("check --summary-json")

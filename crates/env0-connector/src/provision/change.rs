@@ -5,11 +5,11 @@ use std::fmt;
 use c1_model::{annotations, pb};
 use env0_api::{ProjectId, ProjectRole, Role, TeamId, UserId};
 
-use super::refused;
+use super::{Outcome, refused};
 use crate::access::{PROJECT_RESOURCE_TYPE, ROLE_RESOURCE_TYPE, TEAM_RESOURCE_TYPE};
 use crate::error::Error;
 use crate::mapping::USER_RESOURCE_TYPE;
-use c1_sync::provision::ProvisionError;
+use c1_sync::provision::{GrantOutcome, ProvisionError, RevokeOutcome};
 
 /// Grant or revoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +258,40 @@ impl Change {
                 entitlement_id.strip_prefix(&format!("{PROJECT_RESOURCE_TYPE}:{project}:"))
             }
             Target::TeamMember(_) => None,
+        }
+    }
+
+    /// The outcome of a grant that was written, replacing role `replaced` if it names one.
+    pub(crate) fn granted(&self, replaced: Option<String>) -> Outcome {
+        match replaced {
+            Some(old) => Outcome::Replaced {
+                old,
+                new: self.target.role_value().to_owned(),
+            },
+            None => Outcome::Granted,
+        }
+    }
+
+    /// What the provisioning driver's grant outcome comes to for this change.
+    pub fn grant_outcome(&self, outcome: &GrantOutcome) -> Outcome {
+        match outcome {
+            GrantOutcome::Granted { replaced, .. } => self.granted(
+                replaced
+                    .iter()
+                    .filter_map(|g| g.entitlement.as_ref())
+                    .find_map(|e| self.role_in(&e.id))
+                    .map(str::to_owned),
+            ),
+            _ => Outcome::AlreadyGranted,
+        }
+    }
+
+    /// What the provisioning driver's revoke outcome comes to.
+    pub fn revoke_outcome(outcome: RevokeOutcome) -> Outcome {
+        if outcome.changed() {
+            Outcome::Revoked
+        } else {
+            Outcome::AlreadyRevoked
         }
     }
 

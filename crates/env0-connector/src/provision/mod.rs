@@ -75,21 +75,69 @@ impl Plan {
         }
     }
 
-    /// The one-line result an operator sees once the plan is applied: `granted`,
-    /// `already granted`, `replaced Viewer with Deployer`, `revoked` or `already revoked`.
-    pub fn result_line(&self) -> String {
+    /// What applying the plan comes to.
+    pub fn outcome(&self) -> Outcome {
         match (&self.decision, self.change.direction) {
-            (Decision::Nothing, Direction::Grant) => "already granted".to_owned(),
-            (Decision::Nothing, Direction::Revoke) => "already revoked".to_owned(),
-            (
-                Decision::Write {
-                    replaces: Some(old),
-                    ..
-                },
-                Direction::Grant,
-            ) => format!("replaced {old} with {}", self.change.target.role_value()),
-            (Decision::Write { .. }, Direction::Grant) => "granted".to_owned(),
-            (Decision::Write { .. }, Direction::Revoke) => "revoked".to_owned(),
+            (Decision::Nothing, Direction::Grant) => Outcome::AlreadyGranted,
+            (Decision::Nothing, Direction::Revoke) => Outcome::AlreadyRevoked,
+            (Decision::Write { replaces, .. }, Direction::Grant) => {
+                self.change.granted(replaces.clone())
+            }
+            (Decision::Write { .. }, Direction::Revoke) => Outcome::Revoked,
+        }
+    }
+}
+
+/// What a grant or revoke came to, as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The principal now holds it.
+    Granted,
+    /// The principal held it already; nothing was sent.
+    AlreadyGranted,
+    /// The principal held another role at that scope, which this one replaced.
+    Replaced {
+        /// The role taken away.
+        old: String,
+        /// The role granted.
+        new: String,
+    },
+    /// The principal no longer holds it.
+    Revoked,
+    /// The principal did not hold it; nothing was sent.
+    AlreadyRevoked,
+}
+
+impl Outcome {
+    /// The machine-readable name: `granted`, `already_granted`, `replaced`, `revoked`,
+    /// `already_revoked`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Outcome::Granted => "granted",
+            Outcome::AlreadyGranted => "already_granted",
+            Outcome::Replaced { .. } => "replaced",
+            Outcome::Revoked => "revoked",
+            Outcome::AlreadyRevoked => "already_revoked",
+        }
+    }
+
+    /// Whether it changes anything in env0.
+    pub fn changes(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Granted | Outcome::Replaced { .. } | Outcome::Revoked
+        )
+    }
+}
+
+/// The one line an operator sees: `granted`, `already granted`, `replaced Viewer with
+/// Deployer`, `revoked` or `already revoked`.
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Replaced { old, new } => write!(f, "replaced {old} with {new}"),
+            other => f.write_str(&other.code().replace('_', " ")),
         }
     }
 }
@@ -144,7 +192,7 @@ impl Env0Provisioner {
         let changed = self.apply(&plan).await?;
         tracing::info!(
             change = %plan.change,
-            result = %plan.result_line(),
+            result = %plan.outcome(),
             changed,
             "provisioning done"
         );
