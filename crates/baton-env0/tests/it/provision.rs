@@ -25,6 +25,15 @@ fn org() -> Org {
     org_for_the_e2e()
 }
 
+/// The organization served by a fake (`configure` adds faults), what the test changes in it,
+/// and a working directory.
+fn setup(configure: impl FnOnce(FakeConfig) -> FakeConfig) -> (Picks, Fake, tempfile::TempDir) {
+    let org = org();
+    let picks = pick(&org);
+    let fake = start(configure(FakeConfig::new(org)));
+    (picks, fake, tempfile::tempdir().unwrap())
+}
+
 fn start(config: FakeConfig) -> Fake {
     Fake::start(config.with_credentials(Credentials::new(env0_fake::DEMO_KEY_ID, SECRET)))
 }
@@ -86,6 +95,14 @@ fn text(m: &Maybe<String>) -> Option<&str> {
     m.value().map(String::as_str)
 }
 
+/// A person, a project where they hold `old`, and the role `new` that replaces it.
+struct Swap {
+    id: String,
+    project: String,
+    old: String,
+    new: &'static str,
+}
+
 /// What the test changes, picked from the generated organization.
 struct Picks {
     /// A person holding organization role User.
@@ -98,8 +115,8 @@ struct Picks {
     other_team: String,
     /// A project where the member holds no role and `team` has none.
     project: String,
-    /// A person holding a role on `project_with_role` and that role.
-    holder: (String, String, String),
+    /// A person holding a role on a project, to be given another one there.
+    holder: Swap,
 }
 
 fn pick(org: &Org) -> Picks {
@@ -154,7 +171,16 @@ fn pick(org: &Org) -> Picks {
         .iter()
         .flat_map(|(p, list)| list.iter().map(move |a| (p, a)))
         .find(|(_, a)| people.contains(&a.user_id.as_str()) && a.role != "Admin")
-        .map(|(p, a)| (a.user_id.clone(), p.clone(), a.role.clone()))
+        .map(|(p, a)| Swap {
+            id: a.user_id.clone(),
+            project: p.clone(),
+            old: a.role.clone(),
+            new: if a.role == "Deployer" {
+                "Planner"
+            } else {
+                "Deployer"
+            },
+        })
         .expect("a person with a project role");
     Picks {
         member: member.to_owned(),
@@ -176,19 +202,16 @@ fn applied(writes: &[WriteRecord]) -> Vec<String> {
 
 #[test]
 fn each_kind_of_grant_shows_in_the_next_sync_and_its_revoke_removes_it() {
-    let org = org();
-    let p = pick(&org);
-    let fake = start(FakeConfig::new(org));
-    let dir = tempfile::tempdir().unwrap();
+    let (p, fake, dir) = setup(|config| config);
     let dir = dir.path();
     let before = sync(dir, &fake);
 
-    let (holder, held_on, old_role) = &p.holder;
-    let new_role = if old_role == "Deployer" {
-        "Planner"
-    } else {
-        "Deployer"
-    };
+    let Swap {
+        id: holder,
+        project: held_on,
+        old: old_role,
+        new: new_role,
+    } = &p.holder;
     // (entitlement, principal type, principal id, result line)
     let grants = [
         (
@@ -295,10 +318,7 @@ fn each_kind_of_grant_shows_in_the_next_sync_and_its_revoke_removes_it() {
 
 #[test]
 fn refusals_name_what_to_do_and_send_nothing() {
-    let org = org();
-    let p = pick(&org);
-    let fake = start(FakeConfig::new(org));
-    let dir = tempfile::tempdir().unwrap();
+    let (p, fake, dir) = setup(|config| config);
     let dir = dir.path();
 
     // No sync yet: nothing to look ids up in.
@@ -362,10 +382,7 @@ fn refusals_name_what_to_do_and_send_nothing() {
 
 #[test]
 fn dry_run_prints_the_write_and_sends_none() {
-    let org = org();
-    let p = pick(&org);
-    let fake = start(FakeConfig::new(org));
-    let dir = tempfile::tempdir().unwrap();
+    let (p, fake, dir) = setup(|config| config);
     let dir = dir.path();
     sync(dir, &fake);
     let entitlement = format!("project:{}:Deployer", p.project);
@@ -449,19 +466,16 @@ fn first_member(fake: &Fake, team: &str) -> String {
 /// Every write is applied and its answer lost: each change still ends right, sent once.
 #[test]
 fn a_connection_dropped_after_each_kind_of_write_ends_applied_and_sent_once() {
-    let org = org();
-    let p = pick(&org);
-    let fake =
-        start(FakeConfig::new(org).with_write_faults(Faults::none().with(FaultKind::Drop, 1.0)));
-    let dir = tempfile::tempdir().unwrap();
+    let (p, fake, dir) =
+        setup(|config| config.with_write_faults(Faults::none().with(FaultKind::Drop, 1.0)));
     let dir = dir.path();
     sync(dir, &fake);
-    let (holder, held_on, old_role) = &p.holder;
-    let new_role = if old_role == "Deployer" {
-        "Planner"
-    } else {
-        "Deployer"
-    };
+    let Swap {
+        id: holder,
+        project: held_on,
+        old: old_role,
+        new: new_role,
+    } = &p.holder;
     let project_role = format!("project:{}:Deployer", p.project);
     let team_role = format!("project:{}:Viewer", p.project);
     let membership = format!("team:{}:member", p.other_team);
@@ -530,11 +544,8 @@ fn a_connection_dropped_after_each_kind_of_write_ends_applied_and_sent_once() {
 
 #[test]
 fn a_write_never_applied_is_sent_again_then_reported_and_nothing_changes() {
-    let org = org();
-    let p = pick(&org);
-    let fake =
-        start(FakeConfig::new(org).with_write_faults(Faults::none().with(FaultKind::Reset, 1.0)));
-    let dir = tempfile::tempdir().unwrap();
+    let (p, fake, dir) =
+        setup(|config| config.with_write_faults(Faults::none().with(FaultKind::Reset, 1.0)));
     let dir = dir.path();
     sync(dir, &fake);
     let project_role = format!("project:{}:Deployer", p.project);
@@ -554,26 +565,27 @@ fn a_write_never_applied_is_sent_again_then_reported_and_nothing_changes() {
     assert!(!sync(dir, &fake).contains_key(&format!("{project_role}:user:{}", p.member)));
 }
 
+/// Someone else adds `id` to `team` right after the next write.
+fn add_after_next_write(fake: &Fake, team: &str, id: &str) {
+    let (team, id) = (team.to_owned(), id.to_owned());
+    fake.server.on_next_write(move |org| {
+        if let Some(t) = org.teams.iter_mut().find(|t| t.id == team)
+            && let Maybe::Value(users) = &mut t.users
+        {
+            users.push(env0_fake::User::new(id));
+        }
+    });
+}
+
 #[test]
 fn a_concurrent_team_edit_is_reported() {
-    let org = org();
-    let p = pick(&org);
-    let fake = start(FakeConfig::new(org));
-    let dir = tempfile::tempdir().unwrap();
+    let (p, fake, dir) = setup(|config| config);
     let dir = dir.path();
     sync(dir, &fake);
     let membership = format!("team:{}:member", p.other_team);
 
     // Someone adds another member right after our write: the grant holds, the edit is reported.
-    let team = p.other_team.clone();
-    let key = p.key.clone();
-    fake.server.on_next_write(move |org| {
-        if let Some(t) = org.teams.iter_mut().find(|t| t.id == team)
-            && let Maybe::Value(users) = &mut t.users
-        {
-            users.push(env0_fake::User::new(key));
-        }
-    });
+    add_after_next_write(&fake, &p.other_team, &p.key);
     let run = grant(dir, &fake, &membership, &p.member, "user");
     ok(&run, "granted");
     assert!(
@@ -587,15 +599,7 @@ fn a_concurrent_team_edit_is_reported() {
 
     // Someone puts back the member we just removed: the revoke did not hold, exit 5.
     sync(dir, &fake);
-    let team = p.other_team.clone();
-    let key = p.key.clone();
-    fake.server.on_next_write(move |org| {
-        if let Some(t) = org.teams.iter_mut().find(|t| t.id == team)
-            && let Maybe::Value(users) = &mut t.users
-        {
-            users.push(env0_fake::User::new(key));
-        }
-    });
+    add_after_next_write(&fake, &p.other_team, &p.key);
     let run = revoke(dir, &fake, &format!("{membership}:user:{}", p.key));
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
@@ -610,10 +614,7 @@ fn a_concurrent_team_edit_is_reported() {
 
 #[test]
 fn trace_logs_of_a_provisioning_run_never_show_the_secret() {
-    let org = org();
-    let p = pick(&org);
-    let fake = start(FakeConfig::new(org));
-    let dir = tempfile::tempdir().unwrap();
+    let (p, fake, dir) = setup(|config| config);
     let dir = dir.path();
     sync(dir, &fake);
     let entitlement = format!("team:{}:member", p.other_team);
