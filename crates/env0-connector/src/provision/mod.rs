@@ -167,7 +167,7 @@ impl Env0Provisioner {
     pub async fn plan(&self, change: Change) -> Result<Plan, ProvisionError> {
         let (read, before) = state::observe(&self.client, &self.org, &change)
             .await
-            .map_err(|e| read_failure(e, false))?;
+            .map_err(api_failure)?;
         let decision = state::decide(&change, &before)?;
         Ok(Plan {
             change,
@@ -230,16 +230,6 @@ impl Provisioner for Env0Provisioner {
             Decision::Nothing => RevokeOutcome::AlreadyRevoked,
             Decision::Write { .. } => RevokeOutcome::Revoked,
         })
-    }
-}
-
-/// A failed read: before any write nothing changed, so trying again is safe when the failure
-/// is transient; after a write it leaves the outcome unknown.
-fn read_failure(error: env0_api::Error, after_write: bool) -> ProvisionError {
-    if after_write {
-        ProvisionError::uncertain(error)
-    } else {
-        api_failure(error)
     }
 }
 
