@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use crate::store::database_thread::{Counts, DatabaseThread};
 use crate::store::envelope::{self, Output};
-use crate::store::schema;
 use crate::store::time::now_text;
 use crate::store::workdir::WorkDir;
 use crate::store::{StoreError, SyncStats};
@@ -157,7 +156,7 @@ pub(super) fn stats_from(counts: Counts) -> SyncStats {
 /// totals by scanning each table's unique `(external_id, sync_id)` index, resources per type
 /// through the resource type index.
 #[cfg(debug_assertions)]
-pub(super) fn compute_stats(conn: &Connection, sync_id: &str) -> rusqlite::Result<SyncStats> {
+pub(super) fn compute_stats(conn: &rusqlite::Connection, sync_id: &str) -> rusqlite::Result<SyncStats> {
     let count = |table: &str| -> rusqlite::Result<u64> {
         conn.query_row(
             &format!("select count(*) from {table} where sync_id = ?1"),
@@ -167,10 +166,10 @@ pub(super) fn compute_stats(conn: &Connection, sync_id: &str) -> rusqlite::Resul
         .map(|n| n.max(0) as u64)
     };
     let mut stats = SyncStats {
-        resource_types: count(schema::RESOURCE_TYPES)?,
-        resources: count(schema::RESOURCES)?,
-        entitlements: count(schema::ENTITLEMENTS)?,
-        grants: count(schema::GRANTS)?,
+        resource_types: count(crate::store::schema::RESOURCE_TYPES)?,
+        resources: count(crate::store::schema::RESOURCES)?,
+        entitlements: count(crate::store::schema::ENTITLEMENTS)?,
+        grants: count(crate::store::schema::GRANTS)?,
         ..SyncStats::default()
     };
     let mut types = conn.prepare("select external_id from v1_resource_types where sync_id = ?1")?;
