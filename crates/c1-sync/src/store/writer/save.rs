@@ -156,7 +156,10 @@ pub(super) fn stats_from(counts: Counts) -> SyncStats {
 /// totals by scanning each table's unique `(external_id, sync_id)` index, resources per type
 /// through the resource type index.
 #[cfg(debug_assertions)]
-pub(super) fn compute_stats(conn: &rusqlite::Connection, sync_id: &str) -> rusqlite::Result<SyncStats> {
+pub(super) fn compute_stats(
+    conn: &rusqlite::Connection,
+    sync_id: &str,
+) -> rusqlite::Result<SyncStats> {
     let count = |table: &str| -> rusqlite::Result<u64> {
         conn.query_row(
             &format!("select count(*) from {table} where sync_id = ?1"),
