@@ -19,7 +19,7 @@ use crate::util::{cargo, workspace_root};
 
 /// The demo credentials env0-fake accepts by default.
 pub(crate) const DEMO_KEY_ID: &str = "demo-key-id";
-const DEMO_KEY_SECRET: &str = "demo-key-secret";
+pub(crate) const DEMO_KEY_SECRET: &str = "demo-key-secret";
 /// The person whose access the demo shows.
 const DEMO_PERSON: &str = "sofia.alvarez@brightwave.io";
 
@@ -249,34 +249,45 @@ impl FakeProcess {
             .with_context(|| format!("no organization id in {:?}", self.org_line))
     }
 
-    /// `GET /_fake/stats`, over a plain loopback socket (xtask has no HTTP client).
+    /// `GET /_fake/stats`.
     pub(crate) fn stats(&self) -> Result<serde_json::Value> {
+        let body = self.get("/_fake/stats", None)?;
+        serde_json::from_slice(&body).context("stats are not JSON")
+    }
+
+    /// `GET path_and_query` over a plain loopback socket (xtask has no HTTP client), with
+    /// `authorization` as the header's value when given; returns the body of a `200`.
+    pub(crate) fn get(&self, path_and_query: &str, authorization: Option<&str>) -> Result<Vec<u8>> {
         let addr = self
             .base_url
             .strip_prefix("http://")
             .with_context(|| format!("unexpected base URL {}", self.base_url))?;
         let mut stream =
             TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let auth = authorization
+            .map(|value| format!("Authorization: {value}\r\n"))
+            .unwrap_or_default();
         write!(
             stream,
-            "GET /_fake/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            "GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
         )?;
         let mut response = Vec::new();
         stream
             .read_to_end(&mut response)
-            .context("cannot read the stats response")?;
-        let text = String::from_utf8_lossy(&response);
-        let Some((head, body)) = text.split_once("\r\n\r\n") else {
-            bail!("malformed stats response");
+            .with_context(|| format!("cannot read the response to GET {path_and_query}"))?;
+        let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+            bail!("malformed response to GET {path_and_query}");
         };
+        let head = String::from_utf8_lossy(&response[..split]);
         if !head.starts_with("HTTP/1.1 200") {
             bail!(
-                "stats request failed: {}",
+                "GET {path_and_query} failed: {}",
                 head.lines().next().unwrap_or_default()
             );
         }
-        serde_json::from_str(body).context("stats are not JSON")
+        response.drain(..split + 4);
+        Ok(response)
     }
 }
 

@@ -15,6 +15,7 @@
 
 mod bench;
 mod bench_expand;
+mod bench_floor;
 mod bench_governance;
 mod codegen;
 mod demo;
