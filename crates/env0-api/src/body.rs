@@ -64,6 +64,7 @@ impl BodyBuffer {
     }
 
     /// How many bytes were appended.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         match &self.inner {
             Inner::Heap(vec) => vec.len(),

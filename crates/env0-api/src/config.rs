@@ -182,9 +182,11 @@ impl ClientConfig {
         self
     }
 
-    /// Whether a large list body (4 MiB or more) may be decoded on up to four threads of its own
-    /// (default: yes). Off, every body is decoded on the thread that awaits the request. What is
-    /// accepted, and every error, is the same either way.
+    /// Whether a large list body (4 MiB or more) read whole may be decoded on up to four threads
+    /// of its own (default: yes). Off, every body is decoded on the thread that awaits the
+    /// request. What is accepted, and every error, is the same either way. The member list
+    /// ([`Env0Client::organization_users_with`](crate::Env0Client::organization_users_with)) is
+    /// decoded while it arrives instead, on the awaiting thread, whatever this says.
     pub fn parallel_decoding(mut self, enabled: bool) -> ClientConfig {
         self.parallel_decoding = enabled;
         self

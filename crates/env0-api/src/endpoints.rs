@@ -74,15 +74,12 @@ impl Env0Client {
     }
 
     /// Like [`organization_users`](Self::organization_users), converting each member with
-    /// `convert` as soon as it is read: the whole list of wire members never exists at once, and
-    /// the response body is freed before this returns. The result is in response order; when the
-    /// response fails to decode, the items converted so far are dropped, so `convert` may see the
-    /// same member more than once (a response cut short and sent again, or a parallel decode that
-    /// fell back to the serial one) and should have no side effects.
-    ///
-    /// A large list (4 MiB or more) is decoded on up to four threads unless
-    /// [`ClientConfig::parallel_decoding`] is off, so `convert` may run on several threads at
-    /// once, in no particular order.
+    /// `convert` as soon as it is read. The body is decoded while it arrives and never held
+    /// whole (a 100k-member list is about 45 MB): memory holds the converted items and the one
+    /// member being read. The result is in response order. Errors are those of decoding the
+    /// whole body (same message, line and column). A body cut short is requested again and
+    /// decoded from its start, the items converted from it dropped, so `convert` may see the
+    /// same member more than once and should have no side effects.
     pub async fn organization_users_with<T, F>(
         &self,
         org: &OrgId,
@@ -95,9 +92,10 @@ impl Env0Client {
         let endpoint = self
             .transport
             .endpoint(&["organizations", org.as_str(), "users"], &[])?;
-        let parallel = self.transport.parallel_decoding();
-        let decode = |body: &[u8]| parallel_decode::decode_list(body, parallel, &convert);
-        let items = self.transport.get_decoded(&endpoint, &decode).await?;
+        let items = self
+            .transport
+            .get_streamed_list(&endpoint, &convert)
+            .await?;
         tracing::debug!(
             endpoint = endpoint.name(),
             count = items.len(),

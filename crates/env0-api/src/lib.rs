@@ -42,6 +42,7 @@ mod models;
 mod notice;
 mod parallel_decode;
 mod ratelimit;
+mod stream_decode;
 mod transport;
 mod writes;
 

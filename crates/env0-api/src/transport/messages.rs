@@ -21,7 +21,7 @@ pub(super) fn decode_error(error: &serde_json::Error, body: &[u8], endpoint: &En
 }
 
 /// serde_json's message without its ` at line L column C` suffix.
-pub(super) fn without_position(error: &serde_json::Error) -> String {
+pub(crate) fn without_position(error: &serde_json::Error) -> String {
     let full = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     full.strip_suffix(&suffix).unwrap_or(&full).to_owned()
@@ -50,6 +50,13 @@ pub(super) fn snippet_around(body: &[u8], line: usize, column: usize) -> String 
     let offset = line_start
         .saturating_add(column.saturating_sub(1))
         .min(body.len());
+    snippet_at(body, offset)
+}
+
+/// At most `2 * SNIPPET_HALF` characters of `body` around byte `offset`, control characters
+/// replaced by spaces.
+pub(crate) fn snippet_at(body: &[u8], offset: usize) -> String {
+    let offset = offset.min(body.len());
     let start = offset.saturating_sub(SNIPPET_HALF);
     let end = offset.saturating_add(SNIPPET_HALF).min(body.len());
     // `start <= offset <= end <= body.len()` by construction; if that ever broke, the snippet

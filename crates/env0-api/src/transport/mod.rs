@@ -14,13 +14,11 @@ use http::{HeaderMap, HeaderValue, Method};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde::de::DeserializeOwned;
-use serde_json::error::Category;
 use tokio::sync::SemaphorePermit;
 use tracing::Instrument;
 use url::Url;
 
 use crate::auth::basic_authorization;
-use crate::body::BodyBuffer;
 use crate::config::{ClientConfig, RetryEvent, RetryHook, ThrottleEvent, ThrottleHook};
 use crate::error::Error;
 use crate::notice;
@@ -28,15 +26,17 @@ use crate::ratelimit::{Limiter, TokioClock};
 
 mod messages;
 mod retry;
+mod sink;
 #[cfg(test)]
 mod tests;
 mod write;
 
 pub(crate) use write::WriteBody;
 
-use messages::{decode_error, internal, read_error_message};
+use messages::read_error_message;
+pub(crate) use messages::{snippet_at, without_position};
 pub(crate) use retry::parse_retry_after;
-use retry::{Failure, FullJitter, JsonPlace};
+use retry::{Failure, FullJitter};
 
 /// Longest env0 message kept in an error, in characters.
 const MESSAGE_CHARS: usize = 200;
@@ -222,11 +222,40 @@ impl Transport {
     where
         D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
     {
+        self.get_with(endpoint, &|declared| sink::Whole::new(decode, declared))
+            .await
+    }
+
+    /// Like [`get_decoded`](Self::get_decoded) for a JSON list decoded while its body arrives
+    /// (see `stream_decode`): the body is never held whole. Errors are the same as decoding the
+    /// whole body; one cut short is retried from its start, what was decoded of it dropped.
+    pub(crate) async fn get_streamed_list<E, T, F>(
+        &self,
+        endpoint: &Endpoint,
+        convert: &F,
+    ) -> Result<Vec<T>, Error>
+    where
+        E: DeserializeOwned,
+        T: Send,
+        F: Fn(E) -> T + Sync,
+    {
+        self.get_with(endpoint, &|declared| sink::Streamed::new(convert, declared))
+            .await
+    }
+
+    /// Sends `GET endpoint` until it succeeds, fails permanently or runs out of retries; each
+    /// attempt that gets a `200` reads its body into a fresh sink from `sink` (given the declared
+    /// length).
+    async fn get_with<T, S, M>(&self, endpoint: &Endpoint, sink: &M) -> Result<T, Error>
+    where
+        S: sink::Sink<T>,
+        M: Fn(Option<u64>) -> S + Sync,
+    {
         let started = tokio::time::Instant::now();
         let attempts = &AtomicU32::new(0);
         let fetch = move || async move {
             let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-            self.attempt(endpoint, attempt, decode).await
+            self.attempt(endpoint, attempt, sink).await
         };
         let result = fetch
             .retry(self.backoff())
@@ -323,16 +352,17 @@ impl Transport {
     }
 
     /// One attempt: wait for the rate limiter, send, map the status, read and decode.
-    async fn attempt<T, D>(
+    async fn attempt<T, S, M>(
         &self,
         endpoint: &Endpoint,
         attempt: u32,
-        decode: &D,
+        sink: &M,
     ) -> Result<T, Failure>
     where
-        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
+        S: sink::Sink<T>,
+        M: Fn(Option<u64>) -> S + Sync,
     {
-        self.in_request_span(endpoint, attempt, self.exchange(endpoint, decode))
+        self.in_request_span(endpoint, attempt, self.exchange(endpoint, sink))
             .await
     }
 
@@ -379,9 +409,10 @@ impl Transport {
         .await
     }
 
-    async fn exchange<T, D>(&self, endpoint: &Endpoint, decode: &D) -> Result<T, Failure>
+    async fn exchange<T, S, M>(&self, endpoint: &Endpoint, sink: &M) -> Result<T, Failure>
     where
-        D: Fn(&[u8]) -> Result<Decoded<T>, serde_json::Error> + Sync,
+        S: sink::Sink<T>,
+        M: Fn(Option<u64>) -> S + Sync,
     {
         let response = self
             .http
@@ -398,37 +429,7 @@ impl Transport {
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
 
         if status.is_success() {
-            let started = std::time::Instant::now();
-            let body = self.read_body(response, endpoint).await?;
-            let read = started.elapsed();
-            let bytes = body
-                .as_slice()
-                .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
-            let (decoded, notices) = notice::collect(|| decode(bytes));
-            let decoded = match decoded {
-                Ok(decoded) => decoded,
-                Err(error) if error.classify() == Category::Eof => {
-                    return Err(Failure::CutShort(JsonPlace::of(&error)));
-                }
-                Err(error) => {
-                    return Err(Failure::Permanent(decode_error(&error, bytes, endpoint)));
-                }
-            };
-            tracing::debug!(
-                bytes = body.len(),
-                runs = decoded.runs,
-                read_ms = u64::try_from(read.as_millis()).unwrap_or(u64::MAX),
-                decode_ms = u64::try_from(started.elapsed().saturating_sub(read).as_millis())
-                    .unwrap_or(u64::MAX),
-                "env0 response body read and decoded"
-            );
-            // Once per response that decoded, in the request's span.
-            if !notices.is_empty() {
-                notices.log(&self.timestamps_logged);
-            }
-            // Free the body before the caller builds on what was decoded.
-            drop(body);
-            return Ok(decoded.value);
+            return self.read_body(response, endpoint, sink).await;
         }
 
         let message = read_error_message(response).await;
@@ -440,13 +441,18 @@ impl Transport {
         ))
     }
 
-    /// Reads the whole body, refusing more than the configured limit. A body cut short or
-    /// unreadable is a retryable transport failure.
-    async fn read_body(
+    /// Reads the body into a sink as it arrives, refusing more than the configured limit. A
+    /// body cut short or unreadable is a retryable transport failure.
+    async fn read_body<T, S, M>(
         &self,
         mut response: reqwest::Response,
         endpoint: &Endpoint,
-    ) -> Result<BodyBuffer, Failure> {
+        sink: &M,
+    ) -> Result<T, Failure>
+    where
+        S: sink::Sink<T>,
+        M: Fn(Option<u64>) -> S + Sync,
+    {
         let limit = self.max_body_bytes;
         let too_large = || {
             Failure::Permanent(Error::BodyTooLarge {
@@ -458,16 +464,40 @@ impl Transport {
         if declared.is_some_and(|len| len > limit) {
             return Err(too_large());
         }
-        let capacity = declared.unwrap_or(0).min(limit).min(PREALLOCATE_BYTES);
-        let mut body = BodyBuffer::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let started = std::time::Instant::now();
+        let mut decoding = Duration::ZERO;
+        let mut noticed = notice::Notices::default();
+        let mut sink = sink(declared.map(|len| len.min(limit)));
+        let mut bytes: u64 = 0;
         while let Some(chunk) = response.chunk().await.map_err(Failure::transport)? {
-            if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
+            bytes = bytes.saturating_add(chunk.len() as u64);
+            if bytes > limit {
                 return Err(too_large());
             }
-            body.extend_from_slice(&chunk)
-                .map_err(|bug| Failure::Permanent(internal(endpoint, &bug)))?;
+            let fed = std::time::Instant::now();
+            let (outcome, remarks) = notice::collect(|| sink.feed(&chunk, endpoint));
+            decoding += fed.elapsed();
+            outcome?;
+            noticed.absorb(remarks);
         }
-        Ok(body)
+        let finished = std::time::Instant::now();
+        let (decoded, remarks) = notice::collect(|| sink.finish(endpoint));
+        decoding += finished.elapsed();
+        let decoded = decoded?;
+        noticed.absorb(remarks);
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(
+            bytes,
+            runs = decoded.runs,
+            read_ms = millis(started.elapsed().saturating_sub(decoding)),
+            decode_ms = millis(decoding),
+            "env0 response body read and decoded"
+        );
+        // Once per response that decoded, in the request's span.
+        if !noticed.is_empty() {
+            noticed.log(&self.timestamps_logged);
+        }
+        Ok(decoded.value)
     }
 }
 

@@ -54,6 +54,14 @@ pub(super) struct JsonPlace {
 }
 
 impl JsonPlace {
+    pub(super) fn at(reason: String, line: usize, column: usize) -> JsonPlace {
+        JsonPlace {
+            reason,
+            line,
+            column,
+        }
+    }
+
     pub(super) fn of(error: &serde_json::Error) -> JsonPlace {
         JsonPlace {
             reason: without_position(error),

@@ -545,17 +545,50 @@ async fn a_json_body_cut_short_every_time_names_the_endpoint_the_attempts_and_th
     }
 }
 
-#[tokio::test]
-async fn a_large_member_list_cut_short_is_retried_through_the_parallel_decoder() {
-    let items: Vec<String> = (0..40_000)
+/// A member list of `count` members, in id order.
+fn member_list(count: usize) -> String {
+    let items: Vec<String> = (0..count)
         .map(|i| {
             format!(
                 r#"{{"role":"User","status":"Active","user":{{"user_id":"auth0|{i:06}","email":"user{i}@example.com","name":"User Number {i}","created_at":"2024-01-02T03:04:05.000Z"}}}}"#
             )
         })
         .collect();
-    let whole = format!("[{}]", items.join(","));
-    assert!(whole.len() > 4 * 1024 * 1024, "large enough to be split");
+    format!("[{}]", items.join(","))
+}
+
+#[tokio::test]
+async fn a_member_list_whose_connection_drops_mid_stream_is_read_again_from_its_start() {
+    let whole = member_list(5_000);
+    // The first answer stops inside a member well into the list, after thousands were decoded.
+    let sent = whole.get(..whole.len() * 2 / 3).unwrap();
+    let (url, server) = scripted_server(vec![http_cut_short(whole.len(), sent), http_ok(&whole)]);
+    let (client, events) = recording_client(raw_config(&url));
+    let converted = std::sync::atomic::AtomicUsize::new(0);
+    let users = client
+        .organization_users_with(&crate::support::org(), |m| {
+            converted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            m.user.user_id
+        })
+        .await
+        .unwrap();
+    assert_eq!(server.join().unwrap().len(), 2);
+    // The cut answer was decoded while it arrived (a body read whole would not be decoded)...
+    let converted = converted.into_inner();
+    assert!(converted > 5_000 + 1_000, "{converted} conversions");
+    // ...and every member is there once, in order: nothing decoded from it survives.
+    let want: Vec<String> = (0..5_000).map(|i| format!("auth0|{i:06}")).collect();
+    let got: Vec<String> = users.iter().map(|id| id.as_str().to_owned()).collect();
+    assert_eq!(got, want);
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].reason, "response body cut short or unreadable");
+}
+
+#[tokio::test]
+async fn a_large_member_list_whose_json_ends_early_is_read_again_from_its_start() {
+    let whole = member_list(40_000);
+    assert!(whole.len() > 4 * 1024 * 1024, "large");
     let half = whole.get(..whole.len() / 2).unwrap();
     let path = format!("/organizations/{}/users", crate::support::ORG);
     let mut server = server().await;
