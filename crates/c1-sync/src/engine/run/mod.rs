@@ -11,6 +11,7 @@ use c1_model::pb;
 use crate::engine::connector::Connector;
 #[cfg(doc)]
 use crate::engine::connector::ResourceSyncer;
+use crate::engine::keyset::KeySet;
 use crate::engine::options::SyncOptions;
 use crate::engine::progress::{Phase, ProgressEvent};
 use crate::engine::report::SyncReport;
@@ -169,6 +170,9 @@ impl SyncEngine {
         drop(spool);
         drop(types);
         drop(run_state);
+        // Nothing checks ids against them any more: their memory goes before expansion and save.
+        state.resources = KeySet::default();
+        state.entitlements = KeySet::default();
 
         if too_many_warnings(
             state

@@ -117,15 +117,16 @@ impl<'a> Pass<'a> {
         // there; building it again afterwards, with one sort, costs a fraction of that.
         // A small expansion (a few teams' members) adds a few rows to it: cheaper than building
         // it again over every grant of the sync.
-        let principal_index = if plan.steps.is_empty() || self.source_grants(&plan.steps)? <= SMALL
-        {
+        let small = plan.steps.is_empty() || self.source_grants(&plan.steps)? <= SMALL;
+        let principal_index = if small {
             None
         } else {
             self.suspend_index(PRINCIPAL_INDEX)?
         };
-        // A larger page cache while new grants go in (their index pages stay cached between
-        // destinations), the caller's again for the index rebuild, whose sorter sizes its
-        // in-memory runs by it.
+        // A larger page cache while the grants of a large expansion go in (their index pages
+        // stay cached between destinations), the caller's again for the index rebuild, whose
+        // sorter sizes its in-memory runs by it. A small one keeps the caller's: its few pages
+        // fit, and a larger cache would only grow the process.
         let cache_pages: i64 = self
             .conn
             .query_row("pragma cache_size", [], |r| r.get(0))
@@ -135,7 +136,7 @@ impl<'a> Pass<'a> {
             conn.execute_batch(&format!("pragma cache_size = {size}"))
                 .map_err(|e| StoreError::sqlite(path, "set the page cache size", e))
         };
-        if !plan.steps.is_empty() {
+        if !small {
             set_cache(format!("-{EXPANSION_CACHE_KIB}"))?;
         }
         let steps_started = Instant::now();
@@ -144,7 +145,7 @@ impl<'a> Pass<'a> {
         }
         drop(statements);
         let steps_ms = steps_started.elapsed().as_millis();
-        if !plan.steps.is_empty() {
+        if !small {
             set_cache(cache_pages.to_string())?;
         }
         if let Some(create) = principal_index {
