@@ -28,6 +28,11 @@ const ZSTD_LEVEL: i32 = 1;
 /// bounds the memory the workers' buffers take on larger machines.
 const ZSTD_WORKERS: u32 = 3;
 
+/// Bytes of input per zstd job. zstd's own choice at level 1 is 2 MiB; each job in flight holds
+/// its input and output, so 1 MiB jobs take about 6 MiB less at the end of a sync, when the
+/// process is at its largest (see `docs/performance.md`). The frame is the same ordinary frame.
+const ZSTD_JOB_BYTES: u32 = 1024 * 1024;
+
 /// What the first bytes of a file say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -231,6 +236,9 @@ fn compressor(len: u64) -> io::Result<raw::Encoder<'static>> {
     let configure = |workers: u32| -> io::Result<raw::Encoder<'static>> {
         let mut encoder = raw::Encoder::new(ZSTD_LEVEL)?;
         encoder.set_parameter(CParameter::NbWorkers(workers))?;
+        if workers > 0 {
+            encoder.set_parameter(CParameter::JobSize(ZSTD_JOB_BYTES))?;
+        }
         encoder.set_parameter(CParameter::ChecksumFlag(true))?;
         encoder.set_parameter(CParameter::ContentSizeFlag(true))?;
         encoder.set_pledged_src_size(Some(len))?;

@@ -33,6 +33,9 @@ const GRANTS_OF: &str = "select id, external_id, principal_resource_type_id, \
      where entitlement_id = ?1 and sync_id = ?2 order by id";
 /// KiB of SQLite page cache while new grants are written.
 const EXPANSION_CACHE_KIB: u32 = 32 * 1024;
+/// KiB of SQLite page cache while the principal index is rebuilt: the sorter sizes its in-memory
+/// runs by it.
+const REBUILD_CACHE_KIB: u32 = 8 * 1024;
 /// The grants' index by principal, rebuilt after a large expansion rather than updated row by row.
 const PRINCIPAL_INDEX: &str = "idx_grants_principal_id_v1";
 /// Grants of the sources up to which an expansion keeps the principal index and updates it.
@@ -124,9 +127,9 @@ impl<'a> Pass<'a> {
             self.suspend_index(PRINCIPAL_INDEX)?
         };
         // A larger page cache while the grants of a large expansion go in (their index pages
-        // stay cached between destinations), the caller's again for the index rebuild, whose
-        // sorter sizes its in-memory runs by it. A small one keeps the caller's: its few pages
-        // fit, and a larger cache would only grow the process.
+        // stay cached between destinations), a smaller one for the index rebuild, whose sorter
+        // sizes its in-memory runs by it, then the caller's again. A small expansion keeps the
+        // caller's: its few pages fit, and a larger cache would only grow the process.
         let cache_pages: i64 = self
             .conn
             .query_row("pragma cache_size", [], |r| r.get(0))
@@ -145,16 +148,17 @@ impl<'a> Pass<'a> {
         }
         drop(statements);
         let steps_ms = steps_started.elapsed().as_millis();
-        if !small {
-            set_cache(cache_pages.to_string())?;
-        }
         if let Some(create) = principal_index {
+            set_cache(format!("-{REBUILD_CACHE_KIB}"))?;
             // The sorter may sort its runs on a helper thread meanwhile the table is read.
             self.conn
                 .execute_batch(&format!(
                     "pragma threads = 2; {create}; pragma threads = 0;"
                 ))
                 .map_err(|e| self.sql("rebuild the grants' principal index", e))?;
+        }
+        if !small {
+            set_cache(cache_pages.to_string())?;
         }
         let index_ms = steps_started.elapsed().as_millis() - steps_ms;
         self.report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
