@@ -15,6 +15,7 @@ use crate::models::{
     ProjectUserPermission, Team, TeamRoleAssignment, TeamsPage,
 };
 use crate::parallel_decode;
+use crate::stream_decode::Noted;
 use crate::transport::{Endpoint, Transport};
 
 /// Page size asked of `GET /teams/organizations/{org}`.
@@ -74,34 +75,37 @@ impl Env0Client {
     }
 
     /// Like [`organization_users`](Self::organization_users), converting each member with
-    /// `convert` as soon as it is read. The body is decoded while it arrives and never held
-    /// whole (a 100k-member list is about 45 MB): memory holds the converted items and the one
-    /// member being read. The result is in response order. Errors are those of decoding the
-    /// whole body (same message, line and column). A body cut short is requested again and
-    /// decoded from its start, the items converted from it dropped, so `convert` may see the
-    /// same member more than once and should have no side effects.
-    pub async fn organization_users_with<T, F>(
+    /// `convert` as soon as it is read: `convert` returns what to keep of it, if anything, and
+    /// may note things (warnings, say) in the list it is given; the answer is what was kept, in
+    /// response order, and what was noted. The body is decoded while it arrives and never held
+    /// whole (a 100k-member list is about 45 MB): memory holds what was kept and the one member
+    /// being read. Errors are those of decoding the whole body (same message, line and column).
+    /// A body cut short is requested again and decoded from its start, what was kept and noted
+    /// from it dropped, so `convert` may see the same member more than once and should have no
+    /// side effects.
+    pub async fn organization_users_with<T, W, F>(
         &self,
         org: &OrgId,
         convert: F,
-    ) -> Result<Vec<T>, Error>
+    ) -> Result<(Vec<T>, Vec<W>), Error>
     where
         T: Send,
-        F: Fn(OrganizationUser) -> T + Sync,
+        W: Send,
+        F: Fn(OrganizationUser, &mut Vec<W>) -> Option<T> + Sync,
     {
         let endpoint = self
             .transport
             .endpoint(&["organizations", org.as_str(), "users"], &[])?;
-        let items = self
+        let (items, notes) = self
             .transport
-            .get_streamed_list(&endpoint, &convert)
+            .get_streamed_list(&endpoint, &|| Noted::new(&convert))
             .await?;
         tracing::debug!(
             endpoint = endpoint.name(),
             count = items.len(),
             "env0 list received"
         );
-        Ok(items)
+        Ok((items, notes))
     }
 
     /// `GET /api-keys?organizationId={org}`.

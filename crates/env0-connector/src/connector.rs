@@ -353,25 +353,15 @@ impl OrgSession {
     pub(crate) async fn fetch_members(&self) -> Result<Members, ConnectorError> {
         let converted = self
             .client
-            .organization_users_with(&self.org, |m| {
-                // Packed as soon as decoded: the response body and the organization's principals
-                // are in memory together only in this compact form. A large list is decoded on
-                // several threads, so each member carries its own warnings (rarely any).
-                let mut warnings = Vec::new();
-                let principal = Principal::from_member(m, &mut warnings);
-                (admit(&principal, MEMBERS_SOURCE, &mut warnings), warnings)
+            .organization_users_with(&self.org, |m, warnings| {
+                // Packed as soon as decoded: the organization's principals are only ever in
+                // memory in this compact form, in the one list that the directory keeps.
+                let principal = Principal::from_member(m, warnings);
+                admit(&principal, MEMBERS_SOURCE, warnings)
             })
             .await;
         match converted {
-            Ok(converted) => {
-                let mut warnings = Vec::new();
-                let principals = converted
-                    .into_iter()
-                    .filter_map(|(principal, found)| {
-                        warnings.extend(found);
-                        principal
-                    })
-                    .collect();
+            Ok((principals, warnings)) => {
                 Members::from_principals(principals, warnings).map_err(permanent)
             }
             Err(e) if e.is_access_denied() => Err(permanent(Error::CannotListUsers {

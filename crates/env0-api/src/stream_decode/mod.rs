@@ -3,11 +3,11 @@
 //! [`StreamList`] is fed the body chunk by chunk. It reads the list's structure (`[`, commas,
 //! `]`) itself and lets serde_json decode each element from the bytes it holds; an element cut
 //! by the end of a chunk is tried again, from its start, when the next chunk arrives. Decoded
-//! elements are converted at once and their bytes dropped, so memory holds the converted items
-//! and one partial element, never the body.
+//! elements go at once to a [`Collect`] (which converts and keeps them) and their bytes are
+//! dropped, so memory holds the collected items and one partial element, never the body.
 //!
 //! It accepts and rejects exactly what decoding the whole body with serde_json does
-//! ([`decode_list_on`](crate::parallel_decode::decode_list_on) on one thread), with the same
+//! (`parallel_decode::decode_list_on` on one thread), with the same
 //! message at the same line and column: element errors are serde_json's own, moved from the
 //! element to the body, and the few errors of the list's structure are named as serde_json names
 //! them. A body that does not start with `[` (`null`, an object, anything else) is kept whole and
@@ -18,9 +18,9 @@
 //! every string inside as valid); an element reaching invalid UTF-8 is decoded from bytes, so the
 //! error is serde_json's.
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 
-use crate::parallel_decode;
+use crate::de::MappedList;
 use crate::transport::Decoded;
 
 /// Why a streamed body did not decode, placed in the whole body.
@@ -64,10 +64,59 @@ enum Element<E> {
     Failed(serde_json::Error),
 }
 
-/// A JSON list decoded as its body arrives (see the module docs), each element converted by
-/// `convert` as soon as it is read.
-pub(crate) struct StreamList<'c, E, T, F> {
+/// Where a streamed list's elements go, one by one as they are decoded.
+pub(crate) trait Collect<E> {
+    /// What the whole list becomes.
+    type Output;
+    /// Room for about `additional` more elements.
+    fn reserve(&mut self, additional: usize);
+    /// The next element.
+    fn push(&mut self, element: E);
+    /// The list has ended.
+    fn finish(self) -> Self::Output;
+}
+
+/// Each element converted by a function that may keep it or not and may note things (warnings,
+/// say) beside it, into a `Vec` of what it kept and one of what it noted. A fresh one per body
+/// read, so a body read twice notes nothing twice.
+pub(crate) struct Noted<'c, F, T, W> {
     convert: &'c F,
+    items: Vec<T>,
+    notes: Vec<W>,
+}
+
+impl<'c, F, T, W> Noted<'c, F, T, W> {
+    pub(crate) fn new(convert: &'c F) -> Self {
+        Noted {
+            convert,
+            items: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl<E, T, W, F: Fn(E, &mut Vec<W>) -> Option<T>> Collect<E> for Noted<'_, F, T, W> {
+    type Output = (Vec<T>, Vec<W>);
+
+    fn reserve(&mut self, additional: usize) {
+        self.items.reserve(additional);
+    }
+
+    fn push(&mut self, element: E) {
+        if let Some(item) = (self.convert)(element, &mut self.notes) {
+            self.items.push(item);
+        }
+    }
+
+    fn finish(self) -> (Vec<T>, Vec<W>) {
+        (self.items, self.notes)
+    }
+}
+
+/// A JSON list decoded as its body arrives (see the module docs), each element handed to a
+/// [`Collect`] as soon as it is read.
+pub(crate) struct StreamList<E, C> {
+    collect: C,
     /// The bytes received and not yet consumed.
     held: Vec<u8>,
     /// Offset in `held` of the first byte not consumed.
@@ -75,8 +124,9 @@ pub(crate) struct StreamList<'c, E, T, F> {
     /// Where `held[0]` is in the body.
     origin: Origin,
     state: State,
-    items: Vec<T>,
-    /// The body's declared length, to size `items` once the first element is read.
+    /// Elements read so far.
+    count: usize,
+    /// The body's declared length, to size the collection once the first element is read.
     expected: Option<usize>,
     element: std::marker::PhantomData<fn() -> E>,
 }
@@ -85,21 +135,20 @@ fn is_whitespace(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-impl<'c, E, T, F> StreamList<'c, E, T, F>
+impl<E, C> StreamList<E, C>
 where
     E: DeserializeOwned,
-    T: Send,
-    F: Fn(E) -> T + Sync,
+    C: Collect<E>,
 {
-    /// A decoder for one body; `expected` is its declared length, if any.
-    pub(crate) fn new(convert: &'c F, expected: Option<usize>) -> Self {
+    /// A decoder for one body into `collect`; `expected` is the body's declared length, if any.
+    pub(crate) fn new(collect: C, expected: Option<usize>) -> Self {
         StreamList {
-            convert,
+            collect,
             held: Vec::new(),
             at: 0,
             origin: Origin { line: 1, column: 0 },
             state: State::Start,
-            items: Vec::new(),
+            count: 0,
             expected,
             element: std::marker::PhantomData,
         }
@@ -117,19 +166,33 @@ where
     }
 
     /// The body has ended: the list, or why it is not one.
-    pub(crate) fn finish(mut self) -> Result<Decoded<Vec<T>>, StreamError> {
+    pub(crate) fn finish(mut self) -> Result<Decoded<C::Output>, StreamError> {
         let held = std::mem::take(&mut self.held);
         if matches!(self.state, State::Start | State::Whole) {
-            // Nothing was consumed: the serial decoder reads the whole body.
-            return parallel_decode::decode_list_on(&held, 1, self.convert).map_err(|e| {
-                let at = offset_in(&held, e.line(), e.column());
-                error_from(&held, &e, (e.line(), e.column()), at)
+            // Nothing was consumed: the serial decoder reads the whole body (as
+            // `parallel_decode` does on one thread).
+            let collect = &mut self.collect;
+            let mut push = |element: E| collect.push(element);
+            let seed = MappedList {
+                convert: &mut push,
+                item: std::marker::PhantomData,
+            };
+            let mut de = serde_json::Deserializer::from_slice(&held);
+            seed.deserialize(&mut de)
+                .and_then(|_| de.end())
+                .map_err(|e| {
+                    let at = offset_in(&held, e.line(), e.column());
+                    error_from(&held, &e, (e.line(), e.column()), at)
+                })?;
+            return Ok(Decoded {
+                value: self.collect.finish(),
+                runs: 1,
             });
         }
         self.advance(&held, true)?;
         match self.state {
             State::Closed => Ok(Decoded {
-                value: self.items,
+                value: self.collect.finish(),
                 runs: 1,
             }),
             State::First | State::After => {
@@ -196,10 +259,11 @@ where
                     let bytes = held.get(self.at..).unwrap_or_default();
                     match element::<E>(text, bytes, invalid, finished) {
                         Element::Done(element, length) => {
-                            if self.items.is_empty() {
+                            if self.count == 0 {
                                 self.reserve(length);
                             }
-                            self.items.push((self.convert)(element));
+                            self.count += 1;
+                            self.collect.push(element);
                             self.at += length;
                             self.state = State::After;
                         }
@@ -216,13 +280,12 @@ where
     }
 
     /// Room for the list at the first element's size, and a quarter more, when the body's
-    /// length is known (never more than its length in bytes).
+    /// length is known: room reserved and never written costs no memory.
     fn reserve(&mut self, element_bytes: usize) {
         if let Some(expected) = self.expected {
             let size = element_bytes.max(1);
-            let estimate = expected / size + expected / size / 4 + 1;
-            self.items
-                .reserve(estimate.min(expected / size_of::<T>().max(1) + 1));
+            self.collect
+                .reserve(expected / size + expected / size / 4 + 1);
         }
     }
 

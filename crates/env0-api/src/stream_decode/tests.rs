@@ -5,6 +5,37 @@ use serde::Deserialize;
 
 use super::*;
 
+/// Each element converted by a function, into a `Vec`.
+struct Mapped<'c, F, T> {
+    convert: &'c F,
+    items: Vec<T>,
+}
+
+impl<'c, F, T> Mapped<'c, F, T> {
+    fn new(convert: &'c F) -> Self {
+        Mapped {
+            convert,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<E, T, F: Fn(E) -> T> Collect<E> for Mapped<'_, F, T> {
+    type Output = Vec<T>;
+
+    fn reserve(&mut self, additional: usize) {
+        self.items.reserve(additional);
+    }
+
+    fn push(&mut self, element: E) {
+        self.items.push((self.convert)(element));
+    }
+
+    fn finish(self) -> Vec<T> {
+        self.items
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 struct Item {
     id: String,
@@ -28,7 +59,7 @@ enum Answer {
 }
 
 fn serial(body: &[u8]) -> Answer {
-    match parallel_decode::decode_list_on(body, 1, &|item: Item| item) {
+    match crate::parallel_decode::decode_list_on(body, 1, &|item: Item| item) {
         Ok(decoded) => Answer::Items(decoded.value),
         Err(e) => Answer::Error {
             eof: e.is_eof(),
@@ -41,7 +72,7 @@ fn serial(body: &[u8]) -> Answer {
 
 fn streamed(body: &[u8], cuts: &[usize]) -> Answer {
     let convert = |item: Item| item;
-    let mut stream = StreamList::new(&convert, Some(body.len()));
+    let mut stream = StreamList::new(Mapped::new(&convert), Some(body.len()));
     let mut from = 0;
     let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(body.len())).collect();
     ends.sort_unstable();

@@ -227,20 +227,23 @@ impl Transport {
     }
 
     /// Like [`get_decoded`](Self::get_decoded) for a JSON list decoded while its body arrives
-    /// (see `stream_decode`): the body is never held whole. Errors are the same as decoding the
-    /// whole body; one cut short is retried from its start, what was decoded of it dropped.
-    pub(crate) async fn get_streamed_list<E, T, F>(
+    /// (see `stream_decode`): the body is never held whole, each element goes to a collector
+    /// made by `collect` for the attempt. Errors are the same as decoding the whole body; one cut
+    /// short is retried from its start, with a fresh collector.
+    pub(crate) async fn get_streamed_list<E, C, M>(
         &self,
         endpoint: &Endpoint,
-        convert: &F,
-    ) -> Result<Vec<T>, Error>
+        collect: &M,
+    ) -> Result<C::Output, Error>
     where
         E: DeserializeOwned,
-        T: Send,
-        F: Fn(E) -> T + Sync,
+        C: crate::stream_decode::Collect<E>,
+        M: Fn() -> C + Sync,
     {
-        self.get_with(endpoint, &|declared| sink::Streamed::new(convert, declared))
-            .await
+        self.get_with(endpoint, &|declared| {
+            sink::Streamed::new(collect(), declared)
+        })
+        .await
     }
 
     /// Sends `GET endpoint` until it succeeds, fails permanently or runs out of retries; each

@@ -9,7 +9,7 @@ use super::retry::{Failure, JsonPlace};
 use super::{Decoded, Endpoint, PREALLOCATE_BYTES};
 use crate::body::BodyBuffer;
 use crate::error::Error;
-use crate::stream_decode::{StreamError, StreamList};
+use crate::stream_decode::{Collect, StreamError, StreamList};
 
 /// One attempt's reader of a body.
 pub(crate) trait Sink<T> {
@@ -62,34 +62,32 @@ where
     }
 }
 
-/// A JSON list decoded as it arrives (see `stream_decode`), each element converted by `convert`.
-pub(crate) struct Streamed<'c, E, T, F>(StreamList<'c, E, T, F>);
+/// A JSON list decoded as it arrives (see `stream_decode`), each element handed to a collector.
+pub(crate) struct Streamed<E, C>(StreamList<E, C>);
 
-impl<'c, E, T, F> Streamed<'c, E, T, F>
+impl<E, C> Streamed<E, C>
 where
     E: DeserializeOwned,
-    T: Send,
-    F: Fn(E) -> T + Sync,
+    C: Collect<E>,
 {
-    pub(crate) fn new(convert: &'c F, declared: Option<u64>) -> Self {
+    pub(crate) fn new(collect: C, declared: Option<u64>) -> Self {
         Streamed(StreamList::new(
-            convert,
+            collect,
             declared.and_then(|len| usize::try_from(len).ok()),
         ))
     }
 }
 
-impl<E, T, F> Sink<Vec<T>> for Streamed<'_, E, T, F>
+impl<E, C> Sink<C::Output> for Streamed<E, C>
 where
     E: DeserializeOwned,
-    T: Send,
-    F: Fn(E) -> T + Sync,
+    C: Collect<E>,
 {
     fn feed(&mut self, chunk: &[u8], endpoint: &Endpoint) -> Result<(), Failure> {
         self.0.feed(chunk).map_err(|e| failure(e, endpoint))
     }
 
-    fn finish(self, endpoint: &Endpoint) -> Result<Decoded<Vec<T>>, Failure> {
+    fn finish(self, endpoint: &Endpoint) -> Result<Decoded<C::Output>, Failure> {
         self.0.finish().map_err(|e| failure(e, endpoint))
     }
 }

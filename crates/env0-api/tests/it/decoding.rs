@@ -25,13 +25,13 @@ fn large_member_list() -> String {
 
 /// The members' ids in the order returned, and the names of the threads `convert` ran on.
 async fn decode_on(client: &Env0Client) -> (Vec<String>, BTreeSet<String>) {
-    let seen = client
-        .organization_users_with(&org(), |m| {
+    let (seen, _) = client
+        .organization_users_with(&org(), |m, _: &mut Vec<()>| {
             let thread = std::thread::current();
-            (
+            Some((
                 m.user.user_id.as_str().to_owned(),
                 thread.name().unwrap_or("unnamed").to_owned(),
-            )
+            ))
         })
         .await
         .unwrap();

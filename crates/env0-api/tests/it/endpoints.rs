@@ -84,10 +84,11 @@ async fn a_large_member_list_decodes_like_a_small_one() {
     whole.assert_async().await;
     assert_eq!(plain, serial);
     let whole = ok_json(&mut server, &path, "", &body).await;
-    let converted = client(&server)
-        .organization_users_with(&org(), |m| m)
+    let (converted, notes) = client(&server)
+        .organization_users_with(&org(), |m, _: &mut Vec<()>| Some(m))
         .await
         .unwrap();
+    assert!(notes.is_empty());
     whole.assert_async().await;
     assert_eq!(converted.len(), 20_000);
     assert_eq!(converted, plain);
@@ -105,7 +106,7 @@ async fn a_large_member_list_decodes_like_a_small_one() {
     );
     let broken = ok_json(&mut server, &path, "", &bad).await;
     let err = client(&server)
-        .organization_users_with(&org(), |m| m)
+        .organization_users_with(&org(), |m, _: &mut Vec<()>| Some(m))
         .await
         .unwrap_err();
     broken.assert_async().await;
