@@ -583,12 +583,12 @@ async fn a_member_list_whose_connection_drops_mid_stream_is_read_again_from_its_
     let converted = converted.into_inner();
     assert!(converted > 5_000 + 1_000, "{converted} conversions");
     // ...and every member is there once, in order: nothing kept or noted from it survives.
-    let (noted, kept): (Vec<String>, Vec<String>) = (0..5_000)
+    let (want_noted, want_kept): (Vec<String>, Vec<String>) = (0..5_000)
         .map(|i| format!("auth0|{i:06}"))
         .partition(|id| id.ends_with('0'));
     let got: Vec<String> = users.iter().map(|id| id.as_str().to_owned()).collect();
-    assert_eq!(got, kept);
-    assert_eq!(notes, noted);
+    assert_eq!(got, want_kept);
+    assert_eq!(notes, want_noted);
     let events = events.lock().unwrap().clone();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].reason, "response body cut short or unreadable");
