@@ -16,6 +16,7 @@ mod help;
 mod inspect;
 mod precedence;
 mod provision;
+mod rows;
 mod secrets;
 mod support;
 mod sync;

@@ -1,0 +1,85 @@
+//! The rows a sync writes, pinned: a generated organization synced from env0-fake gives exactly
+//! the rows (order, ids and blobs) that the sync wrote before the member list was decoded while
+//! it arrived (commit 6753a37), summed up as one SHA-256 over every row.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use env0_fake::{FakeConfig, GenerateOptions, Org};
+use sha2::{Digest, Sha256};
+
+use crate::e2e::{Fake, baton, run};
+
+/// SHA-256 of the rows of [`ORG`]'s full sync as 6753a37 wrote them (see [`rows_digest`]).
+const ROWS_BEFORE_STREAMING: &str =
+    "f8706969edf43cadecce7a6e35045fcf2d8d94d9a1173164c1219cf3ce247382";
+
+/// The rows of every synced table, in row order: table, row id, external id, the protobuf blob
+/// (hex), and for grants the expansion annotation (hex) and its flag; one tab-separated line a
+/// row. Sync ids and timestamps, which differ from run to run, are left out.
+fn rows_digest(c1z: &Path) -> String {
+    let bytes = std::fs::read(c1z).unwrap();
+    let body = bytes.strip_prefix(b"C1ZF\0").expect("a c1z v1 file");
+    let database = zstd::decode_all(body).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sync.db");
+    std::fs::write(&path, database).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut hash = Sha256::new();
+    for (table, grants) in [
+        ("v1_resource_types", false),
+        ("v1_resources", false),
+        ("v1_entitlements", false),
+        ("v1_grants", true),
+    ] {
+        let extra = if grants {
+            "hex(expansion), needs_expansion"
+        } else {
+            "'', ''"
+        };
+        let sql = format!("select id, external_id, hex(data), {extra} from {table} order by id");
+        let mut statement = conn.prepare(&sql).unwrap();
+        let mut rows = statement.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            let mut line = String::from(table);
+            for i in 0..5 {
+                let value = match row.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Null => String::new(),
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    other => panic!("unexpected column type {other:?} in {table}"),
+                };
+                let _ = write!(line, "\t{value}");
+            }
+            line.push('\n');
+            hash.update(line.as_bytes());
+        }
+    }
+    hash.finalize().iter().fold(String::new(), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
+#[test]
+fn a_sync_writes_the_same_rows_as_before_the_member_list_streamed() {
+    let org = Org::generate(GenerateOptions {
+        users: 2000,
+        api_keys: 200,
+        teams: 3,
+        projects: 2,
+        seed: 5,
+    });
+    let fake = Fake::start(FakeConfig::new(org));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut baton(
+        dir.path(),
+        &fake.server,
+        env0_fake::DEMO_KEY_SECRET,
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        rows_digest(&dir.path().join("sync.c1z")),
+        ROWS_BEFORE_STREAMING
+    );
+}
