@@ -9,7 +9,7 @@ use std::path::Path;
 use c1_model::{annotations, pb};
 use env0_fake::{Endpoint, FakeConfig, Faults, GenerateOptions, Maybe, Org};
 
-use crate::e2e::{Fake, baton, run};
+use crate::e2e::{Fake, baton, run, synced_dir};
 
 const PROJECT_ROLES: [&str; 4] = ["Admin", "Deployer", "Planner", "Viewer"];
 const BUILTIN: [&str; 5] = ["Admin", "User", "Deployer", "Planner", "Viewer"];
@@ -606,13 +606,7 @@ fn worked_example_org() -> Org {
 #[test]
 fn inspect_access_and_grants_tell_the_worked_example() {
     let fake = Fake::start(FakeConfig::new(worked_example_org()));
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(&mut baton(
-        dir.path(),
-        &fake.server,
-        env0_fake::DEMO_KEY_SECRET,
-    ));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = synced_dir(&fake);
     let inspect = |args: &[&str]| {
         let out = assert_cmd::Command::cargo_bin("baton-env0")
             .unwrap()

@@ -74,6 +74,18 @@ fn baton_process(dir: &Path, fake: &RunningFake, secret: &str) -> std::process::
     cmd
 }
 
+/// A directory holding `sync.c1z`, from a plain sync against `fake` that succeeded.
+pub(crate) fn synced_dir(fake: &Fake) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut baton(
+        dir.path(),
+        &fake.server,
+        env0_fake::DEMO_KEY_SECRET,
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    dir
+}
+
 pub(crate) struct Outcome {
     pub(crate) code: i32,
     pub(crate) stderr: String,
@@ -367,13 +379,7 @@ fn a_full_sync_of_a_generated_org_matches_it_exactly() {
     assert_eq!(humans, 300);
     assert!(org.members.len() > humans, "some API keys are also members");
     let fake = Fake::start(FakeConfig::new(org.clone()));
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(&mut baton(
-        dir.path(),
-        &fake.server,
-        env0_fake::DEMO_KEY_SECRET,
-    ));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = synced_dir(&fake);
     assert_synced_exactly(&org, &dir.path().join("sync.c1z"));
     assert_eq!(synced_users(&dir.path().join("sync.c1z")).len(), 330);
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use env0_fake::{FakeConfig, GenerateOptions, Org};
 use sha2::{Digest, Sha256};
 
-use crate::e2e::{Fake, baton, run};
+use crate::e2e::{Fake, synced_dir};
 
 /// SHA-256 of the rows of [`ORG`]'s full sync as 6753a37 wrote them (see [`rows_digest`]).
 const ROWS_BEFORE_STREAMING: &str =
@@ -70,14 +70,7 @@ fn a_sync_writes_the_same_rows_as_before_the_member_list_streamed() {
         projects: 2,
         seed: 5,
     });
-    let fake = Fake::start(FakeConfig::new(org));
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(&mut baton(
-        dir.path(),
-        &fake.server,
-        env0_fake::DEMO_KEY_SECRET,
-    ));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = synced_dir(&Fake::start(FakeConfig::new(org)));
     assert_eq!(
         rows_digest(&dir.path().join("sync.c1z")),
         ROWS_BEFORE_STREAMING
