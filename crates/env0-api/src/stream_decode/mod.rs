@@ -126,6 +126,11 @@ pub(crate) struct StreamList<E, C> {
     state: State,
     /// Elements read so far.
     count: usize,
+    /// Length `held` must reach before the element cut short at `at` is tried again.
+    retry_at: usize,
+    /// Element decodes attempted, for the tests.
+    #[cfg(test)]
+    tries: usize,
     /// The body's declared length, to size the collection once the first element is read.
     expected: Option<usize>,
     element: std::marker::PhantomData<fn() -> E>,
@@ -149,6 +154,9 @@ where
             origin: Origin { line: 1, column: 0 },
             state: State::Start,
             count: 0,
+            retry_at: 0,
+            #[cfg(test)]
+            tries: 0,
             expected,
             element: std::marker::PhantomData,
         }
@@ -205,6 +213,10 @@ where
     /// Consumes what `held` allows. With `finished`, the body has ended: an element cut short
     /// is an error instead of a wait for more.
     fn advance(&mut self, held: &[u8], finished: bool) -> Result<(), StreamError> {
+        if !finished && held.len() < self.retry_at {
+            // An element cut short waits until the bytes held have doubled.
+            return Ok(());
+        }
         // Checked as UTF-8 once per call: `text` covers `held[base..]` up to its first byte
         // that is not (yet) valid.
         let base = self.at;
@@ -257,6 +269,10 @@ where
                 (State::Element, _) => {
                     let text = text.get(self.at - base..).unwrap_or_default();
                     let bytes = held.get(self.at..).unwrap_or_default();
+                    #[cfg(test)]
+                    {
+                        self.tries += 1;
+                    }
                     match element::<E>(text, bytes, invalid, finished) {
                         Element::Done(element, length) => {
                             if self.count == 0 {
@@ -267,7 +283,13 @@ where
                             self.at += length;
                             self.state = State::After;
                         }
-                        Element::More => return Ok(()),
+                        Element::More => {
+                            // Tried again once twice as many of its bytes are held: an element
+                            // longer than many chunks is decoded a logarithmic number of times,
+                            // not once per chunk.
+                            self.retry_at = self.at + 2 * (held.len() - self.at);
+                            return Ok(());
+                        }
                         Element::Failed(e) => {
                             let place = self.origin.relative(held, self.at, &e);
                             let at = self.at + offset_in(bytes, e.line(), e.column());
@@ -296,6 +318,7 @@ where
         }
         self.origin = self.origin.place(&self.held, self.at);
         self.held.drain(..self.at);
+        self.retry_at = self.retry_at.saturating_sub(self.at);
         self.at = 0;
     }
 

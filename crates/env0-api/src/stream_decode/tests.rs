@@ -158,6 +158,24 @@ fn structure_errors_match_serde_json() {
     }
 }
 
+#[test]
+fn an_element_longer_than_many_chunks_is_tried_a_logarithmic_number_of_times() {
+    let long = "x".repeat(1 << 20);
+    let body = format!(r#"[{{"id":"a"}},{{"id":"{long}"}},{{"id":"b"}}]"#);
+    let convert = |item: Item| item;
+    let mut stream = StreamList::new(Mapped::new(&convert), Some(body.len()));
+    for chunk in body.as_bytes().chunks(1024) {
+        stream.feed(chunk).unwrap();
+    }
+    // About 1 000 chunks: once per chunk would be a thousand tries (and a quadratic amount of
+    // decoding); doubling makes it about log2(1 000) for the long one, plus one per element.
+    let tries = stream.tries;
+    assert!(tries <= 20, "{tries} tries");
+    let items = stream.finish().unwrap().value;
+    let ids: Vec<usize> = items.iter().map(|item| item.id.len()).collect();
+    assert_eq!(ids, [1, 1 << 20, 1]);
+}
+
 /// A random list of items as JSON, with random whitespace (newlines included) between tokens.
 fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
     let space = prop::sample::select(vec!["", "", " ", "\n", " \n  ", "\t"]);
