@@ -2,7 +2,8 @@
 //!
 //! [`StreamList`] is fed the body chunk by chunk. It reads the list's structure (`[`, commas,
 //! `]`) itself and lets serde_json decode each element from the bytes it holds; an element cut
-//! by the end of a chunk is tried again, from its start, when the next chunk arrives. Decoded
+//! by the end of a chunk is tried again, from its start, once the bytes held have doubled (the
+//! next chunk, for an ordinary element; a logarithmic number of tries for a huge one). Decoded
 //! elements go at once to a [`Collect`] (which converts and keeps them) and their bytes are
 //! dropped, so memory holds the collected items and one partial element, never the body.
 //!
