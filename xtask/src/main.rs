@@ -14,6 +14,7 @@
 )]
 
 mod bench;
+mod bench_baseline;
 mod bench_expand;
 mod bench_floor;
 mod bench_governance;
