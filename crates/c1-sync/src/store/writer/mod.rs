@@ -41,16 +41,9 @@ use save::Saving;
 /// thread, and the next `put_*` call or `finish` returns it.
 #[derive(Debug)]
 pub struct C1zWriter {
-    // Declared before `work`: dropping it stops the database thread and closes the connection
-    // before the directory is removed.
-    db: DatabaseThread,
-    target: PathBuf,
-    work: WorkDir,
-    db_path: PathBuf,
-    sync_id: String,
-    started_at: String,
-    previous_sync_id: Option<String>,
-    faults: Faults,
+    /// The database thread, the scratch directory and what `finish` saves (dropped first: the
+    /// thread stops and the connection closes before the directory is removed).
+    state: Saving,
     // Last: released only after the database thread has stopped and the scratch directory is
     // gone.
     lock: TargetLock,
@@ -152,31 +145,33 @@ impl C1zWriter {
 
         tracing::debug!(target = %target.display(), %sync_id, ?previous_sync_id, "c1z sync started");
         Ok(Self {
-            db,
-            target: target.to_path_buf(),
-            work,
-            db_path,
-            sync_id,
-            started_at,
-            previous_sync_id,
-            faults: Faults::default(),
+            state: Saving {
+                db,
+                target: target.to_path_buf(),
+                work,
+                db_path,
+                sync_id,
+                started_at,
+                previous_sync_id,
+                faults: Faults::default(),
+            },
             lock,
         })
     }
 
     /// KSUID of the sync being written.
     pub fn sync_id(&self) -> &str {
-        &self.sync_id
+        &self.state.sync_id
     }
 
     /// The file `finish` will write.
     pub fn target(&self) -> &Path {
-        &self.target
+        &self.state.target
     }
 
     /// The finished full sync carried over from the existing target, if any.
     pub fn previous_sync_id(&self) -> Option<&str> {
-        self.previous_sync_id.as_deref()
+        self.state.previous_sync_id.as_deref()
     }
 
     /// Adds resource types (`external_id` = the type id). Re-adding an id replaces its data.
@@ -271,12 +266,13 @@ impl C1zWriter {
             Table::Entitlements => "entitlement",
             Table::Grants => "grant",
         };
-        let mut rows = self.db.rows(table, now_text(), items.len());
+        let mut rows = self.state.db.rows(table, now_text(), items.len());
         for (index, item) in items.iter().enumerate() {
-            add(&mut rows, item).map_err(|reason| invalid(&self.target, kind, index, reason))?;
+            add(&mut rows, item)
+                .map_err(|reason| invalid(&self.state.target, kind, index, reason))?;
         }
         debug_assert_eq!(rows.len(), items.len());
-        self.db.send(rows)
+        self.state.db.send(rows)
     }
 
     #[doc(hidden)]
@@ -284,7 +280,7 @@ impl C1zWriter {
     /// right before the rename, to prove the target survives and no temporary file remains.
     #[cfg(feature = "test-hooks")]
     pub fn fail_before_rename(&mut self) {
-        self.faults.before_rename = true;
+        self.state.faults.before_rename = true;
     }
 
     #[doc(hidden)]
@@ -292,7 +288,7 @@ impl C1zWriter {
     /// (`ErrorKind::StorageFull`) once `bytes` bytes of it are written.
     #[cfg(feature = "test-hooks")]
     pub fn fail_output_after(&mut self, bytes: u64) {
-        self.faults.output_room = Some(bytes);
+        self.state.faults.output_room = Some(bytes);
     }
 
     /// Expands the sync's grants ([`crate::expand`]: inherited grants written, `supports_diff
@@ -314,28 +310,8 @@ impl C1zWriter {
         self,
         saving: impl FnOnce(&crate::expand::ExpansionReport),
     ) -> Result<FinishedSync, StoreError> {
-        let Self {
-            db,
-            target,
-            work,
-            db_path,
-            sync_id,
-            started_at,
-            previous_sync_id,
-            faults,
-            lock,
-        } = self;
-        let saved = Saving {
-            db,
-            target,
-            work,
-            db_path,
-            sync_id,
-            started_at,
-            previous_sync_id,
-            faults,
-        }
-        .save(saving);
+        let Self { state, lock } = self;
+        let saved = state.save(saving);
         // Only now, with the new file in place (or the old one untouched) and the scratch
         // directory gone, may another writer start.
         drop(lock);

@@ -15,7 +15,11 @@ use crate::store::{StoreError, SyncStats};
 
 use super::{Faults, FinishedSync};
 
-/// Everything [`C1zWriter::finish`] consumes but the lock.
+/// Everything a [`C1zWriter`](super::C1zWriter) holds but its lock: what
+/// [`C1zWriter::finish`](super::C1zWriter::finish) saves. `db` is declared before `work`, so
+/// dropping it stops the database thread and closes the connection before the directory is
+/// removed.
+#[derive(Debug)]
 pub(super) struct Saving {
     pub(super) db: DatabaseThread,
     pub(super) target: PathBuf,

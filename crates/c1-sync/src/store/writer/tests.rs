@@ -101,7 +101,7 @@ fn a_sqlite_failure_surfaces_on_the_next_call_and_the_target_stays() {
     let mut w = C1zWriter::open(&target).unwrap();
     // Make the database thread's next insert fail: a trigger that raises on any resource.
     let (loaded, _) = std::mem::replace(
-        &mut w.db,
+        &mut w.state.db,
         DatabaseThread::start(Connection::open_in_memory().unwrap(), &target, "unused"),
     )
     .finish()
@@ -112,7 +112,7 @@ fn a_sqlite_failure_surfaces_on_the_next_call_and_the_target_stays() {
              begin select raise(abort, 'disk is full'); end;",
         )
         .unwrap();
-    w.db = DatabaseThread::start(loaded, &target, w.sync_id());
+    w.state.db = DatabaseThread::start(loaded, &target, w.sync_id());
 
     w.put_resources(&users(&["a"])).unwrap();
     let mut failed = None;
@@ -195,7 +195,7 @@ fn the_new_file_is_created_exclusively() {
 
     let mut w = C1zWriter::open(&target).unwrap();
     w.put_resources(&users(&["b"])).unwrap();
-    let squatter = w.work.path().join(OUTPUT);
+    let squatter = w.state.work.path().join(OUTPUT);
     fs::write(&squatter, b"not yours").unwrap();
     let err = w.finish().unwrap_err();
     assert_eq!(
