@@ -93,18 +93,40 @@ where
     {
         return Ok(split);
     }
-    let mut serial = |element: E| convert(element);
+    Ok(Decoded {
+        value: decode_serially(body, &mut |element: E| convert(element))?,
+        runs: 1,
+    })
+}
+
+/// The JSON list in `body` (`null` is empty) decoded by serde_json from start to end, each
+/// element converted by `convert` as it is read: the decoder every other one is held to.
+pub(crate) fn decode_serially<E, T>(
+    body: &[u8],
+    convert: &mut impl FnMut(E) -> T,
+) -> Result<Vec<T>, serde_json::Error>
+where
+    E: DeserializeOwned,
+{
     let seed = MappedList {
-        convert: &mut serial,
+        convert,
         item: std::marker::PhantomData,
     };
     let mut de = serde_json::Deserializer::from_slice(body);
     let items = seed.deserialize(&mut de)?;
     de.end()?;
-    Ok(Decoded {
-        value: items,
-        runs: 1,
-    })
+    Ok(items)
+}
+
+/// How many `T`s to make room for in a list whose JSON takes `bytes` bytes, from the size of
+/// its first element: that many at that size, and a quarter more. Growing by doubling instead
+/// copied the list several times into fresh memory, each page of it a page fault; capacity never
+/// written to costs no memory. Never room for more bytes of items than the JSON has, however
+/// small the first element (the length may come from a server's header).
+pub(crate) fn room_for<T>(bytes: usize, first_element_bytes: usize) -> usize {
+    let size = first_element_bytes.max(1);
+    let estimate = bytes / size + bytes / size / 4 + 1;
+    estimate.min(bytes / size_of::<T>().max(1) + 1)
 }
 
 /// The first guessed element start at or after `from`: the `{` of a `}` `,` `{` sequence
@@ -147,13 +169,7 @@ where
         let element = stream.next()?.ok()?;
         let element_end = at + stream.byte_offset();
         if items.is_empty() {
-            // Room for the run at the first element's size, and a quarter more: growing by
-            // doubling instead copied the list several times into fresh memory, each page of it
-            // a page fault. Capacity never written to costs no memory.
-            // Never more than the run's own length in bytes, however small the first element.
-            let size = element_end.saturating_sub(at).max(1);
-            let estimate = run.len() / size + run.len() / size / 4 + 1;
-            items.reserve(estimate.min(run.len() / size_of::<T>().max(1) + 1));
+            items.reserve(room_for::<T>(run.len(), element_end.saturating_sub(at)));
         }
         items.push(convert(element));
         let separator = skip_whitespace(run.as_bytes(), element_end);

@@ -19,9 +19,9 @@
 //! every string inside as valid); an element reaching invalid UTF-8 is decoded from bytes, so the
 //! error is serde_json's.
 
-use serde::de::{DeserializeOwned, DeserializeSeed};
+use serde::de::DeserializeOwned;
 
-use crate::de::MappedList;
+use crate::parallel_decode;
 use crate::transport::Decoded;
 
 /// Why a streamed body did not decode, placed in the whole body.
@@ -69,8 +69,9 @@ enum Element<E> {
 pub(crate) trait Collect<E> {
     /// What the whole list becomes.
     type Output;
-    /// Room for about `additional` more elements.
-    fn reserve(&mut self, additional: usize);
+    /// Room for a list whose JSON takes `bytes` bytes and whose first element took
+    /// `first_element_bytes` (see `parallel_decode::room_for`).
+    fn reserve(&mut self, bytes: usize, first_element_bytes: usize);
     /// The next element.
     fn push(&mut self, element: E);
     /// The list has ended.
@@ -99,8 +100,9 @@ impl<'c, F, T, W> Noted<'c, F, T, W> {
 impl<E, T, W, F: Fn(E, &mut Vec<W>) -> Option<T>> Collect<E> for Noted<'_, F, T, W> {
     type Output = (Vec<T>, Vec<W>);
 
-    fn reserve(&mut self, additional: usize) {
-        self.items.reserve(additional);
+    fn reserve(&mut self, bytes: usize, first_element_bytes: usize) {
+        self.items
+            .reserve(parallel_decode::room_for::<T>(bytes, first_element_bytes));
     }
 
     fn push(&mut self, element: E) {
@@ -178,17 +180,9 @@ where
     pub(crate) fn finish(mut self) -> Result<Decoded<C::Output>, StreamError> {
         let held = std::mem::take(&mut self.held);
         if matches!(self.state, State::Start | State::Whole) {
-            // Nothing was consumed: the serial decoder reads the whole body (as
-            // `parallel_decode` does on one thread).
+            // Nothing was consumed: the serial decoder reads the whole body.
             let collect = &mut self.collect;
-            let mut push = |element: E| collect.push(element);
-            let seed = MappedList {
-                convert: &mut push,
-                item: std::marker::PhantomData,
-            };
-            let mut de = serde_json::Deserializer::from_slice(&held);
-            seed.deserialize(&mut de)
-                .and_then(|_| de.end())
+            parallel_decode::decode_serially(&held, &mut |element: E| collect.push(element))
                 .map_err(|e| {
                     let at = offset_in(&held, e.line(), e.column());
                     error_from(&held, &e, (e.line(), e.column()), at)
@@ -302,13 +296,10 @@ where
         }
     }
 
-    /// Room for the list at the first element's size, and a quarter more, when the body's
-    /// length is known: room reserved and never written costs no memory.
+    /// Room for the list at the first element's size, when the body's length is known.
     fn reserve(&mut self, element_bytes: usize) {
         if let Some(expected) = self.expected {
-            let size = element_bytes.max(1);
-            self.collect
-                .reserve(expected / size + expected / size / 4 + 1);
+            self.collect.reserve(expected, element_bytes);
         }
     }
 

@@ -23,8 +23,11 @@ impl<'c, F, T> Mapped<'c, F, T> {
 impl<E, T, F: Fn(E) -> T> Collect<E> for Mapped<'_, F, T> {
     type Output = Vec<T>;
 
-    fn reserve(&mut self, additional: usize) {
-        self.items.reserve(additional);
+    fn reserve(&mut self, bytes: usize, first_element_bytes: usize) {
+        self.items.reserve(crate::parallel_decode::room_for::<T>(
+            bytes,
+            first_element_bytes,
+        ));
     }
 
     fn push(&mut self, element: E) {
