@@ -167,6 +167,21 @@ where
 
     /// Reads the next part of the body, decoding every element it completes.
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<(), StreamError> {
+        if self.held.is_empty() {
+            // Nothing held over: the chunk is read where it is, and only what is left of it kept.
+            self.advance(chunk, false)?;
+            let kept = if matches!(self.state, State::Start | State::Whole) {
+                chunk
+            } else {
+                self.origin = self.origin.place(chunk, self.at);
+                self.retry_at = self.retry_at.saturating_sub(self.at);
+                let rest = chunk.get(self.at..).unwrap_or_default();
+                self.at = 0;
+                rest
+            };
+            self.held.extend_from_slice(kept);
+            return Ok(());
+        }
         self.held.extend_from_slice(chunk);
         let held = std::mem::take(&mut self.held);
         let advanced = self.advance(&held, false);
