@@ -383,7 +383,7 @@ fn against_baseline(
     let ratio = current_median_wall_ms / median_wall_ms;
     println!(
         "    against {} ({} interleaved pairs): {current_median_wall_ms:.1} ms / {median_wall_ms:.1} ms = {ratio:.3}",
-        &bench_baseline::BASELINE_COMMIT[..7],
+        bench_baseline::short_commit(),
         bench_baseline::PAIRS
     );
     Ok(bench_baseline::Baseline {
@@ -561,7 +561,7 @@ fn targets(sizes: &[SizeResult]) -> Vec<Target> {
             Some(b) => (
                 format!(
                     "1k: median wall time, this build / {} (interleaved)",
-                    &b.commit[..7]
+                    b.commit.get(..7).unwrap_or(b.commit)
                 ),
                 b.ratio,
             ),

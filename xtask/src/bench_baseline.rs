@@ -18,6 +18,11 @@ use crate::util::{cargo, workspace_root};
 
 /// The last commit before the member list streamed.
 pub(crate) const BASELINE_COMMIT: &str = "6753a37d5e4abbcec97d40a638cff3190919f128";
+/// [`BASELINE_COMMIT`] abbreviated, as printed.
+pub(crate) fn short_commit() -> &'static str {
+    BASELINE_COMMIT.get(..7).unwrap_or(BASELINE_COMMIT)
+}
+
 /// Interleaved pairs of 1k syncs (this build, then the baseline).
 pub(crate) const PAIRS: usize = 11;
 
@@ -44,7 +49,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output> {
 /// when the clone does not hold [`BASELINE_COMMIT`].
 pub(crate) fn build() -> Result<Option<PathBuf>> {
     let root = workspace_root();
-    let short = BASELINE_COMMIT.get(..7).unwrap_or(BASELINE_COMMIT);
+    let short = short_commit();
     let commit = format!("{BASELINE_COMMIT}^{{commit}}");
     if !git(&root, &["cat-file", "-e", &commit])?.status.success() {
         println!(
