@@ -1,8 +1,7 @@
 //! The entitlement graph of one sync: edges "holders of S also hold D", merged, with cycles
 //! collapsed, turned into the order in which destinations are expanded.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// What an edge S → D carries over: which of S's holders, and only direct ones or all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +69,8 @@ pub(crate) struct Step {
 }
 
 /// The order of work: destinations in topological order (every source of a destination is
-/// complete before the destination is expanded), and the cycles that were collapsed.
+/// complete before the destination is expanded), in rounds of destinations that do not feed
+/// each other, each round in entitlement id order; and the cycles that were collapsed.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub(crate) steps: Vec<Step>,
@@ -170,7 +170,12 @@ impl Graph {
                 .or_insert(spec);
         }
 
-        // Kahn's algorithm over the components, smallest member id first among the ready ones.
+        // Kahn's algorithm over the components, in rounds: each round takes every component
+        // whose sources were all expanded in earlier rounds, in order of its smallest member
+        // id. Destinations of one round do not feed each other, and expanding them in id order
+        // makes the new grants' keys in the entitlement and grant id indexes follow each other
+        // through the round (one sweep per round) instead of jumping to wherever the next
+        // ready destination sorts (see `docs/performance.md`).
         let first = |c: u32| members[c as usize][0];
         let mut incoming: Vec<Vec<(u32, &EdgeSpec)>> = vec![Vec::new(); components];
         let mut outgoing: Vec<Vec<u32>> = vec![Vec::new(); components];
@@ -180,34 +185,40 @@ impl Graph {
             outgoing[cs as usize].push(cd);
             pending[cd as usize] += 1;
         }
-        let mut ready: BinaryHeap<Reverse<(u32, u32)>> = (0..components as u32)
+        let mut round: Vec<u32> = (0..components as u32)
             .filter(|&c| pending[c as usize] == 0)
-            .map(|c| Reverse((first(c), c)))
             .collect();
         let mut steps = Vec::new();
-        while let Some(Reverse((_, c))) = ready.pop() {
-            if !incoming[c as usize].is_empty() {
-                let mut inputs: Vec<(u32, &EdgeSpec)> = incoming[c as usize]
-                    .iter()
-                    .flat_map(|&(cs, spec)| members[cs as usize].iter().map(move |&s| (s, spec)))
-                    .collect();
-                inputs.sort_unstable_by_key(|&(s, _)| s);
-                for &d in &members[c as usize] {
-                    steps.push(Step {
-                        destination: ids[d as usize].clone(),
-                        inputs: inputs
-                            .iter()
-                            .map(|&(s, spec)| (ids[s as usize].clone(), spec.clone()))
-                            .collect(),
-                    });
+        while !round.is_empty() {
+            round.sort_unstable_by_key(|&c| first(c));
+            let mut next_round = Vec::new();
+            for c in round {
+                if !incoming[c as usize].is_empty() {
+                    let mut inputs: Vec<(u32, &EdgeSpec)> = incoming[c as usize]
+                        .iter()
+                        .flat_map(|&(cs, spec)| {
+                            members[cs as usize].iter().map(move |&s| (s, spec))
+                        })
+                        .collect();
+                    inputs.sort_unstable_by_key(|&(s, _)| s);
+                    for &d in &members[c as usize] {
+                        steps.push(Step {
+                            destination: ids[d as usize].clone(),
+                            inputs: inputs
+                                .iter()
+                                .map(|&(s, spec)| (ids[s as usize].clone(), spec.clone()))
+                                .collect(),
+                        });
+                    }
+                }
+                for &next in &outgoing[c as usize] {
+                    pending[next as usize] -= 1;
+                    if pending[next as usize] == 0 {
+                        next_round.push(next);
+                    }
                 }
             }
-            for &next in &outgoing[c as usize] {
-                pending[next as usize] -= 1;
-                if pending[next as usize] == 0 {
-                    ready.push(Reverse((first(next), next)));
-                }
-            }
+            round = next_round;
         }
         let cycles = members
             .iter()
@@ -328,6 +339,17 @@ mod tests {
         // z depends on a (early) and on y, which depends on x.
         let p = plan(&[("a", "z"), ("x", "y"), ("y", "z")]);
         assert_eq!(shape(&p), owned(&[("y", &["x"]), ("z", &["a", "y"])]));
+    }
+
+    #[test]
+    fn destinations_go_in_rounds_each_in_id_order() {
+        // Two chains: a → m → b and c → z. Round one: m and z (their sources are sources
+        // only); round two: b. Taking the smallest ready id at every turn would do m, b, z.
+        let p = plan(&[("a", "m"), ("m", "b"), ("c", "z")]);
+        assert_eq!(
+            shape(&p),
+            owned(&[("m", &["a"]), ("z", &["c"]), ("b", &["m"])])
+        );
     }
 
     #[test]
