@@ -235,24 +235,22 @@ fn map_entry(entry: &[u8]) -> Result<(&[u8], bool), Malformed> {
 }
 
 /// Appends the encoded `GrantSources` message holding `entries`, which must be sorted by key
-/// and unique (prost's `BTreeMap` order).
+/// and unique (deterministic map order).
+///
+/// Each map entry is laid out as Go's protobuf marshals one, which is how ConductorOne's SDK
+/// writes these blobs: the key and the value always, even when empty, so
+/// `GrantSource { is_direct: false }` is `12 00` (prost leaves a default value out; both
+/// decode alike).
 pub(crate) fn put_sources(out: &mut Vec<u8>, entries: &[(&str, bool)]) {
     for (key, is_direct) in entries {
-        let key_len = if key.is_empty() {
-            0
-        } else {
-            len_field_len(1, key.len())
-        };
-        // `GrantSource { is_direct: true }` is `08 01`; the default value is left out.
-        let value_len = if *is_direct { len_field_len(2, 2) } else { 0 };
+        let value: &[u8] = if *is_direct { &[0x08, 0x01] } else { &[] };
         put_key(out, 1, LEN);
-        put_varint(out, (key_len + value_len) as u64);
-        if !key.is_empty() {
-            put_len_field(out, 1, key.as_bytes());
-        }
-        if *is_direct {
-            put_len_field(out, 2, &[0x08, 0x01]);
-        }
+        put_varint(
+            out,
+            (len_field_len(1, key.len()) + len_field_len(2, value.len())) as u64,
+        );
+        put_len_field(out, 1, key.as_bytes());
+        put_len_field(out, 2, value);
     }
 }
 
@@ -375,13 +373,65 @@ mod tests {
         }
     }
 
+    /// `GrantSources` as Go's protobuf marshals it: every map entry with its key and its value,
+    /// even an empty one (spelled out byte by byte here, apart from `put_sources`; test keys
+    /// are shorter than 128 bytes).
+    fn go_sources(entries: &[(&str, bool)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (key, direct) in entries {
+            let value: &[u8] = if *direct { &[0x08, 0x01] } else { &[] };
+            let mut entry = vec![0x0a, u8::try_from(key.len()).unwrap()];
+            entry.extend_from_slice(key.as_bytes());
+            entry.extend_from_slice(&[0x12, u8::try_from(value.len()).unwrap()]);
+            entry.extend_from_slice(value);
+            out.push(0x0a);
+            out.push(u8::try_from(entry.len()).unwrap());
+            out.extend(entry);
+        }
+        out
+    }
+
+    /// The bytes ConductorOne's SDK writes for `grant`: prost's, whose fields are in the same
+    /// order, with the sources (field 5, the last) laid out as Go lays out a map.
+    fn sdk_bytes(grant: &pb::Grant) -> Vec<u8> {
+        let mut out = c1_model::encode(&pb::Grant {
+            sources: None,
+            ..grant.clone()
+        });
+        if let Some(sources) = &grant.sources {
+            let entries: Vec<(&str, bool)> = sources
+                .sources
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.is_direct))
+                .collect();
+            let body = go_sources(&entries);
+            out.push(0x2a);
+            out.push(u8::try_from(body.len()).unwrap());
+            out.extend(body);
+        }
+        out
+    }
+
+    #[test]
+    fn a_source_not_direct_has_an_empty_value() {
+        let mut out = Vec::new();
+        put_sources(&mut out, &[("e", false), ("f", true)]);
+        assert_eq!(
+            out,
+            [
+                0x0a, 0x05, 0x0a, 0x01, b'e', 0x12, 0x00, //
+                0x0a, 0x07, 0x0a, 0x01, b'f', 0x12, 0x02, 0x08, 0x01,
+            ]
+        );
+    }
+
     fn entitlement() -> pb::Entitlement {
         let team = c1_model::ResourceBuilder::new("team", "t1", "Team One").build_group();
         c1_model::entitlement::assignment(&team, "member")
     }
 
     #[test]
-    fn a_new_expanded_grant_has_prost_bytes() {
+    fn a_new_expanded_grant_has_the_sdks_bytes() {
         let ent = entitlement();
         let principal = pb::Resource {
             id: Some(c1_model::resource_id("user", "u1")),
@@ -410,7 +460,11 @@ mod tests {
                 "team:t1:member:user:u1",
                 &sorted,
             );
-            assert_eq!(out, c1_model::encode(&expected), "{sorted:?}");
+            assert_eq!(out, sdk_bytes(&expected), "{sorted:?}");
+            assert_eq!(
+                <pb::Grant as prost::Message>::decode(out.as_slice()).unwrap(),
+                expected
+            );
         }
     }
 
@@ -439,7 +493,7 @@ mod tests {
             sources: Some(sources(&[("a", false), ("team:t1:member", true)])),
             ..grant.clone()
         };
-        assert_eq!(out, c1_model::encode(&expected));
+        assert_eq!(out, sdk_bytes(&expected));
 
         // A grant with no sources at all, and an unknown field 9 after it: the new field goes
         // before field 9, which is kept.
