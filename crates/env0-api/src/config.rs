@@ -20,8 +20,12 @@ pub const DEFAULT_MAX_RETRIES: u32 = 8;
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 900;
 /// Default first backoff step; later steps double up to [`DEFAULT_MAX_RETRY_DELAY`].
 pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);
-/// Default cap on any single wait between attempts, `Retry-After` included.
+/// Default cap on one backoff step between attempts.
 pub const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Default cap on a wait env0 asks for with `Retry-After`: a per-minute window can ask for a
+/// whole minute, which is waited in full (retrying sooner would only meet another `429` and
+/// count against the window again).
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// Default number of requests in flight at once.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 4;
 /// Default largest response body accepted (a users list of a big organization is tens of MB).
@@ -88,6 +92,7 @@ pub struct ClientConfig {
     pub(crate) user_agent: String,
     pub(crate) retry_base_delay: Duration,
     pub(crate) max_retry_delay: Duration,
+    pub(crate) max_retry_after: Duration,
     pub(crate) max_body_bytes: u64,
     pub(crate) jitter_seed: Option<u64>,
     pub(crate) on_retry: Option<RetryHook>,
@@ -111,6 +116,7 @@ impl ClientConfig {
             user_agent: default_user_agent(),
             retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
             max_retry_delay: DEFAULT_MAX_RETRY_DELAY,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             jitter_seed: None,
             on_retry: None,
@@ -161,10 +167,17 @@ impl ClientConfig {
         self
     }
 
-    /// Caps any single wait between attempts, including one asked for by `Retry-After`
-    /// (default 30 s).
+    /// Caps one backoff step between attempts (default 30 s). A wait env0 asks for with
+    /// `Retry-After` has its own cap, [`ClientConfig::max_retry_after`].
     pub fn max_retry_delay(mut self, delay: Duration) -> ClientConfig {
         self.max_retry_delay = delay;
+        self
+    }
+
+    /// Caps a wait env0 asks for with `Retry-After` (default 5 minutes); a shorter one is
+    /// waited exactly as asked.
+    pub fn max_retry_after(mut self, delay: Duration) -> ClientConfig {
+        self.max_retry_after = delay;
         self
     }
 
@@ -272,6 +285,7 @@ impl fmt::Debug for ClientConfig {
             .field("user_agent", &self.user_agent)
             .field("retry_base_delay", &self.retry_base_delay)
             .field("max_retry_delay", &self.max_retry_delay)
+            .field("max_retry_after", &self.max_retry_after)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("jitter_seed", &self.jitter_seed)
             .field("on_retry", &self.on_retry.as_ref().map(|_| "set"))

@@ -15,7 +15,8 @@
 //!   separately; the limit is shared by all clones of the client) and for a place among the
 //!   requests in flight ([`ClientConfig::max_concurrent_requests`]), then is retried
 //!   on 429, 5xx and network failures with exponential backoff and full jitter, honouring
-//!   `Retry-After`. A body cut short is a network failure too, whether the connection broke
+//!   `Retry-After` (a wait env0 asks for is waited in full up to
+//!   [`ClientConfig::max_retry_after`], 5 minutes by default). A body cut short is a network failure too, whether the connection broke
 //!   before the declared length or a complete `200` carried JSON that stops early (a `GET` is
 //!   safe to send again). 400, 401, 402, 403 and 404 are never retried, nor is a complete body
 //!   that is not the expected JSON.
@@ -48,9 +49,9 @@ mod writes;
 
 pub use config::{
     ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_RETRY_BASE_DELAY, DEFAULT_TIMEOUT, RetryEvent, RetryHook, ThrottleEvent, ThrottleHook,
-    default_user_agent,
+    DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER, DEFAULT_MAX_RETRY_DELAY,
+    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RETRY_BASE_DELAY, DEFAULT_TIMEOUT, RetryEvent, RetryHook,
+    ThrottleEvent, ThrottleHook, default_user_agent,
 };
 pub use endpoints::{Env0Client, TEAMS_PAGE_LIMIT};
 pub use error::{BoxError, Error};

@@ -56,6 +56,7 @@ pub(crate) fn client(
         config = config
             .retry_base_delay(delay)
             .max_retry_delay(delay * TEST_MAX_RETRY_DELAY_FACTOR)
+            .max_retry_after(delay * TEST_MAX_RETRY_DELAY_FACTOR)
             .jitter_seed(0);
     }
     Env0Client::new(config).map_err(|e| api_failure(&e))

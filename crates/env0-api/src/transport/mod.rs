@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
-use http::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
@@ -74,6 +74,7 @@ pub(crate) struct Transport {
     max_retries: u32,
     retry_base_delay: Duration,
     max_retry_delay: Duration,
+    max_retry_after: Duration,
     max_body_bytes: u64,
     seeds: Mutex<StdRng>,
     on_retry: Option<RetryHook>,
@@ -141,6 +142,7 @@ impl Transport {
             max_retries: config.max_retries,
             retry_base_delay: config.retry_base_delay,
             max_retry_delay: config.max_retry_delay,
+            max_retry_after: config.max_retry_after,
             max_body_bytes: config.max_body_bytes,
             seeds: Mutex::new(StdRng::seed_from_u64(seed)),
             on_retry: config.on_retry,
@@ -267,7 +269,7 @@ impl Transport {
                 wait.map(|backoff| {
                     failure
                         .retry_after()
-                        .map_or(backoff, |asked| asked.min(self.max_retry_delay))
+                        .map_or(backoff, |asked| asked.min(self.max_retry_after))
                 })
             })
             .notify(|failure: &Failure, wait| {
@@ -417,9 +419,11 @@ impl Transport {
         S: sink::Sink<T>,
         M: Fn(Option<u64>) -> S + Sync,
     {
+        // env0's own clients send the JSON content type on every request, reads included.
         let response = self
             .http
             .get(endpoint.url.clone())
+            .header(CONTENT_TYPE, "application/json")
             .send()
             .await
             .map_err(Failure::transport)?;
@@ -555,6 +559,7 @@ impl fmt::Debug for Transport {
             .field("user_agent", &self.user_agent)
             .field("retry_base_delay", &self.retry_base_delay)
             .field("max_retry_delay", &self.max_retry_delay)
+            .field("max_retry_after", &self.max_retry_after)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()
     }

@@ -74,7 +74,7 @@ impl Transport {
             };
             let wait = failure
                 .retry_after()
-                .map_or(backoff, |asked| asked.min(self.max_retry_delay));
+                .map_or(backoff, |asked| asked.min(self.max_retry_after));
             self.report_retry(endpoint, attempt, &failure, wait);
             tokio::time::sleep(wait).await;
         }

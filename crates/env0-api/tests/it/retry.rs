@@ -72,7 +72,7 @@ async fn retry_after_as_http_date_is_honoured() {
 }
 
 #[tokio::test]
-async fn retry_after_is_capped_by_the_max_retry_delay() {
+async fn retry_after_is_capped_by_max_retry_after() {
     let mut server = server().await;
     let limited = get(&mut server, "/organizations", "")
         .with_status(429)
@@ -90,8 +90,32 @@ async fn retry_after_is_capped_by_the_max_retry_delay() {
     assert_eq!(
         events[0].wait,
         Duration::from_millis(4),
-        "capped at max_retry_delay"
+        "capped at max_retry_after"
     );
+}
+
+/// A per-minute window may ask for a longer wait than any backoff step: it is waited in full,
+/// not cut to the backoff's cap (a retry sooner would only meet another 429).
+#[tokio::test]
+async fn retry_after_beyond_the_backoff_cap_is_waited_in_full() {
+    let mut server = server().await;
+    let limited = get(&mut server, "/organizations", "")
+        .with_status(429)
+        .with_header("retry-after", "0.05")
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = ok_json(&mut server, "/organizations", "", "[]").await;
+    let (client, events) = recording_client(
+        config(&server)
+            .max_retry_delay(Duration::from_millis(4))
+            .max_retry_after(Duration::from_secs(300)),
+    );
+    client.organizations().await.unwrap();
+    limited.assert_async().await;
+    ok.assert_async().await;
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events[0].wait, Duration::from_millis(50));
 }
 
 #[tokio::test]

@@ -62,6 +62,7 @@ pub(crate) fn config_for(url: &str) -> ClientConfig {
         .expect("a loopback http URL")
         .retry_base_delay(Duration::from_millis(1))
         .max_retry_delay(Duration::from_millis(4))
+        .max_retry_after(Duration::from_millis(4))
         .requests_per_minute(600_000)
         .jitter_seed(7)
 }
@@ -79,13 +80,15 @@ pub(crate) fn recording_client(config: ClientConfig) -> (Env0Client, Arc<Mutex<V
     (client, events)
 }
 
-/// `GET path?query` with the Basic credentials, JSON accept and our user agent, exactly.
+/// `GET path?query` with the Basic credentials, the JSON accept and content type env0's own
+/// clients send, and our user agent, exactly.
 pub(crate) fn get(server: &mut ServerGuard, path: &str, query: &str) -> Mock {
     server
         .mock("GET", path)
         .match_query(Matcher::Exact(query.to_owned()))
         .match_header("authorization", basic_auth().as_str())
         .match_header("accept", "application/json")
+        .match_header("content-type", "application/json")
         .match_header(
             "user-agent",
             format!("baton-env0/{}", env!("CARGO_PKG_VERSION")).as_str(),
@@ -176,5 +179,6 @@ pub(crate) fn raw_config(url: &str) -> ClientConfig {
         .expect("loopback http")
         .retry_base_delay(Duration::from_millis(1))
         .max_retry_delay(Duration::from_millis(2))
+        .max_retry_after(Duration::from_millis(2))
         .jitter_seed(7)
 }
