@@ -12,7 +12,7 @@
 //! | last login | `user.last_login` | `lastUsedAt` |
 //! | created at | `user.created_at` | `createdAt` |
 //! | structured name | given and family name when either is present | none |
-//! | profile | `user_id`, `email`, `first_name`, `last_name`, `display_name`, `role`, `role_name`, `status`, `invite_pending`, `account_type` = `human` | `user_id`, `api_key_id`, `role`, `role_name`, `account_type` = `api_key`, `created_by` |
+//! | profile | `user_id`, `email`, `first_name`, `last_name`, `display_name`, `role`, `role_name`, `status`, `invite_pending`, `account_type` = `human` | `user_id`, `api_key_id`, `first_name` and `last_name` (null), `role`, `role_name`, `account_type` = `api_key`, `created_by` |
 //!
 //! Profile keys are always present. Values are strings except `invite_pending` (a boolean); a
 //! value env0 did not send, or that is unknown, is an explicit JSON `null` rather than a missing
@@ -191,10 +191,13 @@ fn api_key_resource(p: &Fields<'_>) -> UserBuilder {
     if let Some(time) = p.created_at {
         user = user.created_at(time);
     }
-    // In key order, as above.
+    // In key order, as above. An API key has no first or last name; the keys are there (null)
+    // because `baton export csv` reads them from every user's profile.
     user.profile("account_type", "api_key")
         .profile("api_key_id", p.api_key_id)
         .profile("created_by", p.created_by)
+        .profile("first_name", None::<&str>)
+        .profile("last_name", None::<&str>)
         .profile("role", p.role_id)
         .profile("role_name", p.role_name)
         .profile("user_id", p.id)

@@ -318,6 +318,8 @@ fn expected_api_key(org: &Org, k: &ApiKey) -> Mapped {
         ("role_name", role_name(org, role.as_deref())),
         ("account_type", json!("api_key")),
         ("created_by", opt(text(&k.created_by).as_ref())),
+        ("first_name", Value::Null),
+        ("last_name", Value::Null),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

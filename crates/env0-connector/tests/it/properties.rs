@@ -221,7 +221,7 @@ proptest! {
                     prop_assert!(user_trait.emails.len() <= 1);
             } else {
                     prop_assert_eq!(user_trait.account_type, pb::user_trait::AccountType::Service as i32);
-                    prop_assert_eq!(keys, ["account_type", "api_key_id", "created_by", "role", "role_name", "user_id"]);
+                    prop_assert_eq!(keys, ["account_type", "api_key_id", "created_by", "first_name", "last_name", "role", "role_name", "user_id"]);
                     prop_assert!(user_trait.emails.is_empty());
                     prop_assert_eq!(user_trait.status.map(|s| s.status), Some(pb::user_trait::status::Status::Enabled as i32));
             }
