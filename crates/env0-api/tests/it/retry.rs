@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use env0_api::{Env0Client, Error};
+use env0_api::{ClientConfig, Env0Client, Error, RetryEvent};
 
 use crate::support::{
     basic_auth, client, config, get, http_cut_short, http_ok, ok_json, raw_config,
@@ -71,21 +71,30 @@ async fn retry_after_as_http_date_is_honoured() {
     assert_eq!(events[0].wait, Duration::ZERO);
 }
 
-#[tokio::test]
-async fn retry_after_is_capped_by_max_retry_after() {
+/// The retry events of one `GET /organizations` answered 429 with `retry_after`, then 200,
+/// by a client of `config`.
+async fn one_429_then_ok(
+    retry_after: &str,
+    config: impl FnOnce(ClientConfig) -> ClientConfig,
+) -> Vec<RetryEvent> {
     let mut server = server().await;
     let limited = get(&mut server, "/organizations", "")
         .with_status(429)
-        .with_header("retry-after", "3600")
+        .with_header("retry-after", retry_after)
         .expect(1)
         .create_async()
         .await;
     let ok = ok_json(&mut server, "/organizations", "", "[]").await;
-    let (client, events) = recording_client(config(&server));
+    let (client, events) = recording_client(config(crate::support::config(&server)));
     client.organizations().await.unwrap();
     limited.assert_async().await;
     ok.assert_async().await;
-    let events = events.lock().unwrap().clone();
+    events.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn retry_after_is_capped_by_max_retry_after() {
+    let events = one_429_then_ok("3600", |c| c).await;
     assert_eq!(events[0].retry_after, Some(Duration::from_secs(3600)));
     assert_eq!(
         events[0].wait,
@@ -98,23 +107,11 @@ async fn retry_after_is_capped_by_max_retry_after() {
 /// not cut to the backoff's cap (a retry sooner would only meet another 429).
 #[tokio::test]
 async fn retry_after_beyond_the_backoff_cap_is_waited_in_full() {
-    let mut server = server().await;
-    let limited = get(&mut server, "/organizations", "")
-        .with_status(429)
-        .with_header("retry-after", "0.05")
-        .expect(1)
-        .create_async()
-        .await;
-    let ok = ok_json(&mut server, "/organizations", "", "[]").await;
-    let (client, events) = recording_client(
-        config(&server)
-            .max_retry_delay(Duration::from_millis(4))
-            .max_retry_after(Duration::from_secs(300)),
-    );
-    client.organizations().await.unwrap();
-    limited.assert_async().await;
-    ok.assert_async().await;
-    let events = events.lock().unwrap().clone();
+    let events = one_429_then_ok("0.05", |c| {
+        c.max_retry_delay(Duration::from_millis(4))
+            .max_retry_after(Duration::from_secs(300))
+    })
+    .await;
     assert_eq!(events[0].wait, Duration::from_millis(50));
 }
 
