@@ -123,6 +123,17 @@ pub struct ProvisionArgs {
         requires = "provision_action"
     )]
     pub dry_run: bool,
+
+    /// Accepted for ConductorOne's connectors' `-p` (which turns provisioning on); here a grant
+    /// or a revoke runs whenever its flag is given, with or without it
+    #[arg(
+        short = 'p',
+        long,
+        env = "BATON_PROVISIONING",
+        hide_env_values = true,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub provisioning: bool,
 }
 
 impl ProvisionArgs {
@@ -253,7 +264,7 @@ pub struct InspectCommon {
         default_value_t = InspectFormat::Table
     )]
     pub format: InspectFormat,
-    /// The sync to read [default: the latest finished full sync]
+    /// The sync to read [default: the latest finished full sync, else the latest unfinished one]
     #[arg(long, value_name = "ID", env = "BATON_SYNC_ID", hide_env_values = true)]
     pub sync_id: Option<String>,
 }

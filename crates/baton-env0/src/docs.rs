@@ -182,8 +182,8 @@ pub fn cli_markdown() -> String {
 const PROVISION_NOTES: &str = "### (no subcommand) with `--grant-entitlement` or `--revoke-grant`: \
 provisioning\n\n\
 Grants one entitlement or revokes one grant, then exits; no sync runs. As in ConductorOne's connectors, \
-the ids are looked up by exact match in the last finished sync of `--file`, which must exist and is only \
-read, never rewritten. The current state is then read from env0 (one `GET`) and at most one write is sent. \
+the ids are looked up by exact match in the latest finished sync of `--file` (of any type; when none has \
+finished, the latest unfinished one), which must exist and is only read, never rewritten. The current state is then read from env0 (one `GET`) and at most one write is sent. \
 env0 allows one role per principal per scope, so granting a project or organization role where another \
 is held replaces it. A grant made by expansion (access inherited from a parent project, through a team or \
 as organization Admin) is refused, naming the grant to change instead. What env0's API cannot do is \
@@ -205,7 +205,8 @@ team's member list is written whole, so it is read back afterwards and a concurr
 is reported.\n\n";
 
 const INSPECT_NOTES: &str = "`inspect` columns: id, display name, email (primary), role, status, account type, \
-last login. Without `--sync-id` the latest finished full sync is read. `json` prints \
+last login. Without `--sync-id` the latest finished full sync is read (else the latest unfinished one, \
+as ConductorOne's readers choose). `json` prints \
 `{\"sync_id\": ..., \"users\": [...]}`; `csv` has the header row \
 `id,display_name,email,role,status,account_type,last_login`.\n\n";
 

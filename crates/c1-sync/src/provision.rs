@@ -9,8 +9,8 @@
 //! The driver works from a c1z file a sync wrote (see `docs/grant-expansion.md`):
 //!
 //! 1. [`Provisioning::open`] opens the file read-only (its database is decompressed into a
-//!    private temporary copy; the file itself is never rewritten) and picks its latest finished
-//!    sync.
+//!    private temporary copy; the file itself is never rewritten) and picks the sync the SDK
+//!    looks ids up in: its latest finished sync of any type, else its latest unfinished one.
 //! 2. [`Provisioning::grant_request`] looks the entitlement and the principal up by exact id;
 //!    [`Provisioning::revoke_request`] looks the grant up by exact id (ids are never parsed),
 //!    and refuses a grant that expansion made (`GrantImmutable`), naming the grant it came from.
@@ -248,9 +248,9 @@ pub enum ProvisioningError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
-    /// The file has no finished sync to look objects up in.
-    #[error("{}: has no finished sync; run a sync into it first", path.display())]
-    NoFinishedSync {
+    /// The file holds no sync, finished or not, to look objects up in.
+    #[error("{}: holds no sync; run a sync into it first", path.display())]
+    NoSync {
         /// The c1z file.
         path: PathBuf,
     },
@@ -270,13 +270,16 @@ pub enum ProvisioningError {
 
     /// The grant was made by grant expansion (it carries `GrantImmutable`): it exists because of
     /// other grants and goes when they go.
-    #[error("grant {grant} cannot be revoked: {reason}; revoke {} instead", from.join(" or "))]
+    #[error(
+        "grant {grant} cannot be revoked: {reason}; revoke {} instead",
+        if from.len() > 1 { format!("each of {}", from.join(" and ")) } else { from.join("") }
+    )]
     Immutable {
         /// The grant asked for.
         grant: String,
         /// Why it is immutable, in words.
         reason: String,
-        /// The grants it comes from.
+        /// The grants it comes from (all of them must go for it to go).
         from: Vec<String>,
     },
 
@@ -352,15 +355,15 @@ fn show(id: &pb::ResourceId) -> String {
 }
 
 impl Provisioning {
-    /// Opens `c1z` read-only and picks its latest finished full sync.
+    /// Opens `c1z` read-only and picks the sync ConductorOne's one-shot provisioning looks ids
+    /// up in: the latest finished sync of any type, else the latest unfinished one.
     pub fn open(c1z: &Path) -> Result<Self, ProvisioningError> {
         let reader = C1zReader::open(c1z)?;
-        let sync =
-            reader
-                .latest_finished_sync()?
-                .ok_or_else(|| ProvisioningError::NoFinishedSync {
-                    path: c1z.to_path_buf(),
-                })?;
+        let sync = reader
+            .latest_sync_of_any_type()?
+            .ok_or_else(|| ProvisioningError::NoSync {
+                path: c1z.to_path_buf(),
+            })?;
         Ok(Self {
             reader,
             sync_id: sync.sync_id,
@@ -563,8 +566,8 @@ pub async fn grant(
     request.send(connector).await
 }
 
-/// Revokes the grant `grant_id` through `connector`, looking it up in the latest finished sync
-/// of `c1z` (see the module docs). The file is not changed.
+/// Revokes the grant `grant_id` through `connector`, looking it up in the sync
+/// [`Provisioning::open`] picks in `c1z` (see the module docs). The file is not changed.
 pub async fn revoke(
     connector: &dyn Connector,
     c1z: &Path,

@@ -1,5 +1,6 @@
 //! `--grant-entitlement` / `--revoke-grant`: one grant or revoke, then exit. The ids are looked up
-//! in the last finished sync of `--file` (read-only: the file is never rewritten), the current
+//! in the latest finished sync of `--file` (of any type; else its latest unfinished sync), read-only:
+//! the file is never rewritten. The current
 //! state is read from env0, and at most one write is sent (none with `--dry-run`).
 
 use std::io::Write as _;
@@ -218,7 +219,7 @@ fn report(settings: &Settings, change: &Change, done: &Done) -> Result<(), Failu
 pub(crate) fn provisioning_failure(err: &ProvisioningError) -> Failure {
     match err {
         ProvisioningError::Store(store) => store_read_failure(store),
-        ProvisioningError::NoFinishedSync { .. } => {
+        ProvisioningError::NoSync { .. } => {
             Failure::usage(err.to_string()).hint("run a sync into the same --file first")
         }
         ProvisioningError::NotFound { .. } => Failure::usage(err.to_string()).hint(

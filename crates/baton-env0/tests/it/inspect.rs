@@ -113,3 +113,22 @@ fn inspect_output_cannot_attack_its_reader() {
     assert_eq!(user["display_name"], name);
     assert_eq!(user["email"], "=cmd|'/c calc'!A0");
 }
+
+/// ConductorOne's readers show the latest unfinished sync of a file that has no finished one;
+/// so does `inspect` (the SDK's own file of a sync in progress).
+#[test]
+fn inspect_shows_the_unfinished_sync_of_a_file_without_a_finished_one() {
+    let sb = Sandbox::new();
+    let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/compat/baton-sdk-sync-in-progress.c1z");
+    std::fs::copy(&sdk, sb.path().join("in-progress.c1z")).unwrap();
+    let out = Outcome::of(
+        sb.cmd()
+            .args(["inspect", "--format", "json", "in-progress.c1z"]),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["sync_id"], "3ARefY5G8eOytquwYgm41Nq07IZ");
+    assert_eq!(json["ended_at"], serde_json::Value::Null);
+    assert_eq!(json["users"].as_array().map(Vec::len), Some(10));
+}

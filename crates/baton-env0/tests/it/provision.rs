@@ -643,3 +643,31 @@ fn trace_logs_of_a_provisioning_run_never_show_the_secret() {
         run.stderr
     );
 }
+
+/// ConductorOne's connectors take `-p` / `--provisioning` beside the provisioning flags; so does
+/// this one (the flags alone are enough here).
+#[test]
+fn the_sdks_provisioning_flag_is_accepted() {
+    let (_, fake, dir) = setup(|config| config);
+    let dir = dir.path();
+    sync(dir, &fake);
+    for flag in ["-p", "--provisioning"] {
+        let run = baton_run(
+            dir,
+            &fake,
+            &[
+                flag,
+                "--file",
+                "sync.c1z",
+                "--revoke-grant",
+                "no:such:grant",
+            ],
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("grant no:such:grant is not in sync"),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -135,6 +135,22 @@ impl C1zReader {
         )
     }
 
+    /// The latest finished sync of any type (`ORDER BY ended_at DESC, sync_id DESC`), else the
+    /// latest unfinished sync (by `started_at`): the sync ConductorOne's one-shot provisioning
+    /// looks ids up in.
+    pub fn latest_sync_of_any_type(&self) -> Result<Option<SyncRun>, StoreError> {
+        if let Some(run) = self.one_run(
+            "where ended_at is not null order by ended_at desc, sync_id desc",
+            &[],
+        )? {
+            return Ok(Some(run));
+        }
+        self.one_run(
+            "where ended_at is null order by started_at desc, sync_id desc",
+            &[],
+        )
+    }
+
     /// Resource types of `sync_id`.
     pub fn resource_types(&self, sync_id: &str) -> Result<Vec<pb::ResourceType>, StoreError> {
         self.require_sync(sync_id)?;

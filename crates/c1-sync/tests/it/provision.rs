@@ -404,20 +404,111 @@ async fn a_failed_call_is_made_once_and_says_whether_a_retry_is_safe() {
     }
 }
 
+/// Runs `sql` on the database inside the c1z at `path` and writes the file back.
+fn edit_c1z(path: &Path, sql: &str) {
+    let bytes = fs::read(path).unwrap();
+    let db = zstd::decode_all(bytes.strip_prefix(b"C1ZF\0").unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("db");
+    fs::write(&db_path, db).unwrap();
+    rusqlite::Connection::open(&db_path)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+    let mut out = b"C1ZF\0".to_vec();
+    out.extend(zstd::encode_all(fs::read(&db_path).unwrap().as_slice(), 1).unwrap());
+    fs::write(path, out).unwrap();
+}
+
 #[tokio::test]
-async fn a_file_without_a_finished_sync_cannot_be_provisioned_from() {
+async fn a_file_whose_only_sync_is_unfinished_is_looked_up_in_that_sync() {
     let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/compat/baton-sdk-expansion-before.c1z");
+    let unfinished = C1zReader::open(&sdk)
+        .unwrap()
+        .latest_sync_of_any_type()
+        .unwrap()
+        .unwrap();
+    assert!(!unfinished.is_finished());
     let err = provision::revoke(&Governed::new(), &sdk, "anything")
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, ProvisioningError::NoFinishedSync { .. }),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: grant anything is not in sync {}",
+            sdk.display(),
+            unfinished.sync_id
+        )
     );
+}
+
+/// As in the SDK, ids are looked up in the latest finished sync whatever its type: here a
+/// partial sync newer than the full one, with the same resources and entitlements but one grant
+/// only.
+#[tokio::test]
+async fn the_latest_finished_sync_of_any_type_is_looked_up_in() {
+    let (_dir, path, full) = synced().await;
+    edit_c1z(
+        &path,
+        &format!(
+            "insert into v1_sync_runs (sync_id, started_at, ended_at, sync_token, sync_type) \
+             values ('partial1', '2999-01-01 00:00:00', '2999-01-01 00:00:01', '', 'partial');
+             insert into v1_resources (resource_type_id, external_id, parent_resource_type_id, \
+             parent_resource_id, data, sync_id, discovered_at) select resource_type_id, \
+             external_id, parent_resource_type_id, parent_resource_id, data, 'partial1', \
+             discovered_at from v1_resources where sync_id = '{full}';
+             insert into v1_entitlements (resource_type_id, resource_id, external_id, data, \
+             sync_id, discovered_at) select resource_type_id, resource_id, external_id, data, \
+             'partial1', discovered_at from v1_entitlements where sync_id = '{full}';
+             insert into v1_grants (resource_type_id, resource_id, entitlement_id, \
+             principal_resource_type_id, principal_resource_id, external_id, data, sync_id, \
+             discovered_at) select resource_type_id, resource_id, entitlement_id, \
+             principal_resource_type_id, principal_resource_id, external_id, data, 'partial1', \
+             discovered_at from v1_grants where sync_id = '{full}' and \
+             external_id = 'project:p1:Deployer:team:t1';"
+        ),
+    );
+    let connector = Governed::new();
+    let err = provision::revoke(&connector, &path, "project:p1:Deployer:user:a")
+        .await
+        .unwrap_err();
     assert!(
         err.to_string()
-            .ends_with("has no finished sync; run a sync into it first")
+            .ends_with("grant project:p1:Deployer:user:a is not in sync partial1"),
+        "{err}"
+    );
+    // What the partial sync holds is found there.
+    provision::revoke(&connector, &path, "project:p1:Deployer:team:t1")
+        .await
+        .unwrap();
+    assert_eq!(connector.projects.revokes.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_file_without_any_sync_cannot_be_provisioned_from() {
+    let (_dir, path, _) = synced().await;
+    edit_c1z(&path, "delete from v1_sync_runs;");
+    let err = provision::revoke(&Governed::new(), &path, "anything")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProvisioningError::NoSync { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("holds no sync; run a sync into it first")
+    );
+}
+
+#[test]
+fn an_expanded_grant_from_several_grants_names_each_to_revoke() {
+    let err = ProvisioningError::Immutable {
+        grant: "g".into(),
+        reason: "grant expansion made it".into(),
+        from: vec!["a".into(), "b".into()],
+    };
+    assert_eq!(
+        err.to_string(),
+        "grant g cannot be revoked: grant expansion made it; revoke each of a and b instead"
     );
 }
 

@@ -29,7 +29,8 @@ pub(crate) fn open(path: &Path, sync_id: Option<&str>) -> Result<(C1zReader, Syn
     Ok((reader, run))
 }
 
-/// Picks the sync to read: `--sync-id`, else the latest finished full sync.
+/// Picks the sync to read: `--sync-id`, else the latest finished full sync, else the latest
+/// unfinished one (the sync ConductorOne's readers show).
 fn pick_sync(reader: &C1zReader, path: &Path, sync_id: Option<&str>) -> Result<SyncRun, Failure> {
     if let Some(id) = sync_id {
         if let Some(run) = reader.sync_run(id).map_err(|e| store_read_failure(&e))? {
@@ -51,11 +52,11 @@ fn pick_sync(reader: &C1zReader, path: &Path, sync_id: Option<&str>) -> Result<S
         );
     }
     reader
-        .latest_finished_sync()
+        .latest_sync()
         .map_err(|e| store_read_failure(&e))?
         .ok_or_else(|| {
-            Failure::file(format!("{}: holds no finished full sync", path.display()))
-                .hint("run a sync into this file first, or pick a sync with --sync-id")
+            Failure::file(format!("{}: holds no sync", path.display()))
+                .hint("run a sync into this file first")
         })
 }
 
