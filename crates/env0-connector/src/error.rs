@@ -116,7 +116,10 @@ pub enum Error {
     },
 
     /// A write whose answer was lost every time, with the state showing it not applied each time.
-    #[error("env0 did not apply {write} after {sends} attempts ({reason}); nothing changed")]
+    #[error(
+        "env0 did not apply {write}: sent {sends} times, each time its answer was lost and the \
+         state read back showed it not applied (the last send: {reason}); nothing changed"
+    )]
     NotApplied {
         /// The write.
         write: String,

@@ -554,7 +554,10 @@ fn a_write_never_applied_is_sent_again_then_reported_and_nothing_changes() {
     assert!(
         run.stderr
             .contains("env0 did not apply POST /permissions/projects/")
-            && run.stderr.contains("after 3 attempts")
+            && run.stderr.contains("sent 3 times")
+            && run.stderr.contains(
+                "(the last send: the connection closed before env0 answered); nothing changed"
+            )
             && run.stderr.contains("nothing changed"),
         "{}",
         run.stderr

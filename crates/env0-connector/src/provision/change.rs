@@ -178,7 +178,14 @@ impl Change {
             TEAM_RESOURCE_TYPE => Holder::Team(TeamId::new(&principal_id.resource)),
             other => {
                 return Err(refused(Error::Refused {
-                    change: format!("{ent_id} for {other}:{}", principal_id.resource),
+                    change: match direction {
+                        Direction::Grant => {
+                            format!("grant {ent_id} to {other}:{}", principal_id.resource)
+                        }
+                        Direction::Revoke => {
+                            format!("revoke {ent_id} from {other}:{}", principal_id.resource)
+                        }
+                    },
                     reason: "only users, API keys and teams hold env0 access".to_owned(),
                 }));
             }

@@ -121,6 +121,14 @@ fn what_env0_cannot_do_is_refused_before_any_request() {
         refusal(Direction::Revoke, &user_role, &human("auth0|a")),
         "cannot revoke role:User:member from user auth0|a: every member holds an organization role, so role:User:member cannot be revoked; grant another role instead (for example role:Admin:member)"
     );
+    assert_eq!(
+        refusal(Direction::Grant, &admin, &resource("role", "Admin")),
+        "cannot grant role:Admin:member to role:Admin: only users, API keys and teams hold env0 access"
+    );
+    assert!(
+        refusal(Direction::Revoke, &admin, &resource("project", "p-1"))
+            .starts_with("cannot revoke role:Admin:member from project:p-1: ")
+    );
     // Granting User is how a member goes back to it; a team may lose it.
     parse(Direction::Grant, &user_role, &human("auth0|a"));
     parse(Direction::Revoke, &user_role, &resource("team", "t-1"));

@@ -232,7 +232,10 @@ pub(super) async fn apply(
             return Err(ProvisionError::retryable(Error::NotApplied {
                 write: shown,
                 sends,
-                reason: error.to_string(),
+                reason: match &error {
+                    env0_api::Error::Unconfirmed { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                },
             }));
         }
         tracing::info!(write = %shown, "env0's answer was lost and the state shows the write not applied; sending it again");
