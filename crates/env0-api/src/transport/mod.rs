@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde::de::DeserializeOwned;
@@ -23,6 +24,23 @@ use crate::config::{ClientConfig, RetryEvent, RetryHook, ThrottleEvent, Throttle
 use crate::error::Error;
 use crate::notice;
 use crate::ratelimit::{Limiter, TokioClock};
+
+/// What a path segment keeps as it is, as Go's `url.PathEscape` (and so env0's Terraform
+/// provider) does: letters, digits, `-_.~` and `$&+,:;=@`. Everything else is percent-encoded,
+/// `|` of an Auth0 user id (`auth0|…`) included.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b':')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@');
 
 mod messages;
 mod retry;
@@ -181,10 +199,15 @@ impl Transport {
         query: &[(&str, &str)],
     ) -> Result<Endpoint, Error> {
         let mut url = self.base_url.clone();
-        url.path_segments_mut()
-            .map_err(|()| Error::invalid_config("the base URL cannot carry a path"))?
-            .pop_if_empty()
-            .extend(segments);
+        if url.cannot_be_a_base() {
+            return Err(Error::invalid_config("the base URL cannot carry a path"));
+        }
+        let mut path = url.path().trim_end_matches('/').to_owned();
+        for segment in segments {
+            path.push('/');
+            path.extend(utf8_percent_encode(segment, PATH_SEGMENT));
+        }
+        url.set_path(&path);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }

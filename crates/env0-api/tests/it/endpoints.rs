@@ -467,6 +467,25 @@ async fn ids_in_paths_are_percent_encoded() {
     assert!(perms.is_empty());
 }
 
+/// As Go's `url.PathEscape` (env0's Terraform provider) writes a segment: `|`, space and `%`
+/// encoded, letters, digits, `-_.~` and `$&+,:;=@` kept.
+#[tokio::test]
+async fn path_segments_are_encoded_as_env0s_provider_encodes_them() {
+    let mut server = server().await;
+    let mock = ok_json(
+        &mut server,
+        "/permissions/projects/auth0%7Ca%20b%25c-_.~$&+,:;=@",
+        "",
+        "[]",
+    )
+    .await;
+    client(&server)
+        .project_user_permissions(&ProjectId::new("auth0|a b%c-_.~$&+,:;=@"))
+        .await
+        .unwrap();
+    mock.assert_async().await;
+}
+
 #[tokio::test]
 async fn team_role_assignments_per_scope() {
     let mut server = server().await;

@@ -40,7 +40,8 @@ async fn write_mock(
 #[tokio::test]
 async fn the_organization_role_is_sent_as_bare_text() {
     let mut server = server().await;
-    let path = format!("/organizations/{ORG}/users/auth0|abc/role");
+    // `|` is percent-encoded in a path, as Go's `url.PathEscape` (env0's provider) does.
+    let path = format!("/organizations/{ORG}/users/auth0%7Cabc/role");
     let put = server
         .mock("PUT", path.as_str())
         .match_header("authorization", basic_auth().as_str())
@@ -74,7 +75,7 @@ async fn project_role_writes_send_the_providers_bodies() {
     let put = write_mock(
         &mut server,
         "PUT",
-        "/permissions/projects/p-1/users/auth0|abc",
+        "/permissions/projects/p-1/users/auth0%7Cabc",
         "",
         Matcher::JsonString(r#"{"role":"custom-7"}"#.to_owned()),
         200,
@@ -83,7 +84,7 @@ async fn project_role_writes_send_the_providers_bodies() {
     let delete = write_mock(
         &mut server,
         "DELETE",
-        "/permissions/projects/p-1/users/auth0|abc",
+        "/permissions/projects/p-1/users/auth0%7Cabc",
         "",
         Matcher::Any,
         200,
