@@ -62,3 +62,4 @@ pub use models::{
 };
 /// Re-exported so callers build the secret with the same type the client takes.
 pub use secrecy::SecretString;
+pub use writes::Write;

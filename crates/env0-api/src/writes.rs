@@ -59,18 +59,225 @@ fn json(value: &impl Serialize) -> Result<WriteBody, Error> {
         .map_err(|e| Error::invalid_config(format!("cannot encode the request body: {e}")))
 }
 
+/// One write env0's API takes, described without sending it: [`Env0Client::write`] sends it,
+/// [`Env0Client::describe`] shows it exactly as it would go out. The methods of the same names
+/// on [`Env0Client`] send one each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Write<'a> {
+    /// `PUT /organizations/{org}/users/{user}/role` with the bare role as the body
+    /// (`text/plain`): sets a member's organization role.
+    SetOrganizationRole {
+        /// The organization.
+        org: &'a OrgId,
+        /// The member.
+        user: &'a UserId,
+        /// The role.
+        role: &'a Role,
+    },
+    /// `POST /permissions/projects/{project}` `{userId, role}`.
+    AssignProjectRole {
+        /// The project.
+        project: &'a ProjectId,
+        /// The user or API key.
+        user: &'a UserId,
+        /// The role.
+        role: &'a ProjectRole,
+    },
+    /// `PUT /permissions/projects/{project}/users/{user}` `{role}`.
+    UpdateProjectRole {
+        /// The project.
+        project: &'a ProjectId,
+        /// The user or API key.
+        user: &'a UserId,
+        /// The new role.
+        role: &'a ProjectRole,
+    },
+    /// `DELETE /permissions/projects/{project}/users/{user}`.
+    RemoveProjectRole {
+        /// The project.
+        project: &'a ProjectId,
+        /// The user or API key.
+        user: &'a UserId,
+    },
+    /// `PUT /teams/{team}` `{name, description, userIds}`.
+    UpdateTeam {
+        /// The team.
+        team: &'a TeamId,
+        /// Its name.
+        name: &'a str,
+        /// Its description.
+        description: &'a str,
+        /// Every member it is to have.
+        members: &'a [UserId],
+    },
+    /// `PUT /roles/assignments/teams` `{teamId, role, <scope>Id}`.
+    SetTeamRole {
+        /// The team.
+        team: &'a TeamId,
+        /// Where.
+        scope: AssignmentScope,
+        /// The role.
+        role: &'a str,
+    },
+    /// `DELETE /roles/assignments/teams?teamId=&<scope>Id=`.
+    RemoveTeamRole {
+        /// The team.
+        team: &'a TeamId,
+        /// Where.
+        scope: AssignmentScope,
+    },
+}
+
+/// A write's method, path segments, query and body.
+struct Request<'a> {
+    method: Method,
+    segments: Vec<&'a str>,
+    query: Vec<(&'a str, &'a str)>,
+    body: WriteBody,
+}
+
+impl Write<'_> {
+    fn request(&self) -> Result<Request<'_>, Error> {
+        let plain = |method, segments, query| Request {
+            method,
+            segments,
+            query,
+            body: WriteBody::Empty,
+        };
+        Ok(match self {
+            Write::SetOrganizationRole { org, user, role } => Request {
+                body: WriteBody::Text(role.as_str().to_owned()),
+                ..plain(
+                    Method::PUT,
+                    vec![
+                        "organizations",
+                        org.as_str(),
+                        "users",
+                        user.as_str(),
+                        "role",
+                    ],
+                    Vec::new(),
+                )
+            },
+            Write::AssignProjectRole {
+                project,
+                user,
+                role,
+            } => Request {
+                body: json(&ProjectAssignment {
+                    user_id: user,
+                    role: role.as_str(),
+                })?,
+                ..plain(
+                    Method::POST,
+                    vec!["permissions", "projects", project.as_str()],
+                    Vec::new(),
+                )
+            },
+            Write::UpdateProjectRole {
+                project,
+                user,
+                role,
+            } => Request {
+                body: json(&ProjectRoleUpdate {
+                    role: role.as_str(),
+                })?,
+                ..plain(
+                    Method::PUT,
+                    vec![
+                        "permissions",
+                        "projects",
+                        project.as_str(),
+                        "users",
+                        user.as_str(),
+                    ],
+                    Vec::new(),
+                )
+            },
+            Write::RemoveProjectRole { project, user } => plain(
+                Method::DELETE,
+                vec![
+                    "permissions",
+                    "projects",
+                    project.as_str(),
+                    "users",
+                    user.as_str(),
+                ],
+                Vec::new(),
+            ),
+            Write::UpdateTeam {
+                team,
+                name,
+                description,
+                members,
+            } => Request {
+                body: json(&TeamUpdate {
+                    name,
+                    description,
+                    user_ids: members,
+                })?,
+                ..plain(Method::PUT, vec!["teams", team.as_str()], Vec::new())
+            },
+            Write::SetTeamRole { team, scope, role } => {
+                let (param, value) = scope.query();
+                Request {
+                    body: json(&TeamRoleUpsert {
+                        team_id: team,
+                        role,
+                        organization_id: (param == "organizationId").then_some(value),
+                        project_id: (param == "projectId").then_some(value),
+                        environment_id: (param == "environmentId").then_some(value),
+                    })?,
+                    ..plain(
+                        Method::PUT,
+                        vec!["roles", "assignments", "teams"],
+                        Vec::new(),
+                    )
+                }
+            }
+            Write::RemoveTeamRole { team, scope } => plain(
+                Method::DELETE,
+                vec!["roles", "assignments", "teams"],
+                vec![("teamId", team.as_str()), scope.query()],
+            ),
+        })
+    }
+}
+
 impl Env0Client {
-    async fn send(
-        &self,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, &str)],
-        body: WriteBody,
-    ) -> Result<(), Error> {
-        let endpoint = self.transport.endpoint_for(method, segments, query)?;
-        self.transport.write(&endpoint, &body).await?;
+    /// Sends `write` (see each variant).
+    pub async fn write(&self, write: &Write<'_>) -> Result<(), Error> {
+        let request = write.request()?;
+        let endpoint =
+            self.transport
+                .endpoint_for(request.method, &request.segments, &request.query)?;
+        self.transport.write(&endpoint, &request.body).await?;
         tracing::debug!(endpoint = endpoint.name(), "env0 write applied");
         Ok(())
+    }
+
+    /// `write` exactly as [`write`](Self::write) would send it: the method, the path as sent
+    /// (percent-encoded, with the query), then a space and the body when there is one (the
+    /// bare text, or the JSON as sent). Nothing is sent.
+    pub fn describe(&self, write: &Write<'_>) -> Result<String, Error> {
+        let request = write.request()?;
+        let endpoint =
+            self.transport
+                .endpoint_for(request.method, &request.segments, &request.query)?;
+        let mut line = endpoint.name().to_owned();
+        match &request.body {
+            WriteBody::Empty => {}
+            WriteBody::Text(text) => {
+                line.push(' ');
+                line.push_str(text);
+            }
+            WriteBody::Json(bytes) => {
+                line.push(' ');
+                line.push_str(&String::from_utf8_lossy(bytes));
+            }
+        }
+        Ok(line)
     }
 
     /// `PUT /organizations/{org}/users/{user}/role` with the bare role as the body
@@ -82,19 +289,8 @@ impl Env0Client {
         user: &UserId,
         role: &Role,
     ) -> Result<(), Error> {
-        self.send(
-            Method::PUT,
-            &[
-                "organizations",
-                org.as_str(),
-                "users",
-                user.as_str(),
-                "role",
-            ],
-            &[],
-            WriteBody::Text(role.as_str().to_owned()),
-        )
-        .await
+        self.write(&Write::SetOrganizationRole { org, user, role })
+            .await
     }
 
     /// `POST /permissions/projects/{project}` `{userId, role}`: gives a user (or API key) who has
@@ -106,16 +302,11 @@ impl Env0Client {
         user: &UserId,
         role: &ProjectRole,
     ) -> Result<(), Error> {
-        let body = json(&ProjectAssignment {
-            user_id: user,
-            role: role.as_str(),
-        })?;
-        self.send(
-            Method::POST,
-            &["permissions", "projects", project.as_str()],
-            &[],
-            body,
-        )
+        self.write(&Write::AssignProjectRole {
+            project,
+            user,
+            role,
+        })
         .await
     }
 
@@ -127,21 +318,11 @@ impl Env0Client {
         user: &UserId,
         role: &ProjectRole,
     ) -> Result<(), Error> {
-        let body = json(&ProjectRoleUpdate {
-            role: role.as_str(),
-        })?;
-        self.send(
-            Method::PUT,
-            &[
-                "permissions",
-                "projects",
-                project.as_str(),
-                "users",
-                user.as_str(),
-            ],
-            &[],
-            body,
-        )
+        self.write(&Write::UpdateProjectRole {
+            project,
+            user,
+            role,
+        })
         .await
     }
 
@@ -152,19 +333,8 @@ impl Env0Client {
         project: &ProjectId,
         user: &UserId,
     ) -> Result<(), Error> {
-        self.send(
-            Method::DELETE,
-            &[
-                "permissions",
-                "projects",
-                project.as_str(),
-                "users",
-                user.as_str(),
-            ],
-            &[],
-            WriteBody::Empty,
-        )
-        .await
+        self.write(&Write::RemoveProjectRole { project, user })
+            .await
     }
 
     /// `PUT /teams/{team}` `{name, description, userIds}`: **replaces** the team's name,
@@ -177,13 +347,13 @@ impl Env0Client {
         description: &str,
         members: &[UserId],
     ) -> Result<(), Error> {
-        let body = json(&TeamUpdate {
+        self.write(&Write::UpdateTeam {
+            team,
             name,
             description,
-            user_ids: members,
-        })?;
-        self.send(Method::PUT, &["teams", team.as_str()], &[], body)
-            .await
+            members,
+        })
+        .await
     }
 
     /// `PUT /roles/assignments/teams` `{teamId, role, <scope>Id}`: gives the team `role` at the
@@ -195,16 +365,12 @@ impl Env0Client {
         scope: &AssignmentScope,
         role: &str,
     ) -> Result<(), Error> {
-        let (param, value) = scope.query();
-        let body = json(&TeamRoleUpsert {
-            team_id: team,
+        self.write(&Write::SetTeamRole {
+            team,
+            scope: scope.clone(),
             role,
-            organization_id: (param == "organizationId").then_some(value),
-            project_id: (param == "projectId").then_some(value),
-            environment_id: (param == "environmentId").then_some(value),
-        })?;
-        self.send(Method::PUT, &["roles", "assignments", "teams"], &[], body)
-            .await
+        })
+        .await
     }
 
     /// `DELETE /roles/assignments/teams?teamId=&<scope>Id=`: removes the team's role at the
@@ -214,13 +380,10 @@ impl Env0Client {
         team: &TeamId,
         scope: &AssignmentScope,
     ) -> Result<(), Error> {
-        let (param, value) = scope.query();
-        self.send(
-            Method::DELETE,
-            &["roles", "assignments", "teams"],
-            &[("teamId", team.as_str()), (param, value)],
-            WriteBody::Empty,
-        )
+        self.write(&Write::RemoveTeamRole {
+            team,
+            scope: scope.clone(),
+        })
         .await
     }
 }

@@ -118,7 +118,9 @@ pub(crate) fn run(
             outcome: plan.outcome(),
             would_send: Some(
                 plan.write()
-                    .map(|w| w.show(&org).to_string())
+                    .map(|w| connector.provisioner().describe(w))
+                    .transpose()
+                    .map_err(|e| provision_failure(&e))?
                     .into_iter()
                     .collect(),
             ),

@@ -407,7 +407,7 @@ fn dry_run_prints_the_write_and_sends_none() {
     assert_eq!(
         run.stdout,
         format!(
-            "POST /permissions/projects/{} {{\"role\":\"Deployer\",\"userId\":\"{}\"}}\ndry run: granted (nothing was sent)\n",
+            "POST /permissions/projects/{} {{\"userId\":\"{}\",\"role\":\"Deployer\"}}\ndry run: granted (nothing was sent)\n",
             p.project, p.member
         )
     );

@@ -163,6 +163,14 @@ impl Env0Provisioner {
         Env0Provisioner { client, org }
     }
 
+    /// `call` exactly as it would be sent: the request line (its path percent-encoded, with the
+    /// query) and the body. Sends nothing.
+    pub fn describe(&self, call: &WriteCall) -> Result<String, ProvisionError> {
+        self.client
+            .describe(&call.as_write(&self.org))
+            .map_err(api_failure)
+    }
+
     /// Reads the current state of what `change` touches and decides what to do; sends no write.
     pub async fn plan(&self, change: Change) -> Result<Plan, ProvisionError> {
         let (read, before) = state::observe(&self.client, &self.org, &change)

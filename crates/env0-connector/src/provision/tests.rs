@@ -324,24 +324,32 @@ fn team_membership_writes_the_whole_list_plus_or_minus_one() {
     assert_eq!(members, &vec![UserId::new("b"), UserId::new("d")]);
 }
 
+/// A write is shown exactly as env0-api sends it: the path percent-encoded as env0's provider
+/// encodes it, JSON keys in the provider's order.
 #[test]
 fn writes_show_as_request_lines_with_bodies() {
-    let org = OrgId::new("o-1");
-    let shown = |call: WriteCall| call.show(&org).to_string();
+    let client = env0_api::Env0Client::new(
+        env0_api::ClientConfig::new("id".into(), env0_api::SecretString::from("secret"))
+            .base_url("http://127.0.0.1:9")
+            .unwrap(),
+    )
+    .unwrap();
+    let provisioner = Env0Provisioner::new(client, OrgId::new("o-1"));
+    let shown = |call: WriteCall| provisioner.describe(&call).unwrap();
     assert_eq!(
         shown(WriteCall::SetOrgRole {
-            user: UserId::new("u"),
+            user: UserId::new("auth0|u"),
             role: Role::Admin
         }),
-        "PUT /organizations/o-1/users/u/role Admin"
+        "PUT /organizations/o-1/users/auth0%7Cu/role Admin"
     );
     assert_eq!(
         shown(WriteCall::AssignProjectRole {
             project: ProjectId::new("p"),
-            user: UserId::new("u"),
+            user: UserId::new("auth0|u"),
             role: ProjectRole::Viewer
         }),
-        r#"POST /permissions/projects/p {"role":"Viewer","userId":"u"}"#
+        r#"POST /permissions/projects/p {"userId":"auth0|u","role":"Viewer"}"#
     );
     assert_eq!(
         shown(WriteCall::RemoveTeamRole {
@@ -356,6 +364,6 @@ fn writes_show_as_request_lines_with_bodies() {
             scope: Scope::Organization,
             role: "Admin".to_owned()
         }),
-        r#"PUT /roles/assignments/teams {"organizationId":"o-1","role":"Admin","teamId":"t"}"#
+        r#"PUT /roles/assignments/teams {"teamId":"t","role":"Admin","organizationId":"o-1"}"#
     );
 }

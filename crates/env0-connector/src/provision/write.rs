@@ -1,10 +1,9 @@
 //! The writes a change needs, and sending one without ever applying it twice.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use c1_sync::provision::ProvisionError;
-use env0_api::{Env0Client, OrgId, ProjectId, ProjectRole, Role, TeamId, UserId};
+use env0_api::{Env0Client, OrgId, ProjectId, ProjectRole, Role, TeamId, UserId, Write};
 
 use super::state::{self, Observed, Scope};
 use super::{MAX_SENDS, Plan, api_failure};
@@ -76,120 +75,52 @@ pub enum WriteCall {
 }
 
 /// A write shown as its request line and body, for `--dry-run` and messages.
-#[derive(Debug)]
-pub struct Shown<'a> {
-    call: &'a WriteCall,
-    org: &'a OrgId,
-}
-
-impl fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let org = self.org;
-        let scope = |scope: &Scope| match scope {
-            Scope::Organization => ("organizationId", org.to_string()),
-            Scope::Project(project) => ("projectId", project.to_string()),
-        };
-        match self.call {
-            WriteCall::SetOrgRole { user, role } => write!(
-                f,
-                "PUT /organizations/{org}/users/{user}/role {}",
-                role.as_str()
-            ),
-            WriteCall::AssignProjectRole {
-                project,
-                user,
-                role,
-            } => write!(
-                f,
-                "POST /permissions/projects/{project} {}",
-                serde_json::json!({ "userId": user.as_str(), "role": role.as_str() })
-            ),
-            WriteCall::UpdateProjectRole {
-                project,
-                user,
-                role,
-            } => write!(
-                f,
-                "PUT /permissions/projects/{project}/users/{user} {}",
-                serde_json::json!({ "role": role.as_str() })
-            ),
-            WriteCall::RemoveProjectRole { project, user } => {
-                write!(f, "DELETE /permissions/projects/{project}/users/{user}")
-            }
-            WriteCall::UpdateTeam {
-                team,
-                name,
-                description,
-                members,
-            } => {
-                let ids: Vec<&str> = members.iter().map(UserId::as_str).collect();
-                write!(
-                    f,
-                    "PUT /teams/{team} {}",
-                    serde_json::json!({ "name": name, "description": description, "userIds": ids })
-                )
-            }
-            WriteCall::SetTeamRole {
-                team,
-                scope: s,
-                role,
-            } => {
-                let (key, value) = scope(s);
-                write!(
-                    f,
-                    "PUT /roles/assignments/teams {}",
-                    serde_json::json!({ "teamId": team.as_str(), "role": role, key: value })
-                )
-            }
-            WriteCall::RemoveTeamRole { team, scope: s } => {
-                let (key, value) = scope(s);
-                write!(
-                    f,
-                    "DELETE /roles/assignments/teams?teamId={team}&{key}={value}"
-                )
-            }
-        }
-    }
-}
-
 impl WriteCall {
-    /// The request line and body, as `--dry-run` prints them.
-    pub fn show<'a>(&'a self, org: &'a OrgId) -> Shown<'a> {
-        Shown { call: self, org }
-    }
-
-    async fn send(&self, client: &Env0Client, org: &OrgId) -> Result<(), env0_api::Error> {
+    /// The env0 write this call is, in organization `org`.
+    pub fn as_write<'a>(&'a self, org: &'a OrgId) -> Write<'a> {
         match self {
-            WriteCall::SetOrgRole { user, role } => {
-                client.set_organization_role(org, user, role).await
-            }
+            WriteCall::SetOrgRole { user, role } => Write::SetOrganizationRole { org, user, role },
             WriteCall::AssignProjectRole {
                 project,
                 user,
                 role,
-            } => client.assign_project_role(project, user, role).await,
+            } => Write::AssignProjectRole {
+                project,
+                user,
+                role,
+            },
             WriteCall::UpdateProjectRole {
                 project,
                 user,
                 role,
-            } => client.update_project_role(project, user, role).await,
+            } => Write::UpdateProjectRole {
+                project,
+                user,
+                role,
+            },
             WriteCall::RemoveProjectRole { project, user } => {
-                client.remove_project_role(project, user).await
+                Write::RemoveProjectRole { project, user }
             }
             WriteCall::UpdateTeam {
                 team,
                 name,
                 description,
                 members,
-            } => client.update_team(team, name, description, members).await,
-            WriteCall::SetTeamRole { team, scope, role } => {
-                client
-                    .set_team_role(team, &scope.assignment(org), role)
-                    .await
-            }
-            WriteCall::RemoveTeamRole { team, scope } => {
-                client.remove_team_role(team, &scope.assignment(org)).await
-            }
+            } => Write::UpdateTeam {
+                team,
+                name,
+                description,
+                members,
+            },
+            WriteCall::SetTeamRole { team, scope, role } => Write::SetTeamRole {
+                team,
+                scope: scope.assignment(org),
+                role,
+            },
+            WriteCall::RemoveTeamRole { team, scope } => Write::RemoveTeamRole {
+                team,
+                scope: scope.assignment(org),
+            },
         }
     }
 }
@@ -202,11 +133,13 @@ pub(super) async fn apply(
     call: &WriteCall,
 ) -> Result<(), ProvisionError> {
     let change = &plan.change;
-    let shown = call.show(org).to_string();
+    let write = call.as_write(org);
+    // The request line and body exactly as sent, for the log and any message.
+    let shown = client.describe(&write).map_err(api_failure)?;
     let mut sends = 0;
     loop {
         sends += 1;
-        let error = match call.send(client, org).await {
+        let error = match client.write(&write).await {
             Ok(()) => break,
             Err(error) if error.is_unconfirmed() => error,
             Err(error) => return Err(api_failure(error)),
