@@ -1,14 +1,15 @@
 //! The expansion case of `cargo xtask bench` (`--only expansion` runs it alone): grant expansion
 //! on a generated organization, no network. The organization and what is printed are described
 //! in `crates/c1-sync/examples/expand_bench.rs`; this runs that example (release build) at
-//! scales 0.5 and 1, each run under `xtask measure` for its peak RSS, and writes
-//! `bench/expansion.json`.
+//! scales 0.5 and 1, the two taking turns, each run under `xtask measure` for its peak RSS, and
+//! writes `bench/expansion.json`.
 //!
 //! Targets (2-core machine): at least 300 000 expanded grants written per second of expansion at
 //! scale 1, peak RSS under 256 MiB, and the scale-1 expansion taking at most 2.2 times the
 //! scale-0.5 one (linear, not quadratic).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -73,59 +74,15 @@ pub(crate) fn run(runs: usize) -> Result<()> {
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
 
-    let mut scales = Vec::new();
-    for scale in SCALES {
-        let mut results = Vec::new();
-        let mut counts = BTreeMap::new();
-        for i in 0..runs {
-            let calibration_ms = calibrate();
-            let report = work.path().join(format!("report-{scale}-{i}.txt"));
-            let output = work.path().join(format!("expand-{scale}-{i}.c1z"));
-            let log = work.path().join("stderr.log");
-            let measured = Command::new(&xtask)
-                .arg(MEASURE_COMMAND)
-                .arg(&example)
-                .arg("--scale")
-                .arg(scale.to_string())
-                .arg("--report")
-                .arg(&report)
-                .arg(&output)
-                .stdin(Stdio::null())
-                .stderr(Stdio::from(
-                    std::fs::File::create(&log).context("cannot create the log file")?,
-                ))
-                .output()
-                .context("cannot start xtask measure")?;
-            let _ = std::fs::remove_file(&output);
-            let text = String::from_utf8_lossy(&measured.stdout);
-            let stderr = std::fs::read_to_string(&log).unwrap_or_default();
-            let (status, wall_ns, peak_kib) = parse_measurement(&text)
-                .with_context(|| format!("xtask measure printed {text:?}: {}", stderr.trim()))?;
-            if status != 0 {
-                bail!(
-                    "expand_bench failed (exit code {status}): {}",
-                    stderr.trim()
-                );
-            }
-            let line = std::fs::read_to_string(&report)
-                .with_context(|| format!("expand_bench wrote no {}", report.display()))?;
-            let values: BTreeMap<String, f64> = line
-                .split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
-                .collect();
-            let get = |k: &str| values.get(k).copied().unwrap_or(0.0);
-            for key in ["grants_in", "grants_out", "created", "updated"] {
-                counts.insert(key, get(key) as u64);
-            }
-            let run = Run {
-                calibration_ms,
-                expansion_ms: get("expansion_ms"),
-                grants_out_per_s: get("grants_out_per_s"),
-                finish_ms: get("finish_ms"),
-                wall_ms: wall_ns as f64 / 1e6,
-                peak_rss_mib: peak_kib as f64 / 1024.0,
-            };
+    // The scales take turns (0.5, 1, 0.5, 1, ...): the machine's speed drifts, and the target
+    // is a ratio of the two.
+    let mut per_scale: Vec<(Vec<Run>, BTreeMap<&str, u64>)> = SCALES
+        .iter()
+        .map(|_| (Vec::new(), BTreeMap::new()))
+        .collect();
+    for i in 0..runs {
+        for (s, scale) in SCALES.iter().enumerate() {
+            let (run, counts) = run_once(&xtask, &example, work.path(), *scale, i)?;
             println!(
                 "    scale {scale} run {}: expansion {:7.0} ms  {:8.0} grants/s  {:6.1} MiB  (calibration {:.1} ms)",
                 i + 1,
@@ -134,12 +91,16 @@ pub(crate) fn run(runs: usize) -> Result<()> {
                 run.peak_rss_mib,
                 run.calibration_ms
             );
-            results.push(run);
+            per_scale[s].0.push(run);
+            per_scale[s].1 = counts;
         }
+    }
+    let mut scales = Vec::new();
+    for (scale, (results, counts)) in SCALES.iter().zip(per_scale) {
         let median_expansion_ms = median(results.iter().map(|r| r.expansion_ms));
         let created = counts.get("created").copied().unwrap_or(0);
         scales.push(ScaleResult {
-            scale,
+            scale: *scale,
             grants_in: counts.get("grants_in").copied().unwrap_or(0),
             grants_out: counts.get("grants_out").copied().unwrap_or(0),
             created,
@@ -187,6 +148,66 @@ pub(crate) fn run(runs: usize) -> Result<()> {
         &results.targets,
         "expansion targets missed",
     )
+}
+
+/// One run of `expand_bench` at `scale` under `xtask measure`: the run and the counts it reported.
+fn run_once(
+    xtask: &Path,
+    example: &Path,
+    work: &Path,
+    scale: f64,
+    i: usize,
+) -> Result<(Run, BTreeMap<&'static str, u64>)> {
+    let calibration_ms = calibrate();
+    let report = work.join(format!("report-{scale}-{i}.txt"));
+    let output = work.join(format!("expand-{scale}-{i}.c1z"));
+    let log = work.join("stderr.log");
+    let measured = Command::new(xtask)
+        .arg(MEASURE_COMMAND)
+        .arg(example)
+        .arg("--scale")
+        .arg(scale.to_string())
+        .arg("--report")
+        .arg(&report)
+        .arg(&output)
+        .stdin(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(&log).context("cannot create the log file")?,
+        ))
+        .output()
+        .context("cannot start xtask measure")?;
+    let _ = std::fs::remove_file(&output);
+    let text = String::from_utf8_lossy(&measured.stdout);
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    let (status, wall_ns, peak_kib) = parse_measurement(&text)
+        .with_context(|| format!("xtask measure printed {text:?}: {}", stderr.trim()))?;
+    if status != 0 {
+        bail!(
+            "expand_bench failed (exit code {status}): {}",
+            stderr.trim()
+        );
+    }
+    let line = std::fs::read_to_string(&report)
+        .with_context(|| format!("expand_bench wrote no {}", report.display()))?;
+    let values: BTreeMap<String, f64> = line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+        .collect();
+    let get = |k: &str| values.get(k).copied().unwrap_or(0.0);
+    let counts = ["grants_in", "grants_out", "created", "updated"]
+        .into_iter()
+        .map(|key| (key, get(key) as u64))
+        .collect();
+    let run = Run {
+        calibration_ms,
+        expansion_ms: get("expansion_ms"),
+        grants_out_per_s: get("grants_out_per_s"),
+        finish_ms: get("finish_ms"),
+        wall_ms: wall_ns as f64 / 1e6,
+        peak_rss_mib: peak_kib as f64 / 1024.0,
+    };
+    Ok((run, counts))
 }
 
 fn targets(scales: &[ScaleResult]) -> Vec<Target> {
