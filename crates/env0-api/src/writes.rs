@@ -13,7 +13,7 @@ use crate::endpoints::Env0Client;
 use crate::error::Error;
 use crate::ids::{OrgId, ProjectId, TeamId, UserId};
 use crate::models::{AssignmentScope, ProjectRole, Role};
-use crate::transport::WriteBody;
+use crate::transport::{Endpoint, WriteBody};
 use http::Method;
 
 /// The body of `PUT /teams/{id}`: the whole team, members included.
@@ -137,122 +137,125 @@ struct Request<'a> {
     body: WriteBody,
 }
 
-impl Write<'_> {
-    fn request(&self) -> Result<Request<'_>, Error> {
-        let plain = |method, segments, query| Request {
+impl<'a> Request<'a> {
+    /// A request without a query.
+    fn new(method: Method, segments: Vec<&'a str>, body: WriteBody) -> Self {
+        Request {
             method,
             segments,
-            query,
-            body: WriteBody::Empty,
-        };
+            query: Vec::new(),
+            body,
+        }
+    }
+}
+
+/// `permissions/projects/{project}/users/{user}`.
+fn project_user<'a>(project: &'a ProjectId, user: &'a UserId) -> Vec<&'a str> {
+    vec![
+        "permissions",
+        "projects",
+        project.as_str(),
+        "users",
+        user.as_str(),
+    ]
+}
+
+impl Write<'_> {
+    fn request(&self) -> Result<Request<'_>, Error> {
         Ok(match self {
-            Write::SetOrganizationRole { org, user, role } => Request {
-                body: WriteBody::Text(role.as_str().to_owned()),
-                ..plain(
-                    Method::PUT,
-                    vec![
-                        "organizations",
-                        org.as_str(),
-                        "users",
-                        user.as_str(),
-                        "role",
-                    ],
-                    Vec::new(),
-                )
-            },
+            Write::SetOrganizationRole { org, user, role } => Request::new(
+                Method::PUT,
+                vec![
+                    "organizations",
+                    org.as_str(),
+                    "users",
+                    user.as_str(),
+                    "role",
+                ],
+                WriteBody::Text(role.as_str().to_owned()),
+            ),
             Write::AssignProjectRole {
                 project,
                 user,
                 role,
-            } => Request {
-                body: json(&ProjectAssignment {
+            } => Request::new(
+                Method::POST,
+                vec!["permissions", "projects", project.as_str()],
+                json(&ProjectAssignment {
                     user_id: user,
                     role: role.as_str(),
                 })?,
-                ..plain(
-                    Method::POST,
-                    vec!["permissions", "projects", project.as_str()],
-                    Vec::new(),
-                )
-            },
+            ),
             Write::UpdateProjectRole {
                 project,
                 user,
                 role,
-            } => Request {
-                body: json(&ProjectRoleUpdate {
+            } => Request::new(
+                Method::PUT,
+                project_user(project, user),
+                json(&ProjectRoleUpdate {
                     role: role.as_str(),
                 })?,
-                ..plain(
-                    Method::PUT,
-                    vec![
-                        "permissions",
-                        "projects",
-                        project.as_str(),
-                        "users",
-                        user.as_str(),
-                    ],
-                    Vec::new(),
-                )
-            },
-            Write::RemoveProjectRole { project, user } => plain(
+            ),
+            Write::RemoveProjectRole { project, user } => Request::new(
                 Method::DELETE,
-                vec![
-                    "permissions",
-                    "projects",
-                    project.as_str(),
-                    "users",
-                    user.as_str(),
-                ],
-                Vec::new(),
+                project_user(project, user),
+                WriteBody::Empty,
             ),
             Write::UpdateTeam {
                 team,
                 name,
                 description,
                 members,
-            } => Request {
-                body: json(&TeamUpdate {
+            } => Request::new(
+                Method::PUT,
+                vec!["teams", team.as_str()],
+                json(&TeamUpdate {
                     name,
                     description,
                     user_ids: members,
                 })?,
-                ..plain(Method::PUT, vec!["teams", team.as_str()], Vec::new())
-            },
+            ),
             Write::SetTeamRole { team, scope, role } => {
                 let (param, value) = scope.query();
-                Request {
-                    body: json(&TeamRoleUpsert {
+                Request::new(
+                    Method::PUT,
+                    vec!["roles", "assignments", "teams"],
+                    json(&TeamRoleUpsert {
                         team_id: team,
                         role,
                         organization_id: (param == "organizationId").then_some(value),
                         project_id: (param == "projectId").then_some(value),
                         environment_id: (param == "environmentId").then_some(value),
                     })?,
-                    ..plain(
-                        Method::PUT,
-                        vec!["roles", "assignments", "teams"],
-                        Vec::new(),
-                    )
-                }
+                )
             }
-            Write::RemoveTeamRole { team, scope } => plain(
-                Method::DELETE,
-                vec!["roles", "assignments", "teams"],
-                vec![("teamId", team.as_str()), scope.query()],
-            ),
+            Write::RemoveTeamRole { team, scope } => Request {
+                query: vec![("teamId", team.as_str()), scope.query()],
+                ..Request::new(
+                    Method::DELETE,
+                    vec!["roles", "assignments", "teams"],
+                    WriteBody::Empty,
+                )
+            },
         })
     }
 }
 
 impl Env0Client {
-    /// Sends `write` (see each variant).
-    pub async fn write(&self, write: &Write<'_>) -> Result<(), Error> {
+    /// The endpoint and body of `write`.
+    fn prepare(&self, write: &Write<'_>) -> Result<(Endpoint, WriteBody), Error> {
         let request = write.request()?;
         let endpoint =
             self.transport
                 .endpoint_for(request.method, &request.segments, &request.query)?;
-        self.transport.write(&endpoint, &request.body).await?;
+        Ok((endpoint, request.body))
+    }
+
+    /// Sends `write` (see each variant).
+    pub async fn write(&self, write: &Write<'_>) -> Result<(), Error> {
+        let (endpoint, body) = self.prepare(write)?;
+        self.transport.write(&endpoint, &body).await?;
         tracing::debug!(endpoint = endpoint.name(), "env0 write applied");
         Ok(())
     }
@@ -261,12 +264,9 @@ impl Env0Client {
     /// (percent-encoded, with the query), then a space and the body when there is one (the
     /// bare text, or the JSON as sent). Nothing is sent.
     pub fn describe(&self, write: &Write<'_>) -> Result<String, Error> {
-        let request = write.request()?;
-        let endpoint =
-            self.transport
-                .endpoint_for(request.method, &request.segments, &request.query)?;
+        let (endpoint, body) = self.prepare(write)?;
         let mut line = endpoint.name().to_owned();
-        match &request.body {
+        match &body {
             WriteBody::Empty => {}
             WriteBody::Text(text) => {
                 line.push(' ');

@@ -126,25 +126,27 @@ impl C1zReader {
     /// The latest finished full sync, else the latest unfinished sync (by `started_at`), like
     /// baton's readers choose the sync to show.
     pub fn latest_sync(&self) -> Result<Option<SyncRun>, StoreError> {
-        if let Some(run) = self.latest_finished_sync()? {
-            return Ok(Some(run));
+        match self.latest_finished_sync()? {
+            Some(run) => Ok(Some(run)),
+            None => self.latest_unfinished_sync(),
         }
-        self.one_run(
-            "where ended_at is null order by started_at desc, sync_id desc",
-            &[],
-        )
     }
 
     /// The latest finished sync of any type (`ORDER BY ended_at DESC, sync_id DESC`), else the
     /// latest unfinished sync (by `started_at`): the sync ConductorOne's one-shot provisioning
     /// looks ids up in.
     pub fn latest_sync_of_any_type(&self) -> Result<Option<SyncRun>, StoreError> {
-        if let Some(run) = self.one_run(
+        match self.one_run(
             "where ended_at is not null order by ended_at desc, sync_id desc",
             &[],
         )? {
-            return Ok(Some(run));
+            Some(run) => Ok(Some(run)),
+            None => self.latest_unfinished_sync(),
         }
+    }
+
+    /// The latest unfinished sync, by `started_at`.
+    fn latest_unfinished_sync(&self) -> Result<Option<SyncRun>, StoreError> {
         self.one_run(
             "where ended_at is null order by started_at desc, sync_id desc",
             &[],
