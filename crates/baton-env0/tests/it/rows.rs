@@ -1,11 +1,14 @@
 //! The rows a sync writes, pinned: a generated organization synced from env0-fake gives exactly
 //! the rows (order, ids and blobs) that the sync wrote before the member list was decoded while
-//! it arrived (commit 6753a37), summed up as one SHA-256 over every row, with two changes made
+//! it arrived (commit 6753a37), summed up as one SHA-256 over every row, with three changes made
 //! on purpose since, each compared row by row when it was made:
 //! - an expanded grant's `sources` entry that is not direct carries its empty value (`12 00`),
 //!   as Go's protobuf, and so ConductorOne's SDK, writes a map entry (10 grant rows);
 //! - an API key's profile has `first_name` and `last_name` keys (null), which `baton export csv`
-//!   reads from every user (the 200 API-key rows).
+//!   reads from every user (the 200 API-key rows);
+//! - every project carries a `ChildResourceType` annotation for `project`, and sub-projects are
+//!   listed under their parent, after the top-level projects (the project rows, and the project
+//!   entitlements and grants that embed them; the same rows otherwise).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -15,10 +18,10 @@ use sha2::{Digest, Sha256};
 
 use crate::e2e::{Fake, synced_dir};
 
-/// SHA-256 of the rows of the organization's full sync as 6753a37 wrote them, but for the two
+/// SHA-256 of the rows of the organization's full sync as 6753a37 wrote them, but for the three
 /// changes above (see [`rows_digest`]; 6753a37's own digest was `f8706969…`).
 const ROWS_BEFORE_STREAMING: &str =
-    "bd95775cf17fa2ed67139becade3edcc285b5935c70235babef783093908c51e";
+    "eb6eacea9657eee13bf289ffe5bd9f62aedbde52539153432c84c92b00abd7e0";
 
 /// The rows of every synced table, in row order: table, row id, external id, the protobuf blob
 /// (hex), and for grants the expansion annotation (hex) and its flag; one tab-separated line a

@@ -209,7 +209,8 @@ pub fn team_grants(team: &TeamEntry) -> Vec<pb::Grant> {
         .collect()
 }
 
-/// A `project` resource; a sub-project carries its parent.
+/// A `project` resource; a sub-project carries its parent, and every project a
+/// `ChildResourceType` for `project` (its sub-projects are listed under it).
 pub fn project_resource(project: &ProjectEntry) -> pb::Resource {
     let p = &project.project;
     let mut b = ResourceBuilder::new(
@@ -220,7 +221,10 @@ pub fn project_resource(project: &ProjectEntry) -> pb::Resource {
     .profile("name", p.name.as_deref())
     .profile("archived", p.archived)
     .profile("hierarchy", p.hierarchy.as_deref())
-    .profile("tags", p.tags.join(","));
+    .profile("tags", p.tags.join(","))
+    .annotation(&pb::ChildResourceType {
+        resource_type_id: PROJECT_RESOURCE_TYPE.to_owned(),
+    });
     if let Some(description) = &p.description {
         b = b.description(describe(description));
     }

@@ -18,9 +18,9 @@ use c1_sync::{ConnectorError, Page, ResourceSyncer};
 
 use super::Principals;
 use super::mapping::{
-    project_entitlements, project_grants, project_resource, project_resource_type,
-    role_entitlements, role_resource, role_resource_type, role_team_grant, role_user_grant,
-    team_entitlements, team_grants, team_resource, team_resource_type,
+    PROJECT_RESOURCE_TYPE, project_entitlements, project_grants, project_resource,
+    project_resource_type, role_entitlements, role_resource, role_resource_type, role_team_grant,
+    role_user_grant, team_entitlements, team_grants, team_resource, team_resource_type,
 };
 use super::model::{AccessModel, Notices};
 use crate::directory::Listing;
@@ -60,6 +60,8 @@ pub(crate) struct RunAccess {
     roles: HashMap<String, usize>,
     teams: HashMap<String, usize>,
     projects: HashMap<String, usize>,
+    /// Project id → positions of its sub-projects, in the model's order.
+    children: HashMap<String, Vec<usize>>,
 }
 
 impl RunAccess {
@@ -89,6 +91,12 @@ impl RunAccess {
             .enumerate()
             .map(|(i, p)| (p.project.id.clone(), i))
             .collect();
+        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in model.projects.iter().flatten().enumerate() {
+            if let Some(parent) = &p.parent {
+                children.entry(parent.clone()).or_default().push(i);
+            }
+        }
         RunAccess {
             model,
             listing,
@@ -96,6 +104,7 @@ impl RunAccess {
             roles,
             teams,
             projects,
+            children,
         }
     }
 }
@@ -306,24 +315,36 @@ impl ResourceSyncer for ProjectSyncer {
         Some(&*self.provisioner)
     }
 
-    /// Every project at once, each sub-project carrying its parent.
+    /// The top-level projects without a parent, and the sub-projects of a project when the
+    /// engine lists that project's children (every project carries a `ChildResourceType`
+    /// annotation for `project`, as baton connectors mark a resource tree).
     async fn list(
         &self,
         parent: Option<&pb::ResourceId>,
         _page_token: &str,
     ) -> Result<Page<pb::Resource>, ConnectorError> {
-        if parent.is_some() {
+        let run = current(&self.run, "projects")?;
+        let projects = run.model.projects.as_deref().unwrap_or_default();
+        let Some(parent) = parent else {
+            let items = projects
+                .iter()
+                .filter(|p| p.parent.is_none())
+                .map(project_resource)
+                .collect();
+            return Ok(with_notices(Page::last(items), &run.model.project_notices));
+        };
+        if parent.resource_type != PROJECT_RESOURCE_TYPE {
             return Ok(Page::last(Vec::new()));
         }
-        let run = current(&self.run, "projects")?;
         let items = run
-            .model
-            .projects
-            .iter()
+            .children
+            .get(&parent.resource)
+            .into_iter()
             .flatten()
+            .filter_map(|&at| projects.get(at))
             .map(project_resource)
             .collect();
-        Ok(with_notices(Page::last(items), &run.model.project_notices))
+        Ok(Page::last(items))
     }
 
     async fn entitlements(

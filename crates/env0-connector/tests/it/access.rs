@@ -35,6 +35,19 @@ fn scope(key: &str, value: &str) -> Matcher {
 /// sub-project is Payments-EU (`p2`); Bob (`auth0|b`) an organization Admin. Every endpoint is
 /// expected exactly once: the request budget of the contract.
 async fn worked_example(server: &mut ServerGuard, teams_carry_users: bool) -> Vec<Mock> {
+    let projects = json!([
+        { "id": "p1", "name": "Payments", "hierarchy": "p1" },
+        { "id": "p2", "name": "Payments-EU", "parentProjectId": "p1", "hierarchy": "p1|p2" }
+    ]);
+    worked_example_with(server, teams_carry_users, projects).await
+}
+
+/// The worked example's mocks with `projects` as env0's project list (the same two projects).
+async fn worked_example_with(
+    server: &mut ServerGuard,
+    teams_carry_users: bool,
+    projects: Value,
+) -> Vec<Mock> {
     let user = |id: &str, name: &str| json!({ "user_id": id, "name": name, "email": format!("{name}@example.com") });
     let team = json!({ "id": "t1", "name": "Platform", "users": [user("auth0|a", "alice")] });
     let listed = if teams_carry_users {
@@ -76,16 +89,7 @@ async fn worked_example(server: &mut ServerGuard, teams_carry_users: bool) -> Ve
             json!([]),
         )
         .await,
-        answer(
-            server,
-            "/projects",
-            scope("organizationId", ORG),
-            json!([
-                { "id": "p1", "name": "Payments", "hierarchy": "p1" },
-                { "id": "p2", "name": "Payments-EU", "parentProjectId": "p1", "hierarchy": "p1|p2" }
-            ]),
-        )
-        .await,
+        answer(server, "/projects", scope("organizationId", ORG), projects).await,
         answer(
             server,
             "/permissions/projects/p1",
@@ -160,6 +164,13 @@ fn describe(grants: &[pb::Grant]) -> String {
 }
 
 async fn sync(server: &ServerGuard) -> (tempfile::TempDir, Vec<pb::Grant>) {
+    let (dir, reader, sync_id) = sync_file(server).await;
+    let grants = reader.grants(&sync_id).unwrap();
+    (dir, grants)
+}
+
+/// Syncs the mocked organization; the file's reader and the sync's id.
+async fn sync_file(server: &ServerGuard) -> (tempfile::TempDir, C1zReader, String) {
     let connector = Env0Connector::with_options(
         client(&server.url()),
         OrgId::new(ORG),
@@ -173,8 +184,7 @@ async fn sync(server: &ServerGuard) -> (tempfile::TempDir, Vec<pb::Grant>) {
         .expect("sync succeeds");
     assert_eq!(report.warnings, 0, "{:?}", report.warning_messages);
     let reader = C1zReader::open(&output).unwrap();
-    let grants = reader.grants(&report.sync_id).unwrap();
-    (dir, grants)
+    (dir, reader, report.sync_id)
 }
 
 #[tokio::test]
@@ -217,4 +227,51 @@ async fn a_team_list_without_members_asks_each_team_and_gives_the_same_grants() 
         mock.assert_async().await;
     }
     assert_eq!(describe(&grants), describe(&expected));
+}
+
+#[tokio::test]
+async fn sub_projects_are_listed_under_their_parent_which_marks_its_child_type() {
+    // env0 lists the sub-project first; the file still has the tree as baton connectors write
+    // one: top-level projects first, each project carrying `ChildResourceType { project }`, and
+    // each sub-project listed under (after) its parent, naming it.
+    let mut server = mockito::Server::new_async().await;
+    let projects = json!([
+        { "id": "p2", "name": "Payments-EU", "parentProjectId": "p1", "hierarchy": "p1|p2" },
+        { "id": "p1", "name": "Payments", "hierarchy": "p1" }
+    ]);
+    let _mocks = worked_example_with(&mut server, true, projects).await;
+    let (_dir, reader, sync_id) = sync_file(&server).await;
+    let rows: Vec<String> = reader
+        .resources(&sync_id, Some("project"))
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let id = |r: &Option<pb::ResourceId>| {
+                r.as_ref()
+                    .map(|id| format!("{}:{}", id.resource_type, id.resource))
+            };
+            let children: Vec<String> = r
+                .annotations
+                .iter()
+                .filter(|any| annotations::is::<pb::ChildResourceType>(any))
+                .map(|any| {
+                    c1_model::decode::<pb::ChildResourceType>(&any.value)
+                        .unwrap()
+                        .resource_type_id
+                })
+                .collect();
+            format!(
+                "{} parent {:?} children {children:?}",
+                id(&r.id).unwrap_or_default(),
+                id(&r.parent_resource_id)
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            r#"project:p1 parent None children ["project"]"#,
+            r#"project:p2 parent Some("project:p1") children ["project"]"#,
+        ]
+    );
 }
