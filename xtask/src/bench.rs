@@ -20,7 +20,9 @@
 //! sync at most 5% slower than before the users sync streamed: the baseline build
 //! (`bench_baseline.rs`) and this one, timed in interleaved pairs in the same run (without the
 //! baseline commit in the clone's history, the 1k wall time over its floor against the ratio
-//! recorded then, `BASELINE_1K_WALL_OVER_FLOOR`).
+//! recorded then, `BASELINE_1K_WALL_OVER_FLOOR`); and the 100k users-only sync at most 5%
+//! slower than the build before organization roles, teams and projects were synced (82c4485,
+//! which synced users only), timed the same way.
 //!
 //! This VM's speed drifts: the same binary has measured 0.9 s and 1.6 s minutes apart. So just
 //! before each run the bench times a fixed single-threaded workload (sorting 2 Mi pseudo-random
@@ -58,6 +60,8 @@ const TARGET_WALL_OVER_FLOOR: f64 = 1.2;
 const BASELINE_1K_WALL_OVER_FLOOR: f64 = 5.47;
 /// Most the 1k sync's wall time over its floor may grow against that baseline.
 const TARGET_1K_REGRESSION: f64 = 1.05;
+/// The 100k users-only sync against the build before the access model.
+const TARGET_USERS_ONLY: f64 = 1.05;
 
 struct Options {
     runs: usize,
@@ -129,7 +133,8 @@ struct SizeResult {
     floor: Floor,
     /// `median_wall_ms` over the floor's total.
     wall_over_floor: f64,
-    /// At 1k: this build against the baseline build, interleaved (`bench_baseline.rs`).
+    /// At 1k and 100k: this build against that size's baseline build, interleaved
+    /// (`bench_baseline.rs`).
     baseline: Option<bench_baseline::Baseline>,
 }
 
@@ -173,11 +178,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 /// The sync case: syncs of generated organizations from env0-fake.
 fn run_syncs(opts: &Options) -> Result<()> {
     let bins = demo::build(true)?;
-    let baseline_bin = if opts.sizes.contains(&1_000) {
-        bench_baseline::build()?
-    } else {
-        None
-    };
+    // The baselines of the sizes this run times, built before any timing.
+    let mut baselines = Vec::new();
+    for spec in [&bench_baseline::STREAMING, &bench_baseline::USERS_ONLY] {
+        if opts.sizes.contains(&spec.members)
+            && let Some(bin) = bench_baseline::build(spec)?
+        {
+            baselines.push((spec, bin));
+        }
+    }
     let secret = SecretFile::new()?;
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
 
@@ -247,8 +256,9 @@ fn run_syncs(opts: &Options) -> Result<()> {
         ));
         let floor = bench_floor::measure(&fake, &org_id, &last)?;
         let _ = std::fs::remove_file(&last);
-        let baseline = match &baseline_bin {
-            Some(old) if members == 1_000 => Some(against_baseline(
+        let baseline = match baselines.iter().find(|(spec, _)| spec.members == members) {
+            Some((spec, old)) => Some(bench_baseline::against(
+                spec,
                 &bins.baton_env0,
                 old,
                 &fake,
@@ -256,7 +266,7 @@ fn run_syncs(opts: &Options) -> Result<()> {
                 &secret,
                 work.path(),
             )?),
-            _ => None,
+            None => None,
         };
         let principals = (members + api_keys) as f64;
         let median_wall_ms = median(runs.iter().map(|r| r.wall_ms));
@@ -364,43 +374,6 @@ fn store_write_100k() -> Result<Vec<String>> {
         println!("    {line}");
     }
     Ok(lines)
-}
-
-/// [`bench_baseline::PAIRS`] pairs of users-only syncs, this build then the baseline, and both
-/// medians.
-fn against_baseline(
-    current: &Path,
-    baseline: &Path,
-    fake: &FakeProcess,
-    org_id: &str,
-    secret: &SecretFile,
-    work: &Path,
-) -> Result<bench_baseline::Baseline> {
-    let extra = ["--skip-projects".to_owned()];
-    let (mut now, mut before) = (Vec::new(), Vec::new());
-    for i in 0..bench_baseline::PAIRS {
-        for (bin, walls) in [(current, &mut now), (baseline, &mut before)] {
-            let output = work.join(format!("baseline-{i}-{}.c1z", walls.len()));
-            let (wall, _) = sync_once_with(bin, fake, org_id, secret, &output, &extra)?;
-            let _ = std::fs::remove_file(&output);
-            walls.push(wall.as_secs_f64() * 1000.0);
-        }
-    }
-    let current_median_wall_ms = median(now.into_iter());
-    let median_wall_ms = median(before.into_iter());
-    let ratio = current_median_wall_ms / median_wall_ms;
-    println!(
-        "    against {} ({} interleaved pairs): {current_median_wall_ms:.1} ms / {median_wall_ms:.1} ms = {ratio:.3}",
-        bench_baseline::short_commit(),
-        bench_baseline::PAIRS
-    );
-    Ok(bench_baseline::Baseline {
-        commit: bench_baseline::BASELINE_COMMIT,
-        pairs: bench_baseline::PAIRS,
-        median_wall_ms,
-        current_median_wall_ms,
-        ratio,
-    })
 }
 
 fn requests(fake: &FakeProcess) -> Result<u64> {
@@ -561,6 +534,17 @@ fn targets(sizes: &[SizeResult]) -> Vec<Target> {
                 value: ratio,
                 limit: TARGET_RSS_SCALING,
                 pass: ratio <= TARGET_RSS_SCALING,
+            });
+        }
+        if let Some(b) = &big.baseline {
+            out.push(Target {
+                name: format!(
+                    "100k users only: median wall time, this build / {} (interleaved)",
+                    b.commit.get(..7).unwrap_or(b.commit)
+                ),
+                value: b.ratio,
+                limit: TARGET_USERS_ONLY,
+                pass: b.ratio <= TARGET_USERS_ONLY,
             });
         }
     }
