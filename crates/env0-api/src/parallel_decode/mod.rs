@@ -125,8 +125,9 @@ where
 /// small the first element (the length may come from a server's header).
 pub(crate) fn room_for<T>(bytes: usize, first_element_bytes: usize) -> usize {
     let size = first_element_bytes.max(1);
-    let estimate = bytes / size + bytes / size / 4 + 1;
-    estimate.min(bytes / size_of::<T>().max(1) + 1)
+    let elements = bytes / size;
+    let estimate = elements.saturating_add(elements / 4).saturating_add(1);
+    estimate.min((bytes / size_of::<T>().max(1)).saturating_add(1))
 }
 
 /// The first guessed element start at or after `from`: the `{` of a `}` `,` `{` sequence

@@ -55,6 +55,58 @@ fn a_tiny_first_element_reserves_no_more_than_the_run_holds() {
     );
 }
 
+/// Sizing from a declared length near `usize::MAX` once overflowed (`usize::MAX` and a
+/// quarter more); it saturates instead, and stays within the bytes declared.
+#[test]
+fn room_for_a_huge_length_saturates() {
+    assert_eq!(room_for::<u8>(usize::MAX, 0), usize::MAX);
+    assert_eq!(room_for::<u8>(usize::MAX, 1), usize::MAX);
+    assert_eq!(room_for::<()>(usize::MAX, 0), usize::MAX);
+    assert_eq!(room_for::<u64>(usize::MAX, 0), usize::MAX / 8 + 1);
+    assert_eq!(room_for::<u64>(usize::MAX, usize::MAX), 2);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x0f0e_5a1e),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
+    /// Any lengths: no overflow, and never room for more bytes of items than were declared
+    /// (plus one item).
+    #[test]
+    fn room_for_any_length_never_panics(bytes in proptest::prelude::any::<usize>(), first in proptest::prelude::any::<usize>()) {
+        let room = room_for::<[u8; 24]>(bytes, first);
+        proptest::prop_assert!(room <= bytes / 24 + 1);
+        proptest::prop_assert!(room >= 1);
+        proptest::prop_assert!(threads_for(bytes) >= 1);
+    }
+
+    /// Arbitrary bytes, mostly JSON's own and often shaped like a list of objects (where the
+    /// guesses look): the split never panics, and the answer is serde_json's.
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        body in proptest::collection::vec(
+            proptest::prop_oneof![
+                8 => proptest::sample::select(b"[]{},:\"\\ \n0123456789-.eEtruefalsnl\xff\xc3\xa9".to_vec()),
+                1 => proptest::prelude::any::<u8>(),
+            ],
+            0..96,
+        ),
+        listed in proptest::prelude::any::<bool>(),
+        threads in 2usize..6,
+    ) {
+        let body = if listed {
+            [&b"[{}"[..], &body, b"},{}]"].concat()
+        } else {
+            body
+        };
+        agrees_with_serde_json::<serde_json::Value>(&body, threads)?;
+        agrees_with_serde_json::<crate::OrganizationUser>(&body, threads)?;
+    }
+}
+
 #[derive(Debug, PartialEq, serde::Deserialize)]
 struct Named {
     name: String,

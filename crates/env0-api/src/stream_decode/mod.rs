@@ -100,9 +100,17 @@ impl<'c, F, T, W> Noted<'c, F, T, W> {
 impl<E, T, W, F: Fn(E, &mut Vec<W>) -> Option<T>> Collect<E> for Noted<'_, F, T, W> {
     type Output = (Vec<T>, Vec<W>);
 
+    /// Room is a guess from a length the server declared: when the system will not give it
+    /// (a declared length far past any real body), the list grows as it is read instead.
     fn reserve(&mut self, bytes: usize, first_element_bytes: usize) {
-        self.items
-            .reserve(parallel_decode::room_for::<T>(bytes, first_element_bytes));
+        let room = parallel_decode::room_for::<T>(bytes, first_element_bytes);
+        if self.items.try_reserve(room).is_err() {
+            tracing::debug!(
+                bytes,
+                room,
+                "no room for the list its declared length promises; growing it as it is read"
+            );
+        }
     }
 
     fn push(&mut self, element: E) {

@@ -179,6 +179,20 @@ fn an_element_longer_than_many_chunks_is_tried_a_logarithmic_number_of_times() {
     assert_eq!(ids, [1, 1 << 20, 1]);
 }
 
+/// A declared length near `usize::MAX` (a server's `Content-Length` under a configured limit
+/// that high) once made sizing the list overflow, and reserving room for it abort.
+#[test]
+fn a_huge_declared_length_is_no_reason_to_fail() {
+    let convert = |item: Item, _: &mut Vec<()>| Some(item);
+    for declared in [usize::MAX, usize::MAX / 2, 1 << 40] {
+        let mut stream = StreamList::new(Noted::new(&convert), Some(declared));
+        stream.feed(br#"[{"id":"a"},{"id":"b"}]"#).unwrap();
+        let (items, notes) = stream.finish().unwrap().value;
+        assert_eq!(items.len(), 2, "declared {declared}");
+        assert!(notes.is_empty());
+    }
+}
+
 /// A random list of items as JSON, with random whitespace (newlines included) between tokens.
 fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
     let space = prop::sample::select(vec!["", "", " ", "\n", " \n  ", "\t"]);
