@@ -399,9 +399,12 @@ fn element<E: DeserializeOwned>(
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<E>();
     let outcome = stream.next();
     let end = stream.byte_offset();
+    // serde_json reports some values cut by the end of their input as errors of another kind
+    // (a number that ends right after its `-` is an "invalid number"): an error on the text's
+    // last byte may be the text's end, not the element's.
     let cut_by_text = match &outcome {
         None => true,
-        Some(Err(e)) => e.is_eof(),
+        Some(Err(e)) => e.is_eof() || at_end(text.as_bytes(), e),
         Some(Ok(_)) => false,
     };
     if cut_by_text && text.len() < bytes.len() {
@@ -412,7 +415,7 @@ fn element<E: DeserializeOwned>(
         let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<E>();
         return match stream.next() {
             Some(Ok(element)) => Element::Done(element, stream.byte_offset()),
-            Some(Err(e)) if e.is_eof() && !finished => Element::More,
+            Some(Err(e)) if (e.is_eof() || at_end(bytes, &e)) && !finished => Element::More,
             Some(Err(e)) => Element::Failed(e),
             None => Element::More,
         };
@@ -429,13 +432,18 @@ fn element<E: DeserializeOwned>(
         Some(Err(e)) if e.is_eof() && !finished => Element::More,
         Some(Err(e)) => {
             // An error on the last byte held may be a value the next chunk completes.
-            if !finished && offset_in(bytes, e.line(), e.column()) + 1 >= bytes.len() {
+            if !finished && at_end(bytes, &e) {
                 return Element::More;
             }
             Element::Failed(e)
         }
         None => Element::More,
     }
+}
+
+/// Whether serde_json placed `e` on the last byte of `bytes` (or past it).
+fn at_end(bytes: &[u8], e: &serde_json::Error) -> bool {
+    offset_in(bytes, e.line(), e.column()) + 1 >= bytes.len()
 }
 
 /// The offset in `text` of the byte at a 1-based line and serde_json column counted from its
