@@ -7,6 +7,7 @@
     reason = "test helpers fail the test loudly on anything unexpected"
 )]
 
+mod corrupt;
 mod engine;
 mod expansion;
 mod lifecycle;
