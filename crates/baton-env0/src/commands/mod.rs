@@ -158,7 +158,8 @@ pub(crate) fn store_failure(err: &StoreError) -> Failure {
     let hint = match err {
         StoreError::NotC1z { .. }
         | StoreError::UnsupportedV3 { .. }
-        | StoreError::NotSqlite { .. } => {
+        | StoreError::NotSqlite { .. }
+        | StoreError::UnexpectedSchema { .. } => {
             "--file names an existing file that is not a c1z v1 file; pick another path or move the file away"
         }
         _ => {
@@ -173,7 +174,8 @@ pub(crate) fn store_read_failure(err: &StoreError) -> Failure {
     let hint = match err {
         StoreError::NotC1z { .. }
         | StoreError::UnsupportedV3 { .. }
-        | StoreError::NotSqlite { .. } => {
+        | StoreError::NotSqlite { .. }
+        | StoreError::UnexpectedSchema { .. } => {
             "the file is not a c1z v1 file written by a baton connector; pick another file"
         }
         _ => "check the path given to inspect (or --file) and that the file is readable",

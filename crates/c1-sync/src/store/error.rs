@@ -53,6 +53,18 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
+    /// The database holds one of the c1z tables as something else (a view, a virtual table), or
+    /// a trigger: the SDK writes neither, and reading one would run whatever query it holds.
+    #[error("{}: c1z database object {name} is a {kind}, not a plain table", path.display())]
+    UnexpectedSchema {
+        /// The file.
+        path: PathBuf,
+        /// The object's name.
+        name: String,
+        /// What it is: `view`, `virtual table` or `trigger`.
+        kind: String,
+    },
+
     /// A file system operation failed.
     #[error("{}: could not {action}", path.display())]
     Io {
@@ -160,6 +172,7 @@ impl StoreError {
             | Self::TooLarge { path, .. }
             | Self::Decompress { path, .. }
             | Self::NotSqlite { path, .. }
+            | Self::UnexpectedSchema { path, .. }
             | Self::Io { path, .. }
             | Self::Sqlite { path, .. }
             | Self::Decode { path, .. }

@@ -71,6 +71,16 @@ impl C1zReader {
             path: path.to_path_buf(),
             source,
         })?;
+        let unexpected = schema::unexpected_object(&conn, "main").map_err(|e| {
+            StoreError::sqlite(path, "read the schema of the decompressed database", e)
+        })?;
+        if let Some((name, kind)) = unexpected {
+            return Err(StoreError::UnexpectedSchema {
+                path: path.to_path_buf(),
+                name,
+                kind,
+            });
+        }
         // Files from older SDKs lack later columns; add them (with defaults) to our private copy,
         // as the SDK's own readers do, so every query below sees the HEAD schema.
         conn.execute_batch("pragma journal_mode = off; pragma synchronous = off;")

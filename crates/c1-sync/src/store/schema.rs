@@ -3,7 +3,7 @@
 //! Column names, types, constraints and defaults, and index names and columns, are exactly those
 //! of the SDK, including the two `v1_resources` index names that upstream swapped.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// One table: its name, its `CREATE TABLE` statement and its indexes.
 pub(crate) struct Table {
@@ -200,6 +200,31 @@ pub(crate) fn upgrade_columns(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first object of database `schema` (`main`, or an attached one) that a c1z reader must not
+/// run: one of the c1z tables held as a view or a virtual table, or any trigger. The SDK writes
+/// none of them, and a view or trigger can hold a query that never ends. `(name, kind)`.
+pub(crate) fn unexpected_object(
+    conn: &Connection,
+    schema: &str,
+) -> rusqlite::Result<Option<(String, String)>> {
+    // The names are this module's constants, so they can be written into the statement.
+    let names: Vec<String> = TABLES.iter().map(|t| format!("'{}'", t.name)).collect();
+    conn.query_row(
+        &format!(
+            "select name, case when type = 'table' then 'virtual table' else type end \
+             from {schema}.sqlite_master \
+             where type = 'trigger' \
+                or (name in ({names}) and (type != 'table' \
+                    or lower(ltrim(coalesce(sql, ''))) like 'create virtual table%')) \
+             order by rowid limit 1",
+            names = names.join(", ")
+        ),
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
 }
 
 /// The column names of `schema.table`, in declaration order; empty if the table does not exist.

@@ -258,3 +258,91 @@ proptest! {
         check(&envelope(&replace_blobs(&db, table.0, table.1, row, &blob)))?;
     }
 }
+
+/// Runs `read` on another thread; `None` if it has not answered within `seconds`.
+fn within<T: Send + 'static>(seconds: u64, read: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(read()));
+    receive
+        .recv_timeout(std::time::Duration::from_secs(seconds))
+        .ok()
+}
+
+/// A database whose `v1_sync_runs` is a view that never ends: the reader must refuse it, not
+/// run it.
+#[test]
+fn a_view_in_place_of_a_table_is_refused_not_run() {
+    let db = database(&small_sync());
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("db");
+    fs::write(&db_path, db).unwrap();
+    {
+        let conn = Connection::open(&db_path).unwrap();
+        conn.execute_batch(
+            "drop table v1_sync_runs;
+             create view v1_sync_runs as
+               with recursive n(i) as (select 1 union all select i + 1 from n)
+               select i as id, 'x' as sync_id, '' as started_at, null as ended_at,
+                 '' as sync_token, 'full' as sync_type, '' as parent_sync_id,
+                 '' as linked_sync_id, 0 as supports_diff, 0 as grants_backfilled,
+                 null as stats, '' as ingest_invariant_generation,
+                 '' as ingest_invariant_coverage, '' as ingest_invariant_mode
+               from n where i < 0;",
+        )
+        .unwrap();
+    }
+    let path = dir.path().join("view.c1z");
+    fs::write(&path, envelope(&fs::read(&db_path).unwrap())).unwrap();
+    let answer = within(20, move || {
+        read_everything(&path).map_err(|e| e.to_string())
+    });
+    let Some(answer) = answer else {
+        panic!("reading a file whose sync runs are an endless view did not end");
+    };
+    assert_eq!(
+        answer.unwrap_err(),
+        format!(
+            "{}: c1z database object v1_sync_runs is a view, not a plain table",
+            dir.path().join("view.c1z").display()
+        )
+    );
+    // The writer reads the previous file too, to carry its last sync over.
+    let previous = dir.path().join("view.c1z");
+    let err = within(20, move || {
+        C1zWriter::open(&previous)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let Some(err) = err else {
+        panic!("opening a writer on a file whose sync runs are an endless view did not end");
+    };
+    assert!(err.unwrap_err().contains("v1_sync_runs is a view"));
+}
+
+/// A trigger would run on the reader's own writes (expansion): refused too.
+#[test]
+fn a_trigger_is_refused() {
+    let db = database(&small_sync());
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("db");
+    fs::write(&db_path, db).unwrap();
+    Connection::open(&db_path)
+        .unwrap()
+        .execute_batch(
+            "create trigger spin after update on v1_grants begin
+               select count(*) from (with recursive n(i) as (select 1 union all select i + 1 from n) select i from n);
+             end;",
+        )
+        .unwrap();
+    let path = dir.path().join("trigger.c1z");
+    fs::write(&path, envelope(&fs::read(&db_path).unwrap())).unwrap();
+    let err = C1zReader::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::UnexpectedSchema { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: c1z database object spin is a trigger, not a plain table",
+            path.display()
+        )
+    );
+}

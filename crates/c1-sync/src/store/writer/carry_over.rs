@@ -66,6 +66,15 @@ pub(super) fn copy_latest_finished(
         r.get::<_, i64>(0)
     })
     .map_err(|e| not_sqlite_or(target, "read the existing database", e))?;
+    let unexpected = schema::unexpected_object(conn, "prev")
+        .map_err(|e| StoreError::sqlite(target, "read the existing schema", e))?;
+    if let Some((name, kind)) = unexpected {
+        return Err(StoreError::UnexpectedSchema {
+            path: target.to_path_buf(),
+            name,
+            kind,
+        });
+    }
     let run_columns = schema::columns(conn, "prev", SYNC_RUNS)
         .map_err(|e| StoreError::sqlite(target, "read the existing schema", e))?;
     if run_columns.is_empty() {
