@@ -14,8 +14,13 @@ fn sdk_file() -> PathBuf {
         .join("../../fixtures/compat/baton-sdk-sync-in-progress.c1z")
 }
 
-/// A small sync with an expandable grant, written by our writer: its bytes.
+/// A small sync with an expandable grant, written by our writer: its bytes (written once).
 fn small_sync() -> Vec<u8> {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(write_small_sync).clone()
+}
+
+fn write_small_sync() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.c1z");
     let user_type = ResourceTypeBuilder::new("user", "User")
