@@ -22,7 +22,7 @@
 use serde::de::DeserializeOwned;
 
 use crate::parallel_decode;
-use crate::transport::Decoded;
+use crate::transport::{Decoded, PREALLOCATE_BYTES};
 
 /// Why a streamed body did not decode, placed in the whole body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +100,12 @@ impl<'c, F, T, W> Noted<'c, F, T, W> {
 impl<E, T, W, F: Fn(E, &mut Vec<W>) -> Option<T>> Collect<E> for Noted<'_, F, T, W> {
     type Output = (Vec<T>, Vec<W>);
 
-    /// Room is a guess from a length the server declared: when the system will not give it
-    /// (a declared length far past any real body), the list grows as it is read instead.
+    /// Room is a guess from a length the server declared, at most [`PREALLOCATE_BYTES`] of
+    /// items, as for a body read whole: past that, or when the system will not give it, the
+    /// list grows as it is read instead.
     fn reserve(&mut self, bytes: usize, first_element_bytes: usize) {
-        let room = parallel_decode::room_for::<T>(bytes, first_element_bytes);
+        let most = usize::try_from(PREALLOCATE_BYTES).unwrap_or(usize::MAX) / size_of::<T>().max(1);
+        let room = parallel_decode::room_for::<T>(bytes, first_element_bytes).min(most);
         if self.items.try_reserve(room).is_err() {
             tracing::debug!(
                 bytes,

@@ -203,12 +203,19 @@ fn a_number_cut_after_its_sign_waits_for_the_next_chunk() {
 #[test]
 fn a_huge_declared_length_is_no_reason_to_fail() {
     let convert = |item: Item, _: &mut Vec<()>| Some(item);
-    for declared in [usize::MAX, usize::MAX / 2, 1 << 40] {
+    for declared in [usize::MAX, usize::MAX / 2, 1 << 40, 512 << 20] {
         let mut stream = StreamList::new(Noted::new(&convert), Some(declared));
         stream.feed(br#"[{"id":"a"},{"id":"b"}]"#).unwrap();
         let (items, notes) = stream.finish().unwrap().value;
         assert_eq!(items.len(), 2, "declared {declared}");
         assert!(notes.is_empty());
+        // No more room held than for a body read whole, whatever the header claimed.
+        let most = usize::try_from(crate::transport::PREALLOCATE_BYTES).unwrap();
+        assert!(
+            items.capacity() * size_of::<Item>() <= most,
+            "declared {declared}: room for {} items",
+            items.capacity()
+        );
     }
 }
 

@@ -60,8 +60,9 @@ use retry::{Failure, FullJitter};
 const MESSAGE_CHARS: usize = 200;
 /// Most of an error response body read to find its message.
 const ERROR_BODY_BYTES: usize = 64 * 1024;
-/// Largest up-front allocation for a body, whatever Content-Length claims.
-const PREALLOCATE_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest up-front allocation for a body, or for the list decoded from it while it arrives,
+/// whatever Content-Length claims.
+pub(crate) const PREALLOCATE_BYTES: u64 = 64 * 1024 * 1024;
 /// Characters of body shown on either side of a decode error.
 const SNIPPET_HALF: usize = 100;
 
