@@ -1,7 +1,8 @@
 //! `cargo xtask bench [--runs N] [--sizes 1000,10000,100000] [--only sync|expansion|governance]`:
 //! the sync case below, then the grant-expansion case (`bench_expand.rs`,
 //! `bench/expansion.json`), then the governance case (`bench_governance.rs`,
-//! `bench/governance.json`); `--only` runs one of them.
+//! `bench/governance.json`); `--only` runs one of them. Every case runs even when an earlier one
+//! misses a target; the bench then fails naming each case that did.
 //!
 //! The sync case: release-build baton-env0 and
 //! env0-fake, sync generated organizations (members plus 10% API keys) from env0-fake on
@@ -170,9 +171,23 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         Some(_) => return run_syncs(&opts),
         None => {}
     }
-    run_syncs(&opts)?;
-    crate::bench_expand::run(opts.runs)?;
-    crate::bench_governance::run()
+    // Every case runs, and writes its results, even when an earlier one missed a target.
+    let cases: [(&str, &dyn Fn() -> Result<()>); 3] = [
+        ("sync", &|| run_syncs(&opts)),
+        ("expansion", &|| crate::bench_expand::run(opts.runs)),
+        ("governance", &crate::bench_governance::run),
+    ];
+    let mut failed = Vec::new();
+    for (name, case) in cases {
+        if let Err(e) = case() {
+            println!("==> the {name} case failed: {e:#}");
+            failed.push(format!("{name} case: {e:#}"));
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("\n"));
+    }
+    Ok(())
 }
 
 /// The sync case: syncs of generated organizations from env0-fake.
