@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use c1_model::{ResourceTypeBuilder, UserBuilder, annotations, pb};
+use c1_model::pb;
 use c1_sync::store::{C1zReader, C1zWriter, StoreError};
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -23,39 +23,13 @@ fn small_sync() -> Vec<u8> {
 fn write_small_sync() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.c1z");
-    let user_type = ResourceTypeBuilder::new("user", "User")
-        .with_trait(pb::resource_type::Trait::User)
-        .build();
-    let group_type = ResourceTypeBuilder::new("group", "Group")
-        .with_trait(pb::resource_type::Trait::Group)
-        .build();
-    let users: Vec<pb::Resource> = (0..2)
-        .map(|i| UserBuilder::new("user", &format!("u{i}"), format!("User {i}")).build())
-        .collect();
-    let groups: Vec<pb::Resource> = (0..2)
-        .map(|i| c1_model::ResourceBuilder::new("group", &format!("g{i}"), "G").build_group())
-        .collect();
-    let member = c1_model::entitlement::assignment(&groups[0], "member");
-    let other = c1_model::entitlement::assignment(&groups[1], "member");
-    let mut grants: Vec<pb::Grant> = users
-        .iter()
-        .map(|u| c1_model::grant::new(&member, u.id.as_ref().unwrap()))
-        .collect();
-    let mut expandable = c1_model::grant::new(&other, groups[0].id.as_ref().unwrap());
-    expandable
-        .annotations
-        .push(annotations::pack(&pb::GrantExpandable {
-            entitlement_ids: vec![member.id.clone()],
-            shallow: false,
-            resource_type_ids: vec![],
-        }));
-    grants.push(expandable);
+    let f = crate::store::fixture("");
     let mut w = C1zWriter::open(&path).unwrap();
-    w.put_resource_types(&[user_type, group_type]).unwrap();
-    w.put_resources(&users).unwrap();
-    w.put_resources(&groups).unwrap();
-    w.put_entitlements(&[member, other]).unwrap();
-    w.put_grants(&grants).unwrap();
+    w.put_resource_types(&f.resource_types).unwrap();
+    w.put_resources(&f.users).unwrap();
+    w.put_resources(&f.groups).unwrap();
+    w.put_entitlements(&f.entitlements).unwrap();
+    w.put_grants(&f.grants).unwrap();
     w.finish().unwrap();
     fs::read(&path).unwrap()
 }
@@ -273,18 +247,28 @@ fn within<T: Send + 'static>(seconds: u64, read: impl FnOnce() -> T + Send + 'st
         .ok()
 }
 
+/// The small sync with `sql` run on its database, as `name` in `dir`.
+fn tampered(dir: &Path, name: &str, sql: &str) -> PathBuf {
+    let db_path = dir.join("db");
+    fs::write(&db_path, database(&small_sync())).unwrap();
+    Connection::open(&db_path)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+    let path = dir.join(name);
+    fs::write(&path, envelope(&fs::read(&db_path).unwrap())).unwrap();
+    path
+}
+
 /// A database whose `v1_sync_runs` is a view that never ends: the reader must refuse it, not
 /// run it.
 #[test]
 fn a_view_in_place_of_a_table_is_refused_not_run() {
-    let db = database(&small_sync());
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("db");
-    fs::write(&db_path, db).unwrap();
-    {
-        let conn = Connection::open(&db_path).unwrap();
-        conn.execute_batch(
-            "drop table v1_sync_runs;
+    let path = tampered(
+        dir.path(),
+        "view.c1z",
+        "drop table v1_sync_runs;
              create view v1_sync_runs as
                with recursive n(i) as (select 1 union all select i + 1 from n)
                select i as id, 'x' as sync_id, '' as started_at, null as ended_at,
@@ -293,11 +277,7 @@ fn a_view_in_place_of_a_table_is_refused_not_run() {
                  null as stats, '' as ingest_invariant_generation,
                  '' as ingest_invariant_coverage, '' as ingest_invariant_mode
                from n where i < 0;",
-        )
-        .unwrap();
-    }
-    let path = dir.path().join("view.c1z");
-    fs::write(&path, envelope(&fs::read(&db_path).unwrap())).unwrap();
+    );
     let answer = within(20, move || {
         read_everything(&path).map_err(|e| e.to_string())
     });
@@ -327,20 +307,14 @@ fn a_view_in_place_of_a_table_is_refused_not_run() {
 /// A trigger would run on the reader's own writes (expansion): refused too.
 #[test]
 fn a_trigger_is_refused() {
-    let db = database(&small_sync());
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("db");
-    fs::write(&db_path, db).unwrap();
-    Connection::open(&db_path)
-        .unwrap()
-        .execute_batch(
-            "create trigger spin after update on v1_grants begin
+    let path = tampered(
+        dir.path(),
+        "trigger.c1z",
+        "create trigger spin after update on v1_grants begin
                select count(*) from (with recursive n(i) as (select 1 union all select i + 1 from n) select i from n);
              end;",
-        )
-        .unwrap();
-    let path = dir.path().join("trigger.c1z");
-    fs::write(&path, envelope(&fs::read(&db_path).unwrap())).unwrap();
+    );
     let err = C1zReader::open(&path).unwrap_err();
     assert!(matches!(err, StoreError::UnexpectedSchema { .. }), "{err}");
     assert_eq!(

@@ -17,15 +17,15 @@ fn sdk_file() -> PathBuf {
 
 /// A small org: two resource types, users, a group with a parent, entitlements and grants
 /// (one of them expandable).
-struct Fixture {
-    resource_types: Vec<pb::ResourceType>,
-    users: Vec<pb::Resource>,
-    groups: Vec<pb::Resource>,
-    entitlements: Vec<pb::Entitlement>,
-    grants: Vec<pb::Grant>,
+pub(crate) struct Fixture {
+    pub(crate) resource_types: Vec<pb::ResourceType>,
+    pub(crate) users: Vec<pb::Resource>,
+    pub(crate) groups: Vec<pb::Resource>,
+    pub(crate) entitlements: Vec<pb::Entitlement>,
+    pub(crate) grants: Vec<pb::Grant>,
 }
 
-fn fixture(tag: &str) -> Fixture {
+pub(crate) fn fixture(tag: &str) -> Fixture {
     let user_type = ResourceTypeBuilder::new("user", "User")
         .with_trait(pb::resource_type::Trait::User)
         .annotation(&pb::SkipEntitlementsAndGrants::default())
