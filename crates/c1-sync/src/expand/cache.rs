@@ -111,13 +111,15 @@ impl HolderCache {
         self.lists.get(entitlement)
     }
 
-    /// Keeps `holders` of `entitlement` if they fit the budget.
-    pub(crate) fn insert(&mut self, entitlement: &str, holders: Holders) {
+    /// Keeps `holders` of `entitlement` if they fit the budget; says whether they did.
+    pub(crate) fn insert(&mut self, entitlement: &str, holders: Holders) -> bool {
         let size = holders.bytes();
-        if self.used + size <= self.budget {
+        let fits = self.used + size <= self.budget;
+        if fits {
             self.used += size;
             self.lists.insert(entitlement.to_owned(), holders);
         }
+        fits
     }
 
     /// Counts one read of `entitlement`; its list goes after the last one.

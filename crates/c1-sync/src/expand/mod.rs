@@ -40,6 +40,11 @@
 //! per outgoing edge, and each read yields at most one grant or source entry written), and the
 //! memory is the graph plus the holders of one destination, never all grants. No depth limit
 //! is needed: the order is topological, and cycles are collapsed first.
+//!
+//! A large expansion holds its new grants instead (a dozen bytes each, their bytes built when
+//! written) and writes the grants table once more with them, in key order, so SQLite appends
+//! to each index instead of descending it for every row (`pass/rewrite.rs`); the work stays
+//! linear, in every grant of the file.
 
 mod cache;
 mod graph;
@@ -49,7 +54,7 @@ mod wire;
 
 use serde::Serialize;
 
-pub(crate) use pass::expand_sync;
+pub(crate) use pass::{Writing, expand_sync};
 
 /// What the expansion phase of a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -71,6 +76,9 @@ pub struct ExpansionReport {
     pub grants_created: u64,
     /// Existing grants whose `sources` changed.
     pub grants_updated: u64,
+    /// Whether the grants table was written again, in key order, with the new grants (a
+    /// large expansion; see `docs/grant-expansion.md`).
+    pub grants_table_rewritten: bool,
     /// One message per dropped edge, collapsed cycle or skipped grant.
     pub warnings: Vec<String>,
     /// Wall time of the phase, in milliseconds.

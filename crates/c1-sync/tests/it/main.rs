@@ -13,5 +13,6 @@ mod expansion;
 mod lifecycle;
 mod provision;
 mod reference;
+mod rewrite;
 mod store;
 mod support;

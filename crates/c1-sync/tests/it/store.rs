@@ -104,13 +104,23 @@ fn expanded(f: &Fixture) -> Vec<pb::Grant> {
 }
 
 /// The grants a reader returns for [`fixture`]'s sync: the connector's, then the expanded ones.
-fn all_grants(f: &Fixture) -> Vec<pb::Grant> {
+pub(crate) fn all_grants(f: &Fixture) -> Vec<pb::Grant> {
     f.grants.iter().cloned().chain(expanded(f)).collect()
 }
 
-fn write_sync(target: &Path, tag: &str) -> c1_sync::FinishedSync {
+pub(crate) fn write_sync(target: &Path, tag: &str) -> c1_sync::FinishedSync {
+    write_sync_with(target, tag, |_| {})
+}
+
+/// [`write_sync`], with `configure` called on the writer first.
+pub(crate) fn write_sync_with(
+    target: &Path,
+    tag: &str,
+    configure: impl FnOnce(&mut C1zWriter),
+) -> c1_sync::FinishedSync {
     let f = fixture(tag);
     let mut w = C1zWriter::open(target).unwrap();
+    configure(&mut w);
     w.put_resource_types(&f.resource_types).unwrap();
     w.put_resources(&f.users).unwrap();
     w.put_resources(&f.groups).unwrap();
@@ -120,7 +130,7 @@ fn write_sync(target: &Path, tag: &str) -> c1_sync::FinishedSync {
 }
 
 /// Decompresses a c1z with plain zstd and opens the SQLite database, bypassing our reader.
-fn raw_db(path: &Path) -> (TempDir, Connection) {
+pub(crate) fn raw_db(path: &Path) -> (TempDir, Connection) {
     let bytes = fs::read(path).unwrap();
     assert_eq!(&bytes[..5], b"C1ZF\0");
     let db = zstd::decode_all(&bytes[5..]).unwrap();

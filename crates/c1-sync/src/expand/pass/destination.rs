@@ -31,7 +31,8 @@ impl Pass<'_> {
     /// grants it already has and writes the new ones.
     pub(super) fn expand(
         &mut self,
-        step: &Step,
+        steps: &[Step],
+        index: usize,
         statements: &mut Statements<'_>,
         scratch: &mut Scratch,
         cache: &mut HolderCache,
@@ -39,6 +40,7 @@ impl Pass<'_> {
         const ACTION: &str = "expand grants";
         let path = self.path;
         let err = |e| StoreError::sqlite(path, ACTION, e);
+        let step = &steps[index];
         let mut inner = Vec::new();
         scratch.clear();
         let destination = step.destination.as_str();
@@ -217,50 +219,73 @@ impl Pass<'_> {
             })
             .map_err(|e| self.sql(ACTION, e))?;
         fresh.sort_unstable_by(|&a, &b| scratch.principal(a).cmp(&scratch.principal(b)));
-        let shared = Shared {
-            sync_id: self.sync_id,
-            now: self.now,
-            resource_type: &entitlement_type,
-            resource: &entitlement_resource,
-            entitlement: destination,
-        };
-        let mut entries: Vec<(&str, bool)> = Vec::new();
-        let mut id = String::new();
-        let mut taken = Vec::new();
-        for h in &fresh {
-            let holder = &scratch.holders[*h as usize];
-            let (principal_type, principal_id) = scratch.principal(*h);
-            entries.clear();
-            entries.extend(
-                holder
-                    .sources
-                    .iter()
-                    .map(|(input, direct)| (step.inputs[input as usize].0.as_str(), direct)),
+        let taken = if let Some(deferred) = self.deferred.as_mut() {
+            // Held, and written with the rest once every destination is expanded.
+            deferred.begin(
+                index as u32,
+                entitlement_type,
+                entitlement_resource,
+                entitlement,
             );
-            let principal = &scratch.principals[holder.principal.0..holder.principal.1];
-            id.clear();
-            id.push_str(destination);
-            id.push(':');
-            id.push_str(principal_type);
-            id.push(':');
-            id.push_str(principal_id);
-            statements
-                .insert
-                .push(principal_type, principal_id, &id, |blob| {
-                    wire::put_expanded_grant(
-                        blob,
-                        &mut inner,
-                        &entitlement,
-                        principal,
-                        &id,
-                        &entries,
-                    );
-                });
-            if statements.insert.is_full() {
-                taken.extend(statements.insert.flush(&shared).map_err(err)?);
+            for h in &fresh {
+                let holder = &scratch.holders[*h as usize];
+                let (principal_type, principal_id) = scratch.principal(*h);
+                let principal = &scratch.principals[holder.principal.0..holder.principal.1];
+                deferred.push(
+                    principal_type,
+                    principal_id,
+                    principal,
+                    holder.sources.iter(),
+                );
             }
-        }
-        taken.extend(statements.insert.flush(&shared).map_err(err)?);
+            Vec::new()
+        } else {
+            let shared = Shared {
+                sync_id: self.sync_id,
+                now: self.now,
+                resource_type: &entitlement_type,
+                resource: &entitlement_resource,
+                entitlement: destination,
+            };
+            let mut taken = Vec::new();
+            let mut entries: Vec<(&str, bool)> = Vec::new();
+            let mut id = String::new();
+            for h in &fresh {
+                let holder = &scratch.holders[*h as usize];
+                let (principal_type, principal_id) = scratch.principal(*h);
+                entries.clear();
+                entries.extend(
+                    holder
+                        .sources
+                        .iter()
+                        .map(|(input, direct)| (step.inputs[input as usize].0.as_str(), direct)),
+                );
+                let principal = &scratch.principals[holder.principal.0..holder.principal.1];
+                id.clear();
+                id.push_str(destination);
+                id.push(':');
+                id.push_str(principal_type);
+                id.push(':');
+                id.push_str(principal_id);
+                statements
+                    .insert
+                    .push(principal_type, principal_id, &id, |blob| {
+                        wire::put_expanded_grant(
+                            blob,
+                            &mut inner,
+                            &entitlement,
+                            principal,
+                            &id,
+                            &entries,
+                        );
+                    });
+                if statements.insert.is_full() {
+                    taken.extend(statements.insert.flush(&shared).map_err(err)?);
+                }
+            }
+            taken.extend(statements.insert.flush(&shared).map_err(err)?);
+            taken
+        };
         self.report.grants_created += (fresh.len() - taken.len()) as u64;
         if let Some(mut keep) = keep {
             for h in &fresh {
@@ -276,7 +301,11 @@ impl Pass<'_> {
                     keep.push(principal_type, principal_id, principal, false);
                 }
             }
-            cache.insert(destination, keep);
+            if !cache.insert(destination, keep) && self.deferred.is_some() {
+                // A later step will read this destination from the store: the held grants
+                // go there now, and the rest of the pass writes as it goes.
+                self.write_deferred(steps, &mut statements.insert)?;
+            }
         }
         for id in taken {
             self.report.warnings.push(format!(

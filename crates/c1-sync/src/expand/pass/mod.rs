@@ -16,9 +16,12 @@ use super::wire::{self, Malformed};
 use super::{ExpansionError, ExpansionReport};
 use crate::store::StoreError;
 
+mod deferred;
 mod destination;
+mod rewrite;
 mod scratch;
 
+use deferred::Deferred;
 use destination::Statements;
 use scratch::Scratch;
 
@@ -40,6 +43,18 @@ const REBUILD_CACHE_KIB: u32 = 8 * 1024;
 const PRINCIPAL_INDEX: &str = "idx_grants_principal_id_v1";
 /// Grants of the sources up to which an expansion keeps the principal index and updates it.
 const SMALL: u64 = 4096;
+
+/// How the pass writes its new grants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Writing {
+    /// Each destination's as it is expanded when the expansion is small, else held and the
+    /// grants table written again in key order when they outnumber the grants stored.
+    #[default]
+    Chosen,
+    /// Held and the grants table written again whatever the sizes, when the grant ids allow
+    /// it (tests run both ways of writing over the same graphs).
+    Rewrite,
+}
 const UPDATE: &str = "update v1_grants set data = ?1 where id = ?2";
 
 /// Expands the grants of `sync_id` in `conn` (see the module docs). `now` is the
@@ -50,6 +65,7 @@ pub(crate) fn expand_sync(
     path: &Path,
     sync_id: &str,
     now: &str,
+    writing: Writing,
 ) -> Result<ExpansionReport, StoreError> {
     let own_transaction = conn.is_autocommit();
     if own_transaction {
@@ -61,6 +77,8 @@ pub(crate) fn expand_sync(
         path,
         sync_id,
         now,
+        writing,
+        deferred: None,
         report: ExpansionReport::default(),
     }
     .run();
@@ -77,6 +95,9 @@ struct Pass<'a> {
     path: &'a Path,
     sync_id: &'a str,
     now: &'a str,
+    writing: Writing,
+    /// The new grants held until the steps are done, when they are.
+    deferred: Option<Deferred>,
     report: ExpansionReport,
 }
 
@@ -142,11 +163,51 @@ impl<'a> Pass<'a> {
         if !small {
             set_cache(format!("-{EXPANSION_CACHE_KIB}"))?;
         }
-        let steps_started = Instant::now();
-        for step in &plan.steps {
-            self.expand(step, &mut statements, &mut scratch, &mut cache)?;
+        let hold = !plan.steps.is_empty()
+            && (!small || self.writing == Writing::Rewrite)
+            && self.ids_cannot_collide()?;
+        if hold {
+            self.deferred = Some(Deferred::default());
         }
-        drop(statements);
+        let steps_started = Instant::now();
+        for index in 0..plan.steps.len() {
+            self.expand(
+                &plan.steps,
+                index,
+                &mut statements,
+                &mut scratch,
+                &mut cache,
+            )?;
+        }
+        if let Some(deferred) = self.deferred.take() {
+            let stored: i64 = self
+                .conn
+                .query_row("select count(*) from v1_grants", [], |r| r.get(0))
+                .map_err(|e| self.sql("count the grants", e))?;
+            // Writing the table again costs about the same per row, stored or new; placing a
+            // new grant between stored rows costs two to three times that.
+            if self.writing == Writing::Rewrite
+                || deferred.len() as u64 >= u64::try_from(stored).unwrap_or(0)
+            {
+                drop(statements);
+                let taken = rewrite::rewrite(
+                    self.conn,
+                    self.path,
+                    &deferred,
+                    &plan.steps,
+                    self.sync_id,
+                    self.now,
+                )?;
+                self.report.grants_table_rewritten = true;
+                self.taken(taken);
+            } else {
+                self.deferred = Some(deferred);
+                self.write_deferred(&plan.steps, &mut statements.insert)?;
+                drop(statements);
+            }
+        } else {
+            drop(statements);
+        }
         let steps_ms = steps_started.elapsed().as_millis();
         if let Some(create) = principal_index {
             set_cache(format!("-{REBUILD_CACHE_KIB}"))?;
@@ -171,9 +232,83 @@ impl<'a> Pass<'a> {
             duration_ms = self.report.duration_ms,
             steps_ms,
             index_ms,
+            rewritten = self.report.grants_table_rewritten,
             "grants expanded"
         );
         Ok(self.report)
+    }
+
+    /// Writes the held new grants to the store through `insert`; the pass writes as it goes
+    /// from then on.
+    fn write_deferred(
+        &mut self,
+        steps: &[Step],
+        insert: &mut Inserter<'_>,
+    ) -> Result<(), StoreError> {
+        let Some(deferred) = self.deferred.take() else {
+            return Ok(());
+        };
+        let taken = deferred
+            .write_into(insert, steps, self.sync_id, self.now)
+            .map_err(|e| self.sql("write the expanded grants", e))?;
+        self.taken(taken);
+        Ok(())
+    }
+
+    /// Reports new grants not written because their ids were taken.
+    fn taken(&mut self, taken: Vec<String>) {
+        self.report.grants_created -= taken.len() as u64;
+        for id in taken {
+            self.report.warnings.push(format!(
+                "grant id {id} is already used by a grant of another entitlement or principal; \
+                 the expanded grant is not written"
+            ));
+        }
+    }
+
+    /// Whether no new grant's id `<entitlement>:<type>:<id>` can equal the id of another grant
+    /// of the sync, stored or new: then new grants can be held until the steps are done, as no
+    /// write can be refused and change what later steps read. It holds when every grant of the
+    /// sync has an id of that form, no principal type holds a `:`, and no entitlement id is
+    /// another one followed by `:` (two such strings can then only be equal for the same
+    /// entitlement, type and id, and that grant is found as existing, not made anew).
+    fn ids_cannot_collide(&self) -> Result<bool, StoreError> {
+        const ACTION: &str = "check the grant ids of the sync";
+        let irregular: bool = self
+            .conn
+            .query_row(
+                "select exists (select 1 from v1_grants where sync_id = ?1 and (external_id <> \
+                 entitlement_id || ':' || principal_resource_type_id || ':' || \
+                 principal_resource_id or instr(principal_resource_type_id, ':') > 0))",
+                [self.sync_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(ACTION, e))?;
+        if irregular {
+            return Ok(false);
+        }
+        let mut stmt = self.prepare(
+            "select external_id from v1_entitlements where sync_id = ?1 \
+             union select entitlement_id from v1_grants where sync_id = ?1 order by 1",
+        )?;
+        let ids: Vec<String> = stmt
+            .query_map([self.sync_id], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.sql(ACTION, e))?;
+        let mut prefix = String::new();
+        for id in &ids {
+            prefix.clear();
+            prefix.push_str(id);
+            prefix.push(':');
+            let at = ids.partition_point(|other| other.as_str() < prefix.as_str());
+            if ids
+                .get(at)
+                .is_some_and(|other| other.starts_with(prefix.as_str()))
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// How many grants the sources of `steps` have: a first estimate of the expansion's size

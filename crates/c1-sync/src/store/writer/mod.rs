@@ -56,6 +56,8 @@ struct Faults {
     before_rename: bool,
     /// Writing the new file fails like a full disk after this many bytes.
     output_room: Option<u64>,
+    /// Expansion writes the grants table again whatever its size.
+    rewrite_grants: bool,
 }
 
 /// What [`C1zWriter::finish`] produced.
@@ -289,6 +291,14 @@ impl C1zWriter {
     #[cfg(feature = "test-hooks")]
     pub fn fail_output_after(&mut self, bytes: u64) {
         self.state.faults.output_room = Some(bytes);
+    }
+
+    #[doc(hidden)]
+    /// Test hook: make expansion hold its new grants and write the grants table again in key
+    /// order, as a large expansion does, whatever the sizes (when the grant ids allow it).
+    #[cfg(feature = "test-hooks")]
+    pub fn rewrite_grants_on_expansion(&mut self) {
+        self.state.faults.rewrite_grants = true;
     }
 
     /// Expands the sync's grants ([`crate::expand`]: inherited grants written, `supports_diff

@@ -50,7 +50,12 @@ impl Saving {
         let started = std::time::Instant::now();
         let (conn, mut counts) = db.finish()?;
         // The last phase of a full sync: grant expansion over the scratch database (`expand`).
-        let expansion = crate::expand::expand_sync(&conn, &target, &sync_id, &now_text())?;
+        let writing = if faults.rewrite_grants {
+            crate::expand::Writing::Rewrite
+        } else {
+            crate::expand::Writing::Chosen
+        };
+        let expansion = crate::expand::expand_sync(&conn, &target, &sync_id, &now_text(), writing)?;
         counts.grants += expansion.grants_created;
         saving(&expansion);
         let loaded = started.elapsed();
