@@ -44,7 +44,7 @@ fn sql(rows: usize) -> String {
     sql
 }
 
-/// One row waiting to be written: ranges into [`Inserter`]'s buffers.
+/// One row waiting to be written: ranges into [`Rows`]' buffers.
 struct Row {
     principal_type: (usize, usize),
     principal_id: (usize, usize),
@@ -52,41 +52,23 @@ struct Row {
     data: (usize, usize),
 }
 
-/// Buffers the new grants of one destination and writes them in chunks.
-pub(crate) struct Inserter<'c> {
-    conn: &'c Connection,
-    /// `statements[k]` inserts `2^k` rows.
-    statements: Vec<Option<Statement<'c>>>,
-    check: Option<Statement<'c>>,
-    rows: Vec<Row>,
+/// New grants of one destination waiting to be written, in principal order.
+#[derive(Default)]
+pub(crate) struct Rows {
+    list: Vec<Row>,
     text: String,
     blobs: Vec<u8>,
 }
 
-/// The columns every row of one flush shares.
-pub(crate) struct Shared<'a> {
-    pub(crate) sync_id: &'a str,
-    pub(crate) now: &'a str,
-    pub(crate) resource_type: &'a str,
-    pub(crate) resource: &'a str,
-    pub(crate) entitlement: &'a str,
-}
-
-impl<'c> Inserter<'c> {
-    pub(crate) fn new(conn: &'c Connection) -> Self {
-        Self {
-            conn,
-            statements: Vec::new(),
-            check: None,
-            rows: Vec::with_capacity(CHUNK),
-            text: String::new(),
-            blobs: Vec::new(),
-        }
+impl Rows {
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
     }
 
-    /// Whether a chunk is full and should be flushed.
-    pub(crate) fn is_full(&self) -> bool {
-        self.rows.len() >= CHUNK
+    pub(crate) fn clear(&mut self) {
+        self.list.clear();
+        self.text.clear();
+        self.blobs.clear();
     }
 
     /// Adds a row; `data` appends the grant's bytes.
@@ -107,7 +89,7 @@ impl<'c> Inserter<'c> {
         let id = span(id);
         let start = self.blobs.len();
         data(&mut self.blobs);
-        self.rows.push(Row {
+        self.list.push(Row {
             principal_type,
             principal_id,
             id,
@@ -115,13 +97,80 @@ impl<'c> Inserter<'c> {
         });
     }
 
+    /// Principal type and id of row `i`.
+    pub(crate) fn principal(&self, i: usize) -> (&str, &str) {
+        let row = &self.list[i];
+        (self.text(row.principal_type), self.text(row.principal_id))
+    }
+
+    fn text(&self, (a, b): (usize, usize)) -> &str {
+        &self.text[a..b]
+    }
+
+    fn blob(&self, (a, b): (usize, usize)) -> &[u8] {
+        &self.blobs[a..b]
+    }
+}
+
+/// Writes the new grants of one destination at a time, in chunks.
+pub(crate) struct Inserter<'c> {
+    conn: &'c Connection,
+    /// `statements[k]` inserts `2^k` rows.
+    statements: Vec<Option<Statement<'c>>>,
+    check: Option<Statement<'c>>,
+    buffered: Rows,
+}
+
+/// The columns every row of one flush shares.
+pub(crate) struct Shared<'a> {
+    pub(crate) sync_id: &'a str,
+    pub(crate) now: &'a str,
+    pub(crate) resource_type: &'a str,
+    pub(crate) resource: &'a str,
+    pub(crate) entitlement: &'a str,
+}
+
+impl<'c> Inserter<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Self {
+            conn,
+            statements: Vec::new(),
+            check: None,
+            buffered: Rows::default(),
+        }
+    }
+
+    /// Whether a chunk is full and should be flushed.
+    pub(crate) fn is_full(&self) -> bool {
+        self.buffered.len() >= CHUNK
+    }
+
+    /// The rows [`flush`](Self::flush) writes next.
+    pub(crate) fn rows(&mut self) -> &mut Rows {
+        &mut self.buffered
+    }
+
     /// Writes the buffered rows. Returns the ids of rows that were not written because their
     /// grant id is already taken by another grant.
     pub(crate) fn flush(&mut self, shared: &Shared<'_>) -> rusqlite::Result<Vec<String>> {
+        let rows = std::mem::take(&mut self.buffered);
+        let written = self.write(&rows, 0..rows.len(), shared);
+        self.buffered = rows;
+        self.buffered.clear();
+        written
+    }
+
+    /// Writes `range` of `rows`, as [`flush`](Self::flush) writes the buffered ones.
+    pub(crate) fn write(
+        &mut self,
+        rows: &Rows,
+        range: std::ops::Range<usize>,
+        shared: &Shared<'_>,
+    ) -> rusqlite::Result<Vec<String>> {
         let mut taken = Vec::new();
-        let mut done = 0;
-        while done < self.rows.len() {
-            let remaining = (self.rows.len() - done).min(CHUNK);
+        let mut done = range.start;
+        while done < range.end {
+            let remaining = (range.end - done).min(CHUNK);
             // The largest power of two that fits.
             let k = usize::BITS as usize - 1 - remaining.leading_zeros() as usize;
             let size = 1usize << k;
@@ -139,14 +188,13 @@ impl<'c> Inserter<'c> {
             stmt.raw_bind_parameter(3, shared.resource_type)?;
             stmt.raw_bind_parameter(4, shared.resource)?;
             stmt.raw_bind_parameter(5, shared.entitlement)?;
-            let chunk = &self.rows[done..done + size];
+            let chunk = &rows.list[done..done + size];
             for (r, row) in chunk.iter().enumerate() {
                 let p = SHARED + r * PER_ROW;
-                let text = |(a, b): (usize, usize)| &self.text[a..b];
-                stmt.raw_bind_parameter(p + 1, text(row.principal_type))?;
-                stmt.raw_bind_parameter(p + 2, text(row.principal_id))?;
-                stmt.raw_bind_parameter(p + 3, text(row.id))?;
-                stmt.raw_bind_parameter(p + 4, &self.blobs[row.data.0..row.data.1])?;
+                stmt.raw_bind_parameter(p + 1, rows.text(row.principal_type))?;
+                stmt.raw_bind_parameter(p + 2, rows.text(row.principal_id))?;
+                stmt.raw_bind_parameter(p + 3, rows.text(row.id))?;
+                stmt.raw_bind_parameter(p + 4, rows.blob(row.data))?;
             }
             let written = stmt.raw_execute()?;
             if written < size {
@@ -158,13 +206,9 @@ impl<'c> Inserter<'c> {
                 }
                 if let Some(check) = self.check.as_mut() {
                     for row in chunk {
-                        let id = &self.text[row.id.0..row.id.1];
+                        let id = rows.text(row.id);
                         let ours: bool = check.query_row(
-                            rusqlite::params![
-                                id,
-                                shared.sync_id,
-                                &self.blobs[row.data.0..row.data.1]
-                            ],
+                            rusqlite::params![id, shared.sync_id, rows.blob(row.data)],
                             |r| r.get(0),
                         )?;
                         if !ours {
@@ -175,9 +219,6 @@ impl<'c> Inserter<'c> {
             }
             done += size;
         }
-        self.rows.clear();
-        self.text.clear();
-        self.blobs.clear();
         Ok(taken)
     }
 }

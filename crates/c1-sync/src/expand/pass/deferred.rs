@@ -212,16 +212,18 @@ impl Deferred {
             };
             for ready in self.grants_of(destination) {
                 grant_id(&mut id, &step.destination, &ready);
-                insert.push(ready.principal_type, ready.principal_id, &id, |blob| {
-                    put_grant(
-                        blob,
-                        &mut inner,
-                        step,
-                        &destination.entitlement,
-                        &id,
-                        &ready,
-                    );
-                });
+                insert
+                    .rows()
+                    .push(ready.principal_type, ready.principal_id, &id, |blob| {
+                        put_grant(
+                            blob,
+                            &mut inner,
+                            step,
+                            &destination.entitlement,
+                            &id,
+                            &ready,
+                        );
+                    });
                 if insert.is_full() {
                     taken.extend(insert.flush(&shared)?);
                 }

@@ -269,6 +269,7 @@ impl Pass<'_> {
                 id.push_str(principal_id);
                 statements
                     .insert
+                    .rows()
                     .push(principal_type, principal_id, &id, |blob| {
                         wire::put_expanded_grant(
                             blob,

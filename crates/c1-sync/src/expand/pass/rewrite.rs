@@ -15,11 +15,13 @@
 //! table's pages are zeroed when it is dropped: the file keeps them as free pages, and zeros
 //! cost the compressed file nothing.
 
+use std::sync::mpsc;
+
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Statement, params};
 
 use crate::expand::graph::Step;
-use crate::expand::insert::{Inserter, Shared};
+use crate::expand::insert::{CHUNK, Inserter, Rows, Shared};
 use crate::store::StoreError;
 
 use super::deferred::{Deferred, grant_id, put_grant};
@@ -83,14 +85,11 @@ pub(super) fn rewrite(
     }
 
     // Both lists merged by key: runs of stored rows copied by SQLite itself, new grants
-    // written many per statement.
+    // written many per statement. A second thread builds the new grants' rows (ids and bytes)
+    // in key order meanwhile, so this one only merges and writes.
     let mut order: Vec<usize> = (0..deferred.destinations().len()).collect();
     let destination = |d: usize| &steps[deferred.destinations()[d].step as usize].destination;
     order.sort_by(|&a, &b| destination(a).cmp(destination(b)));
-    let mut fresh = order
-        .iter()
-        .flat_map(|&d| Deferred::range(&deferred.destinations()[d]).map(move |g| (d, g)))
-        .peekable();
     let columns = copied_columns(conn).map_err(err)?;
     let from = format!("temp.expansion_order t cross join {OLD} o on o.rowid = t.old");
     let mut keys = conn
@@ -111,51 +110,44 @@ pub(super) fn rewrite(
                 .join(", ")
         ))
         .map_err(err)?;
-    let mut out = Out {
-        insert: Inserter::new(conn),
-        current: None,
-        run: None,
-        taken: Vec::new(),
-        id: String::new(),
-        inner: Vec::new(),
-    };
-    let context = Context {
-        deferred,
-        steps,
-        sync_id,
-        now,
-    };
-    let mut rows = keys.query([]).map_err(err)?;
-    while let Some(row) = rows.next().map_err(err)? {
-        let text = |i: usize| match row.get_ref(i) {
-            Ok(ValueRef::Text(b) | ValueRef::Blob(b)) => b,
-            _ => &[],
+    let taken = std::thread::scope(|scope| {
+        let (batches, received) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
+        let (recycle, recycled) = mpsc::channel::<Batch>();
+        let order = &order;
+        scope.spawn(move || build_rows(deferred, steps, order, &batches, &recycled));
+        let mut merge = Merge {
+            insert: Inserter::new(conn),
+            copy: &mut copy,
+            run: None,
+            taken: Vec::new(),
+            received,
+            recycle,
+            current: None,
+            cx: Context {
+                deferred,
+                steps,
+                sync_id,
+                now,
+            },
         };
-        let key = (text(1), text(2), text(3));
-        while let Some(next) = fresh.next_if(|&(d, g)| {
-            let ready = deferred.grant(g);
-            let new_key = (
-                destination(d).as_bytes(),
-                ready.principal_type.as_bytes(),
-                ready.principal_id.as_bytes(),
-            );
-            new_key < key
-        }) {
-            out.copy_run(&mut copy).map_err(err)?;
-            out.push_new(&context, next).map_err(err)?;
+        let mut rows = keys.query([])?;
+        while let Some(row) = rows.next()? {
+            let text = |i: usize| match row.get_ref(i) {
+                Ok(ValueRef::Text(b) | ValueRef::Blob(b)) => b,
+                _ => &[],
+            };
+            merge.new_rows_before(Some((text(1), text(2), text(3))))?;
+            let seq: i64 = row.get(0)?;
+            merge.run = Some(merge.run.map_or((seq, seq), |(first, _)| (first, seq)));
         }
-        out.flush_new(&context).map_err(err)?;
-        let seq: i64 = row.get(0).map_err(err)?;
-        out.run = Some(out.run.map_or((seq, seq), |(first, _)| (first, seq)));
-    }
-    drop(rows);
-    out.copy_run(&mut copy).map_err(err)?;
-    for next in fresh {
-        out.push_new(&context, next).map_err(err)?;
-    }
-    out.flush_new(&context).map_err(err)?;
-    let taken = std::mem::take(&mut out.taken);
-    drop((out, copy, keys));
+        drop(rows);
+        merge.new_rows_before(None)?;
+        merge.copy_run()?;
+        Ok(merge.taken)
+        // Dropping `merge` closes the channels: the builder stops if it is still running.
+    })
+    .map_err(err)?;
+    drop((copy, keys));
 
     let secure: i64 = conn
         .query_row("pragma secure_delete", [], |r| r.get(0))
@@ -188,6 +180,9 @@ fn copied_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         .collect())
 }
 
+/// Batches of new rows built ahead of the writer.
+const BATCHES_AHEAD: usize = 8;
+
 /// What writing a new grant needs besides the writer.
 struct Context<'a> {
     deferred: &'a Deferred,
@@ -196,56 +191,116 @@ struct Context<'a> {
     now: &'a str,
 }
 
-/// The merge's output: new grants buffered in the inserter (all of destination `current`),
-/// or a run of stored rows (`t.rowid` from, to) waiting to be copied.
-struct Out<'c> {
-    insert: Inserter<'c>,
-    current: Option<usize>,
-    run: Option<(i64, i64)>,
-    taken: Vec<String>,
-    id: String,
-    inner: Vec<u8>,
+/// Up to [`CHUNK`] new grants of one destination (its index in the held ones), in key order.
+#[derive(Default)]
+struct Batch {
+    destination: usize,
+    rows: Rows,
 }
 
-impl Out<'_> {
-    fn copy_run(&mut self, copy: &mut Statement<'_>) -> rusqlite::Result<()> {
+/// Builds the rows of every held grant, destinations in `order`, into batches sent to
+/// `batches`; stops early when the writer is gone.
+fn build_rows(
+    deferred: &Deferred,
+    steps: &[Step],
+    order: &[usize],
+    batches: &mpsc::SyncSender<Batch>,
+    recycled: &mpsc::Receiver<Batch>,
+) {
+    let (mut id, mut inner) = (String::new(), Vec::new());
+    for &d in order {
+        let held = &deferred.destinations()[d];
+        let step = &steps[held.step as usize];
+        let range = Deferred::range(held);
+        let mut at = range.start;
+        while at < range.end {
+            let mut batch = recycled.try_recv().unwrap_or_default();
+            batch.rows.clear();
+            batch.destination = d;
+            for g in at..(at + CHUNK).min(range.end) {
+                let ready = deferred.grant(g);
+                grant_id(&mut id, &step.destination, &ready);
+                batch
+                    .rows
+                    .push(ready.principal_type, ready.principal_id, &id, |blob| {
+                        put_grant(blob, &mut inner, step, &held.entitlement, &id, &ready);
+                    });
+            }
+            at = (at + CHUNK).min(range.end);
+            if batches.send(batch).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The writer's side: new rows as the builder sends them, stored rows in runs copied by
+/// SQLite, each written before any row whose key is greater.
+struct Merge<'a, 'c> {
+    insert: Inserter<'c>,
+    copy: &'a mut Statement<'c>,
+    /// Stored rows (`t.rowid` from, to) waiting to be copied.
+    run: Option<(i64, i64)>,
+    taken: Vec<String>,
+    received: mpsc::Receiver<Batch>,
+    recycle: mpsc::Sender<Batch>,
+    /// The batch being written and its first row not yet written.
+    current: Option<(Batch, usize)>,
+    cx: Context<'a>,
+}
+
+impl Merge<'_, '_> {
+    fn copy_run(&mut self) -> rusqlite::Result<()> {
         if let Some((first, last)) = self.run.take() {
-            copy.execute(params![first, last])?;
+            self.copy.execute(params![first, last])?;
         }
         Ok(())
     }
 
-    fn push_new(&mut self, cx: &Context<'_>, (d, g): (usize, usize)) -> rusqlite::Result<()> {
-        if self.current != Some(d) || self.insert.is_full() {
-            self.flush_new(cx)?;
+    /// Writes every new row whose key is below `bound` (all of them for `None`), after the
+    /// stored rows waiting before them.
+    fn new_rows_before(&mut self, bound: Option<(&[u8], &[u8], &[u8])>) -> rusqlite::Result<()> {
+        loop {
+            let (batch, next) = match self.current.take() {
+                Some(current) => current,
+                None => match self.received.recv() {
+                    Ok(batch) => (batch, 0),
+                    Err(_) => return Ok(()),
+                },
+            };
+            let held = &self.cx.deferred.destinations()[batch.destination];
+            let entitlement = &self.cx.steps[held.step as usize].destination;
+            let mut end = next;
+            while end < batch.rows.len() {
+                let (principal_type, principal_id) = batch.rows.principal(end);
+                let key = (
+                    entitlement.as_bytes(),
+                    principal_type.as_bytes(),
+                    principal_id.as_bytes(),
+                );
+                if bound.is_some_and(|bound| key >= bound) {
+                    break;
+                }
+                end += 1;
+            }
+            if end > next {
+                self.copy_run()?;
+                let shared = Shared {
+                    sync_id: self.cx.sync_id,
+                    now: self.cx.now,
+                    resource_type: &held.resource_type,
+                    resource: &held.resource,
+                    entitlement,
+                };
+                let taken = self.insert.write(&batch.rows, next..end, &shared)?;
+                self.taken.extend(taken);
+            }
+            if end < batch.rows.len() {
+                self.current = Some((batch, end));
+                return Ok(());
+            }
+            // A failed send only means the builder is done.
+            let _ = self.recycle.send(batch);
         }
-        self.current = Some(d);
-        let held = &cx.deferred.destinations()[d];
-        let step = &cx.steps[held.step as usize];
-        let ready = cx.deferred.grant(g);
-        grant_id(&mut self.id, &step.destination, &ready);
-        let inner = &mut self.inner;
-        let id = &self.id;
-        self.insert
-            .push(ready.principal_type, ready.principal_id, id, |blob| {
-                put_grant(blob, inner, step, &held.entitlement, id, &ready);
-            });
-        Ok(())
-    }
-
-    fn flush_new(&mut self, cx: &Context<'_>) -> rusqlite::Result<()> {
-        let Some(d) = self.current.take() else {
-            return Ok(());
-        };
-        let held = &cx.deferred.destinations()[d];
-        let shared = Shared {
-            sync_id: cx.sync_id,
-            now: cx.now,
-            resource_type: &held.resource_type,
-            resource: &held.resource,
-            entitlement: &cx.steps[held.step as usize].destination,
-        };
-        self.taken.extend(self.insert.flush(&shared)?);
-        Ok(())
     }
 }
