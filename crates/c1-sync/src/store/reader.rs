@@ -306,7 +306,7 @@ impl C1zReader {
     #[cfg(feature = "test-hooks")]
     pub fn expand_grants_rewriting(&self, sync_id: &str) -> Result<ExpansionReport, StoreError> {
         self.require_sync(sync_id)?;
-        let writing = crate::expand::Writing::Rewrite;
+        let writing = crate::expand::Writing::Hold { rewrite: true };
         crate::expand::expand_sync(&self.conn, &self.path, sync_id, &now_text(), writing)
     }
 

@@ -257,12 +257,12 @@ impl Org {
         unique
     }
 
-    /// Writes the org's sync; `rewrite` makes expansion write the grants table again in key
-    /// order, as a large expansion does.
-    fn write(&self, path: &std::path::Path, rewrite: bool) -> c1_sync::FinishedSync {
+    /// Writes the org's sync; `hold` makes expansion hold its new grants, as a large expansion
+    /// does, then write the grants table again in key order (`Some(true)`) or insert them.
+    fn write(&self, path: &std::path::Path, hold: Option<bool>) -> c1_sync::FinishedSync {
         let mut w = C1zWriter::open(path).unwrap();
-        if rewrite {
-            w.rewrite_grants_on_expansion();
+        if let Some(rewrite) = hold {
+            w.hold_grants_on_expansion(rewrite);
         }
         w.put_resource_types(&[
             ResourceTypeBuilder::new("user", "User")
@@ -545,19 +545,20 @@ proptest! {
         // Grant ids all of the form `<entitlement>:<type>:<id>`: expansion may hold its new
         // grants and write the table again (other ids make it write as it goes).
         let regular = org.grants().iter().all(|g| !g.id.contains('#'));
-        for rewrite in [false, true] {
-            let path = dir.path().join(format!("sync-{rewrite}.c1z"));
-            let finished = org.write(&path, rewrite);
+        for hold in [None, Some(false), Some(true)] {
+            let rewrite = hold == Some(true);
+            let path = dir.path().join(format!("sync-{hold:?}.c1z"));
+            let finished = org.write(&path, hold);
             let got = actual(&path, &finished.sync_id);
             let missing: Vec<&String> =
                 expected.keys().filter(|k| !got.contains_key(*k)).collect();
             let extra: Vec<&String> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
             prop_assert!(
                 missing.is_empty() && extra.is_empty(),
-                "rewrite {rewrite}: missing {missing:?}, extra {extra:?}"
+                "hold {hold:?}: missing {missing:?}, extra {extra:?}"
             );
             for (id, want) in &expected {
-                prop_assert_eq!(&got[id], want, "rewrite {}: grant {}", rewrite, id);
+                prop_assert_eq!(&got[id], want, "hold {:?}: grant {}", hold, id);
             }
             let created = expected.values().filter(|g| g.immutable).count() as u64;
             prop_assert_eq!(finished.expansion.grants_created, created);

@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use c1_model::pb;
-use c1_sync::store::{C1zReader, C1zWriter};
+use c1_sync::store::C1zReader;
 
 use crate::store::{all_grants, fixture, raw_db, write_sync, write_sync_with};
 
 /// The fixture's sync written into `target`, expansion writing the grants table again.
 fn write_rewriting(target: &Path, tag: &str) -> c1_sync::FinishedSync {
-    write_sync_with(target, tag, C1zWriter::rewrite_grants_on_expansion)
+    write_sync_with(target, tag, |w| w.hold_grants_on_expansion(true))
 }
 
 fn by_id(mut grants: Vec<pb::Grant>) -> Vec<pb::Grant> {

@@ -12,8 +12,8 @@ use crate::expand::insert::{Inserter, Shared};
 use crate::expand::wire::{self, GrantView, Malformed};
 use crate::store::StoreError;
 
-use super::Pass;
 use super::scratch::Scratch;
+use super::{HELD_MAX, Pass};
 use super::{bytes, int, int_or, text, text_or};
 
 /// Most holders of a destination looked up one by one rather than by reading its grants.
@@ -237,6 +237,9 @@ impl Pass<'_> {
                     principal,
                     holder.sources.iter(),
                 );
+            }
+            if deferred.len() > HELD_MAX {
+                self.write_deferred(steps, &mut statements.insert)?;
             }
             Vec::new()
         } else {

@@ -51,10 +51,16 @@ pub(crate) enum Writing {
     /// grants table written again in key order when they outnumber the grants stored.
     #[default]
     Chosen,
-    /// Held and the grants table written again whatever the sizes, when the grant ids allow
-    /// it (tests run both ways of writing over the same graphs).
-    Rewrite,
+    /// Held whatever the sizes, when the grant ids allow it, then written into the table as
+    /// it is (`rewrite: false`) or with the table written again (tests run every way of
+    /// writing over the same graphs).
+    Hold { rewrite: bool },
 }
+
+/// New grants held at most; beyond, the held ones are written and the pass writes as it goes
+/// (about 16 bytes each: this bounds the held grants to some 64 MiB).
+const HELD_MAX: usize = 4 << 20;
+
 const UPDATE: &str = "update v1_grants set data = ?1 where id = ?2";
 
 /// Expands the grants of `sync_id` in `conn` (see the module docs). `now` is the
@@ -164,7 +170,7 @@ impl<'a> Pass<'a> {
             set_cache(format!("-{EXPANSION_CACHE_KIB}"))?;
         }
         let hold = !plan.steps.is_empty()
-            && (!small || self.writing == Writing::Rewrite)
+            && (!small || matches!(self.writing, Writing::Hold { .. }))
             && self.ids_cannot_collide()?;
         if hold {
             self.deferred = Some(Deferred::default());
@@ -186,9 +192,11 @@ impl<'a> Pass<'a> {
                 .map_err(|e| self.sql("count the grants", e))?;
             // Writing the table again costs about the same per row, stored or new; placing a
             // new grant between stored rows costs two to three times that.
-            if self.writing == Writing::Rewrite
-                || deferred.len() as u64 >= u64::try_from(stored).unwrap_or(0)
-            {
+            let rewrite = match self.writing {
+                Writing::Hold { rewrite } => rewrite,
+                Writing::Chosen => deferred.len() as u64 >= u64::try_from(stored).unwrap_or(0),
+            };
+            if rewrite {
                 drop(statements);
                 let taken = rewrite::rewrite(
                     self.conn,

@@ -56,8 +56,9 @@ struct Faults {
     before_rename: bool,
     /// Writing the new file fails like a full disk after this many bytes.
     output_room: Option<u64>,
-    /// Expansion writes the grants table again whatever its size.
-    rewrite_grants: bool,
+    /// Expansion holds its new grants whatever their number, then writes the grants table
+    /// again (`true`) or inserts them into it (`false`).
+    hold_grants: Option<bool>,
 }
 
 /// What [`C1zWriter::finish`] produced.
@@ -294,11 +295,12 @@ impl C1zWriter {
     }
 
     #[doc(hidden)]
-    /// Test hook: make expansion hold its new grants and write the grants table again in key
-    /// order, as a large expansion does, whatever the sizes (when the grant ids allow it).
+    /// Test hook: make expansion hold its new grants, as a large expansion does, whatever their
+    /// number (when the grant ids allow it), then write the grants table again in key order
+    /// (`rewrite`) or insert them into it.
     #[cfg(feature = "test-hooks")]
-    pub fn rewrite_grants_on_expansion(&mut self) {
-        self.state.faults.rewrite_grants = true;
+    pub fn hold_grants_on_expansion(&mut self, rewrite: bool) {
+        self.state.faults.hold_grants = Some(rewrite);
     }
 
     /// Expands the sync's grants ([`crate::expand`]: inherited grants written, `supports_diff

@@ -50,10 +50,9 @@ impl Saving {
         let started = std::time::Instant::now();
         let (conn, mut counts) = db.finish()?;
         // The last phase of a full sync: grant expansion over the scratch database (`expand`).
-        let writing = if faults.rewrite_grants {
-            crate::expand::Writing::Rewrite
-        } else {
-            crate::expand::Writing::Chosen
+        let writing = match faults.hold_grants {
+            Some(rewrite) => crate::expand::Writing::Hold { rewrite },
+            None => crate::expand::Writing::Chosen,
         };
         let expansion = crate::expand::expand_sync(&conn, &target, &sync_id, &now_text(), writing)?;
         counts.grants += expansion.grants_created;
