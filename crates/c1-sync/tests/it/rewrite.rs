@@ -122,3 +122,31 @@ fn a_rewritten_grants_table_keeps_its_schema_the_previous_sync_and_no_old_rows()
     sorted.sort();
     assert_eq!(keys, sorted);
 }
+
+/// A file holding a table named as the grants table is while it is copied: the expansion
+/// writes as it goes instead, and the result is the same.
+#[test]
+fn a_table_in_the_way_of_the_rewrite_makes_it_write_as_it_goes() {
+    let before = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/compat/baton-sdk-expansion-before.c1z");
+    let bytes = std::fs::read(before).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("db");
+    std::fs::write(&db_path, zstd::decode_all(&bytes[5..]).unwrap()).unwrap();
+    rusqlite::Connection::open(&db_path)
+        .unwrap()
+        .execute_batch("create table v1_grants_before_expansion (x text)")
+        .unwrap();
+    let path = dir.path().join("in-the-way.c1z");
+    let db = std::fs::read(&db_path).unwrap();
+    let mut file = b"C1ZF\0".to_vec();
+    file.extend(zstd::encode_all(&db[..], 1).unwrap());
+    std::fs::write(&path, file).unwrap();
+
+    let reader = C1zReader::open(&path).unwrap();
+    let sync = reader.latest_sync().unwrap().unwrap();
+    let report = reader.expand_grants_rewriting(&sync.sync_id).unwrap();
+    assert!(!report.grants_table_rewritten);
+    assert_eq!(report.grants_created, 14_981 - 2_909);
+    assert_eq!(reader.grants(&sync.sync_id).unwrap().len(), 14_981);
+}

@@ -195,7 +195,8 @@ impl<'a> Pass<'a> {
             let rewrite = match self.writing {
                 Writing::Hold { rewrite } => rewrite,
                 Writing::Chosen => deferred.len() as u64 >= u64::try_from(stored).unwrap_or(0),
-            };
+            } && rewrite::can_rename(self.conn)
+                .map_err(|e| self.sql("read the database's schema", e))?;
             if rewrite {
                 drop(statements);
                 let taken = rewrite::rewrite(

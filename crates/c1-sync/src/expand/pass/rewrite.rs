@@ -29,6 +29,17 @@ use super::deferred::{Deferred, grant_id, put_grant};
 /// The name the grants table has while it is copied.
 const OLD: &str = "v1_grants_before_expansion";
 
+/// Whether the name the grants table takes while it is copied is free (a file may hold tables
+/// this crate does not know).
+pub(super) fn can_rename(conn: &Connection) -> rusqlite::Result<bool> {
+    let taken: bool = conn.query_row(
+        "select exists (select 1 from sqlite_master where name = ?1)",
+        [OLD],
+        |r| r.get(0),
+    )?;
+    Ok(!taken)
+}
+
 /// Rewrites `v1_grants` with the grants in `deferred` added. Returns the ids of new grants that
 /// were not written because another grant of the sync has them (the caller reports them).
 pub(super) fn rewrite(
@@ -70,6 +81,7 @@ pub(super) fn rewrite(
     // table and its indexes again, empty.
     conn.execute_batch(&format!(
         "alter table v1_grants rename to {OLD}; \
+         drop table if exists temp.expansion_order; \
          create temp table expansion_order (old integer not null); \
          insert into temp.expansion_order (old) select rowid from {OLD} \
          order by entitlement_id, principal_resource_type_id, principal_resource_id, rowid;"
