@@ -10,8 +10,9 @@
 //! of the grant id index. Row ids change; no other table refers to them.
 //!
 //! The table and its indexes are created again from the statements the database stored, so
-//! the schema reads as before. Only a table with exactly the columns below is written again
-//! (the SDK's), so no column is lost; every value of a stored row is copied as stored. The old
+//! the schema reads as before. Stored rows are copied by SQLite, every column but the row id,
+//! so columns this crate does not know survive; new grants fill the columns the pass always
+//! writes, the others taking their defaults, as when the pass writes as it goes. The old
 //! table's pages are zeroed when it is dropped: the file keeps them as free pages, and zeros
 //! cost the compressed file nothing.
 
