@@ -123,30 +123,58 @@ fn a_rewritten_grants_table_keeps_its_schema_the_previous_sync_and_no_old_rows()
     assert_eq!(keys, sorted);
 }
 
-/// A file holding a table named as the grants table is while it is copied: the expansion
-/// writes as it goes instead, and the result is the same.
-#[test]
-fn a_table_in_the_way_of_the_rewrite_makes_it_write_as_it_goes() {
+/// The SDK's unexpanded file with `sql` run on its database.
+fn sdk_file_with(dir: &Path, sql: &str) -> std::path::PathBuf {
     let before = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/compat/baton-sdk-expansion-before.c1z");
     let bytes = std::fs::read(before).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("db");
+    let db_path = dir.join("db");
     std::fs::write(&db_path, zstd::decode_all(&bytes[5..]).unwrap()).unwrap();
     rusqlite::Connection::open(&db_path)
         .unwrap()
-        .execute_batch("create table v1_grants_before_expansion (x text)")
+        .execute_batch(sql)
         .unwrap();
-    let path = dir.path().join("in-the-way.c1z");
+    let path = dir.join("changed.c1z");
     let db = std::fs::read(&db_path).unwrap();
     let mut file = b"C1ZF\0".to_vec();
     file.extend(zstd::encode_all(&db[..], 1).unwrap());
     std::fs::write(&path, file).unwrap();
+    path
+}
 
-    let reader = C1zReader::open(&path).unwrap();
+/// Expands the latest sync of `path` writing the table again if it can; checks the SDK's
+/// grant count and returns whether it did.
+fn expand_rewriting(path: &Path) -> bool {
+    let reader = C1zReader::open(path).unwrap();
     let sync = reader.latest_sync().unwrap().unwrap();
     let report = reader.expand_grants_rewriting(&sync.sync_id).unwrap();
-    assert!(!report.grants_table_rewritten);
     assert_eq!(report.grants_created, 14_981 - 2_909);
     assert_eq!(reader.grants(&sync.sync_id).unwrap().len(), 14_981);
+    report.grants_table_rewritten
+}
+
+/// A file holding a table named as the grants table is while it is copied: the expansion
+/// writes as it goes instead, and the result is the same.
+#[test]
+fn a_table_in_the_way_of_the_rewrite_makes_it_write_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sdk_file_with(
+        dir.path(),
+        "create table v1_grants_before_expansion (x text)",
+    );
+    assert!(!expand_rewriting(&path));
+}
+
+/// A grants table with a column this crate does not know, required and with a default: the
+/// table is still written again (stored rows are copied with every column, new grants leave it
+/// to its default), and every grant reads as the SDK's expansion has it.
+#[test]
+fn a_column_unknown_to_the_rewrite_does_not_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sdk_file_with(
+        dir.path(),
+        "alter table v1_grants add column extra text not null default 'new'; \
+         update v1_grants set extra = 'stored';",
+    );
+    assert!(expand_rewriting(&path));
 }
