@@ -249,8 +249,13 @@ fn within<T: Send + 'static>(seconds: u64, read: impl FnOnce() -> T + Send + 'st
 
 /// The small sync with `sql` run on its database, as `name` in `dir`.
 fn tampered(dir: &Path, name: &str, sql: &str) -> PathBuf {
+    tampered_copy(&small_sync(), dir, name, sql)
+}
+
+/// The c1z `source` with `sql` run on its database, as `name` in `dir`.
+pub(crate) fn tampered_copy(source: &[u8], dir: &Path, name: &str, sql: &str) -> PathBuf {
     let db_path = dir.join("db");
-    fs::write(&db_path, database(&small_sync())).unwrap();
+    fs::write(&db_path, database(source)).unwrap();
     Connection::open(&db_path)
         .unwrap()
         .execute_batch(sql)

@@ -5,6 +5,7 @@ use std::path::Path;
 use c1_model::pb;
 use c1_sync::store::C1zReader;
 
+use crate::corrupt::tampered_copy;
 use crate::store::{all_grants, fixture, raw_db, write_sync, write_sync_with};
 
 /// The fixture's sync written into `target`, expansion writing the grants table again.
@@ -127,19 +128,7 @@ fn a_rewritten_grants_table_keeps_its_schema_the_previous_sync_and_no_old_rows()
 fn sdk_file_with(dir: &Path, sql: &str) -> std::path::PathBuf {
     let before = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/compat/baton-sdk-expansion-before.c1z");
-    let bytes = std::fs::read(before).unwrap();
-    let db_path = dir.join("db");
-    std::fs::write(&db_path, zstd::decode_all(&bytes[5..]).unwrap()).unwrap();
-    rusqlite::Connection::open(&db_path)
-        .unwrap()
-        .execute_batch(sql)
-        .unwrap();
-    let path = dir.join("changed.c1z");
-    let db = std::fs::read(&db_path).unwrap();
-    let mut file = b"C1ZF\0".to_vec();
-    file.extend(zstd::encode_all(&db[..], 1).unwrap());
-    std::fs::write(&path, file).unwrap();
-    path
+    tampered_copy(&std::fs::read(before).unwrap(), dir, "changed.c1z", sql)
 }
 
 /// Expands the latest sync of `path` writing the table again if it can; checks the SDK's

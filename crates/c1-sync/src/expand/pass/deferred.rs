@@ -211,7 +211,12 @@ impl Deferred {
                 entitlement: &step.destination,
             };
             for ready in self.grants_of(destination) {
-                grant_id(&mut id, &step.destination, &ready);
+                grant_id(
+                    &mut id,
+                    &step.destination,
+                    ready.principal_type,
+                    ready.principal_id,
+                );
                 insert
                     .rows()
                     .push(ready.principal_type, ready.principal_id, &id, |blob| {
@@ -235,13 +240,18 @@ impl Deferred {
 }
 
 /// Sets `id` to the grant id `<destination>:<principal type>:<principal id>`.
-pub(super) fn grant_id(id: &mut String, destination: &str, ready: &Ready<'_>) {
+pub(super) fn grant_id(
+    id: &mut String,
+    destination: &str,
+    principal_type: &str,
+    principal_id: &str,
+) {
     id.clear();
     id.push_str(destination);
     id.push(':');
-    id.push_str(ready.principal_type);
+    id.push_str(principal_type);
     id.push(':');
-    id.push_str(ready.principal_id);
+    id.push_str(principal_id);
 }
 
 /// Appends the new grant `id` of `step`'s destination to `blob` (`inner` is scratch space).

@@ -12,6 +12,7 @@ use crate::expand::insert::{Inserter, Shared};
 use crate::expand::wire::{self, GrantView, Malformed};
 use crate::store::StoreError;
 
+use super::deferred::grant_id;
 use super::scratch::Scratch;
 use super::{HELD_MAX, Pass};
 use super::{bytes, int, int_or, text, text_or};
@@ -264,12 +265,7 @@ impl Pass<'_> {
                         .map(|(input, direct)| (step.inputs[input as usize].0.as_str(), direct)),
                 );
                 let principal = &scratch.principals[holder.principal.0..holder.principal.1];
-                id.clear();
-                id.push_str(destination);
-                id.push(':');
-                id.push_str(principal_type);
-                id.push(':');
-                id.push_str(principal_id);
+                grant_id(&mut id, destination, principal_type, principal_id);
                 statements
                     .insert
                     .rows()
@@ -290,7 +286,7 @@ impl Pass<'_> {
             taken.extend(statements.insert.flush(&shared).map_err(err)?);
             taken
         };
-        self.report.grants_created += (fresh.len() - taken.len()) as u64;
+        self.report.grants_created += fresh.len() as u64;
         if let Some(mut keep) = keep {
             for h in &fresh {
                 let (principal_type, principal_id) = scratch.principal(*h);
@@ -311,12 +307,7 @@ impl Pass<'_> {
                 self.write_deferred(steps, &mut statements.insert)?;
             }
         }
-        for id in taken {
-            self.report.warnings.push(format!(
-                "grant id {id} is already used by a grant of another entitlement or principal; \
-                 the expanded grant is not written"
-            ));
-        }
+        self.taken(taken);
         Ok(())
     }
 }

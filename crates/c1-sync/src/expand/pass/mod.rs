@@ -186,15 +186,11 @@ impl<'a> Pass<'a> {
             )?;
         }
         if let Some(deferred) = self.deferred.take() {
-            let stored: i64 = self
-                .conn
-                .query_row("select count(*) from v1_grants", [], |r| r.get(0))
-                .map_err(|e| self.sql("count the grants", e))?;
             // Writing the table again costs about the same per row, stored or new; placing a
             // new grant between stored rows costs two to three times that.
             let rewrite = match self.writing {
                 Writing::Hold { rewrite } => rewrite,
-                Writing::Chosen => deferred.len() as u64 >= u64::try_from(stored).unwrap_or(0),
+                Writing::Chosen => deferred.len() as u64 >= self.stored_grants()?,
             } && rewrite::can_rename(self.conn)
                 .map_err(|e| self.sql("read the database's schema", e))?;
             if rewrite {
@@ -262,6 +258,15 @@ impl<'a> Pass<'a> {
             .map_err(|e| self.sql("write the expanded grants", e))?;
         self.taken(taken);
         Ok(())
+    }
+
+    /// Rows in the grants table, every sync's.
+    fn stored_grants(&self) -> Result<u64, StoreError> {
+        let stored: i64 = self
+            .conn
+            .query_row("select count(*) from v1_grants", [], |r| r.get(0))
+            .map_err(|e| self.sql("count the grants", e))?;
+        Ok(u64::try_from(stored).unwrap_or(0))
     }
 
     /// Reports new grants not written because their ids were taken.

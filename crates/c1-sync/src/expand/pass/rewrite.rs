@@ -232,7 +232,12 @@ fn build_rows(
             batch.destination = d;
             for g in at..(at + CHUNK).min(range.end) {
                 let ready = deferred.grant(g);
-                grant_id(&mut id, &step.destination, &ready);
+                grant_id(
+                    &mut id,
+                    &step.destination,
+                    ready.principal_type,
+                    ready.principal_id,
+                );
                 batch
                     .rows
                     .push(ready.principal_type, ready.principal_id, &id, |blob| {
