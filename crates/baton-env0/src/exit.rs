@@ -16,7 +16,7 @@ pub enum ExitKind {
     Usage,
     /// 3: authentication failed (env0 answered 401).
     Auth,
-    /// 4: permission or plan (env0 answered 403 or 402).
+    /// 4: permission or plan (env0 answered 403 or 402 to a request the run needs).
     Permission,
     /// 5: env0 unavailable after retries (429, 5xx, network).
     Unavailable,
@@ -56,7 +56,9 @@ impl ExitKind {
             ExitKind::Other => "anything else (unexpected response, interrupted, bug)",
             ExitKind::Usage => "usage or configuration error (found before any request)",
             ExitKind::Auth => "authentication failed (env0 answered 401)",
-            ExitKind::Permission => "permission or plan (env0 answered 403 or 402)",
+            ExitKind::Permission => {
+                "permission or plan (env0 answered 403 or 402 to a request the run needs)"
+            }
             ExitKind::Unavailable => "env0 unavailable after retries (429, 5xx, network)",
             ExitKind::File => {
                 "c1z file error (cannot write --file or --summary-json, or read the inspected file)"
@@ -78,7 +80,7 @@ Exit codes:
   1  anything else (unexpected response, interrupted, bug)
   2  usage or configuration error (found before any request)
   3  authentication failed (env0 answered 401)
-  4  permission or plan (env0 answered 403 or 402)
+  4  permission or plan (env0 answered 403 or 402 to a request the run needs)
   5  env0 unavailable after retries (429, 5xx, network)
   6  c1z file error (cannot write --file or --summary-json, or read the inspected file)";
 

@@ -1,7 +1,9 @@
 //! Asking env0 for the access input: the team list (and `GET /teams/{id}` for teams listed
 //! without members), the organization's team roles, the projects and two calls per project, as
 //! many at once as the connector's concurrency allows. A 402 or 403 makes its part
-//! [`Part::Missing`]; any other failure fails the fetch.
+//! [`Part::Missing`]; on one team's or one project's request while the others answer, only that
+//! team's members or that project's list go (noted in [`AccessInput::refused`]). Any other
+//! failure fails the fetch.
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use env0_api::{
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{AccessInput, Assignment, CustomRoleInput, MissingPart, Part, ProjectInput, TeamInput};
+use super::{PROJECT_TEAM_ROLES, PROJECT_USER_ROLES, TEAM_MEMBERS};
 use crate::domain::MAX_TEXT_BYTES;
 
 /// `text` cut to [`MAX_TEXT_BYTES`] at a character boundary: whatever env0 sends, what the
@@ -98,26 +101,39 @@ fn assignments(list: Vec<TeamRoleAssignment>) -> Vec<Assignment> {
         .collect()
 }
 
+/// What env0 answered for one listed team.
+enum TeamAnswer {
+    /// The team with its members.
+    Team(TeamInput),
+    /// `GET /teams/{id}` found no team: deleted while the sync read it.
+    Gone,
+    /// `GET /teams/{id}` answered 402 or 403: the team without its members, and why.
+    Refused(TeamInput, MissingPart),
+}
+
 /// Teams with their members: from the list when it carries `users`, else from `GET /teams/{id}`
-/// (a team gone by then is left out).
+/// (a team gone by then is left out). A team whose `GET /teams/{id}` alone is refused keeps its
+/// place without members, the refusal returned beside; when every team's is refused, the part
+/// is missing.
 async fn teams(
     client: &Env0Client,
     org: &OrgId,
     concurrency: usize,
-) -> Result<Part<Vec<TeamInput>>, ConnectorError> {
+) -> Result<(Part<Vec<TeamInput>>, Vec<MissingPart>), ConnectorError> {
     let listed = match part(
         client.all_teams(org).await,
         "teams",
         &format!("GET /teams/organizations/{org}"),
     )? {
         Part::Synced(listed) => listed,
-        Part::Missing(missing) => return Ok(Part::Missing(missing)),
+        Part::Missing(missing) => return Ok((Part::Missing(missing), Vec::new())),
     };
-    let answers: Vec<Result<Option<TeamInput>, env0_api::Error>> = stream::iter(listed)
+    let total = listed.len();
+    let answers: Vec<Result<TeamAnswer, ConnectorError>> = stream::iter(listed)
         .map(|team| async move {
             if let Some(users) = team.users.clone() {
                 let members = users.into_iter().map(|u| u.user_id.into_inner()).collect();
-                return Ok(Some(team_input(team, members)));
+                return Ok(TeamAnswer::Team(team_input(team, members)));
             }
             match client.team(&team.id).await {
                 Ok(full) => {
@@ -127,27 +143,68 @@ async fn teams(
                         .into_iter()
                         .map(|u| u.user_id.into_inner())
                         .collect();
-                    Ok(Some(team_input(team, members)))
+                    Ok(TeamAnswer::Team(team_input(team, members)))
                 }
                 Err(env0_api::Error::NotFound { .. }) => {
                     tracing::info!(team = %team.id, "team deleted while the sync read it; left out");
-                    Ok(None)
+                    Ok(TeamAnswer::Gone)
                 }
-                Err(e) => Err(e),
+                Err(e) if e.is_access_denied() => {
+                    let refused = MissingPart {
+                        part: TEAM_MEMBERS,
+                        endpoint: format!("GET /teams/{}", team.id),
+                        status: e.status().unwrap_or(403),
+                    };
+                    Ok(TeamAnswer::Refused(team_input(team, Vec::new()), refused))
+                }
+                Err(e) => Err(from_api(e)),
             }
         })
         .buffered(concurrency.max(1))
         .collect()
         .await;
     let mut teams = Vec::with_capacity(answers.len());
+    let mut refused = Vec::new();
     for answer in answers {
-        match part(answer, "teams", "GET /teams/{id}")? {
-            Part::Synced(Some(team)) => teams.push(team),
-            Part::Synced(None) => {}
-            Part::Missing(missing) => return Ok(Part::Missing(missing)),
+        match answer? {
+            TeamAnswer::Team(team) => teams.push(team),
+            TeamAnswer::Gone => {}
+            TeamAnswer::Refused(team, why) => {
+                teams.push(team);
+                refused.push(why);
+            }
         }
     }
-    Ok(Part::Synced(teams))
+    if let Some(first) = refused.first().filter(|_| refused.len() == total) {
+        return Ok((
+            Part::Missing(MissingPart {
+                part: "teams",
+                endpoint: "GET /teams/{id}".to_owned(),
+                status: first.status,
+            }),
+            Vec::new(),
+        ));
+    }
+    Ok((Part::Synced(teams), refused))
+}
+
+/// A per-project part: the projects' answers, or missing when env0 refused every project's
+/// request (the plan or the key lacks it for all). Refusals of some projects only are moved to
+/// `refused`.
+fn per_project(
+    answered: Vec<(String, Vec<Assignment>)>,
+    mut refusals: Vec<MissingPart>,
+    total: usize,
+    everywhere: impl FnOnce(&MissingPart) -> MissingPart,
+    refused: &mut Vec<MissingPart>,
+) -> Part<Vec<(String, Vec<Assignment>)>> {
+    match refusals.first() {
+        Some(first) if refusals.len() == total => Part::Missing(everywhere(first)),
+        _ => {
+            refused.append(&mut refusals);
+            Part::Synced(answered)
+        }
+    }
 }
 
 /// One project's two lists.
@@ -192,7 +249,7 @@ pub(crate) async fn fetch(
 ) -> Result<AccessInput, ConnectorError> {
     let concurrency = options.concurrency.max(1);
     let org_scope = AssignmentScope::Organization(org.clone());
-    let (teams, org_team_roles, projects) = futures::try_join!(
+    let ((teams, refused), org_team_roles, projects) = futures::try_join!(
         teams(client, org, concurrency),
         async {
             part(
@@ -219,6 +276,7 @@ pub(crate) async fn fetch(
         projects: None,
         project_user_roles: Part::Synced(Vec::new()),
         project_team_roles: Part::Synced(Vec::new()),
+        refused,
     };
     let listed = match projects {
         None => return Ok(input),
@@ -252,29 +310,36 @@ pub(crate) async fn fetch(
 
     let mut users = Vec::with_capacity(total);
     let mut teams = Vec::with_capacity(total);
-    let mut users_missing = None;
-    let mut teams_missing = None;
+    let (mut users_refused, mut teams_refused) = (Vec::new(), Vec::new());
     for (id, (user_answer, team_answer)) in answers {
         let path = format!("GET /permissions/projects/{id}");
-        match part(user_answer, "user roles on projects", &path)? {
+        match part(user_answer, PROJECT_USER_ROLES, &path)? {
             Part::Synced(list) => users.push((id.as_str().to_owned(), list)),
-            Part::Missing(missing) => {
-                users_missing.get_or_insert(missing);
-            }
+            Part::Missing(missing) => users_refused.push(missing),
         }
-        match part(
-            team_answer,
-            "team roles on projects",
-            "GET /roles/assignments/teams",
-        )? {
+        let path = format!("GET /roles/assignments/teams?projectId={id}");
+        match part(team_answer, PROJECT_TEAM_ROLES, &path)? {
             Part::Synced(list) => teams.push((id.into_inner(), list)),
-            Part::Missing(missing) => {
-                teams_missing.get_or_insert(missing);
-            }
+            Part::Missing(missing) => teams_refused.push(missing),
         }
     }
-    input.project_user_roles = users_missing.map_or(Part::Synced(users), Part::Missing);
-    input.project_team_roles = teams_missing.map_or(Part::Synced(teams), Part::Missing);
+    input.project_user_roles = per_project(
+        users,
+        users_refused,
+        total,
+        Clone::clone,
+        &mut input.refused,
+    );
+    input.project_team_roles = per_project(
+        teams,
+        teams_refused,
+        total,
+        |first| MissingPart {
+            endpoint: "GET /roles/assignments/teams".to_owned(),
+            ..first.clone()
+        },
+        &mut input.refused,
+    );
     input.projects = Some(Part::Synced(
         listed
             .into_iter()

@@ -12,6 +12,7 @@
 //!   the `c1_sync` syncers of the three resource types.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 pub(crate) mod fetch;
 pub mod mapping;
@@ -27,6 +28,11 @@ pub use model::{AccessModel, Notices, ProjectEntry, RoleEntry, TeamEntry};
 
 /// The built-in organization roles, as env0 writes them.
 pub const ORG_ROLES: [&str; 2] = ["Admin", "User"];
+
+/// The parts whose requests go one per team or project, as warnings name them.
+pub(crate) const TEAM_MEMBERS: &str = "team members";
+pub(crate) const PROJECT_USER_ROLES: &str = "user roles on projects";
+pub(crate) const PROJECT_TEAM_ROLES: &str = "team roles on projects";
 
 /// The built-in project roles, as env0 writes them.
 pub const PROJECT_ROLES: [&str; 4] = ["Admin", "Deployer", "Planner", "Viewer"];
@@ -47,6 +53,11 @@ pub struct AccessInput {
     pub project_user_roles: Part<Vec<(String, Vec<Assignment>)>>,
     /// `GET /roles/assignments/teams?projectId={p}` by project id.
     pub project_team_roles: Part<Vec<(String, Vec<Assignment>)>>,
+    /// Single requests of a synced part that env0 refused (402 or 403) while the part's other
+    /// requests answered: a team's `GET /teams/{id}` (the team is synced without members) or a
+    /// project's assignment list (the project is synced without those assignments). When every
+    /// request of a part is refused, the part is [`Part::Missing`] instead.
+    pub refused: Vec<MissingPart>,
 }
 
 /// A part of the input: what env0 answered, or why it could not.
@@ -107,6 +118,49 @@ impl fmt::Display for MissingPart {
             self.reason()
         )
     }
+}
+
+/// The warnings for the requests of `part` refused one by one: one per status, saying how many
+/// of the `total` `things` (teams, projects) went without their answer, which requests (the
+/// first three) and why; `consequence` follows.
+fn refusal_warnings(
+    refused: &[MissingPart],
+    part: &str,
+    (total, things): (usize, &str),
+    consequence: &str,
+) -> Vec<String> {
+    const SHOWN: usize = 3;
+    let mut statuses: Vec<u16> = refused
+        .iter()
+        .filter(|r| r.part == part)
+        .map(|r| r.status)
+        .collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    statuses
+        .into_iter()
+        .filter_map(|status| {
+            let of_status: Vec<&MissingPart> = refused
+                .iter()
+                .filter(|r| r.part == part && r.status == status)
+                .collect();
+            let first = of_status.first()?;
+            let mut requests = of_status
+                .iter()
+                .take(SHOWN)
+                .map(|r| r.endpoint.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if of_status.len() > SHOWN {
+                let _ = write!(requests, " and {} more", of_status.len() - SHOWN);
+            }
+            Some(format!(
+                "{part} not synced for {} of {total} {things}: env0 answered {status} on {requests} ({}){consequence}",
+                of_status.len(),
+                first.reason()
+            ))
+        })
+        .collect()
 }
 
 /// A custom role as `GET /roles` lists it.

@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use super::refusal_warnings;
 use super::{AccessInput, Assignment, CustomRoleInput, ORG_ROLES, PROJECT_ROLES, Part, Principals};
-use super::{ProjectInput, TeamInput};
+use super::{PROJECT_TEAM_ROLES, PROJECT_USER_ROLES, ProjectInput, TEAM_MEMBERS, TeamInput};
 
 /// Warnings found while building the model, for one resource type's listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -157,6 +158,12 @@ impl AccessModel {
                 for team in list.iter().filter(|t| seen.insert(t.id.as_str())) {
                     teams.push(team_entry(team, principals, &mut team_notices));
                 }
+                team_notices.warnings.extend(refusal_warnings(
+                    &input.refused,
+                    TEAM_MEMBERS,
+                    (teams.len(), "teams"),
+                    "; those teams are synced without members",
+                ));
                 true
             }
             Part::Missing(missing) => {
@@ -348,6 +355,11 @@ fn project_entries(
             Some(id) if id != p.id && ids.contains(id) => {
                 parent.insert(p.id.as_str(), id);
             }
+            Some(id) if id == p.id => notices.warnings.push(format!(
+                "project {} (`{}`) names itself as its parent; it is treated as a top-level project",
+                p.name.as_deref().unwrap_or(&p.id),
+                p.id
+            )),
             Some(id) => notices.warnings.push(format!(
                 "project {} (`{}`) names parent `{id}`, which the project list does not hold; it is treated as a top-level project",
                 p.name.as_deref().unwrap_or(&p.id),
@@ -382,6 +394,21 @@ fn project_entries(
     }
     if teams_synced && let Part::Missing(missing) = &input.project_team_roles {
         notices.warnings.push(missing.to_string());
+    }
+    let total = (projects.len(), "projects");
+    notices.warnings.extend(refusal_warnings(
+        &input.refused,
+        PROJECT_USER_ROLES,
+        total,
+        "",
+    ));
+    if teams_synced {
+        notices.warnings.extend(refusal_warnings(
+            &input.refused,
+            PROJECT_TEAM_ROLES,
+            total,
+            "",
+        ));
     }
 
     let mut entries = Vec::with_capacity(projects.len());

@@ -287,6 +287,7 @@ fn unknown_or_looping_parents_make_top_level_projects() {
         ProjectInput::new("c", None, Some("nowhere".into())),
         ProjectInput::new("d", None, Some("c".into())),
         ProjectInput::new("d", Some("second d".into()), None),
+        ProjectInput::new("e", Some("Echo".into()), Some("e".into())),
     ]));
     let model = AccessModel::build(&input, &Known(vec![], vec![]));
     let parents: Vec<(&str, Option<&str>)> = model
@@ -298,11 +299,25 @@ fn unknown_or_looping_parents_make_top_level_projects() {
         .collect();
     assert_eq!(
         parents,
-        [("a", None), ("b", None), ("c", None), ("d", Some("c"))]
+        [
+            ("a", None),
+            ("b", None),
+            ("c", None),
+            ("d", Some("c")),
+            ("e", None)
+        ]
     );
     assert_eq!(
         model.project_notices.warnings.len(),
-        3,
+        4,
+        "{:?}",
+        model.project_notices
+    );
+    assert!(
+        model.project_notices.warnings.contains(
+            &"project Echo (`e`) names itself as its parent; it is treated as a top-level project"
+                .to_owned()
+        ),
         "{:?}",
         model.project_notices
     );
@@ -321,7 +336,8 @@ fn unknown_or_looping_parents_make_top_level_projects() {
         [
             "project:a:Admin:role:Admin",
             "project:b:Admin:role:Admin",
-            "project:c:Admin:role:Admin"
+            "project:c:Admin:role:Admin",
+            "project:e:Admin:role:Admin"
         ]
     );
 }

@@ -2,11 +2,11 @@
 //! mockito, synced by `c1-sync` (expansion included) and read back from the c1z, grant by grant
 //! with kinds, expandable sources and sources; and the request budget of a sync.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use c1_model::{annotations, pb};
-use c1_sync::{C1zReader, SyncEngine, SyncOptions};
+use c1_sync::{C1zReader, SyncEngine, SyncOptions, SyncReport};
 use env0_api::OrgId;
 use env0_connector::{ConnectorOptions, Env0Connector};
 use mockito::{Matcher, Mock, ServerGuard};
@@ -169,21 +169,27 @@ async fn sync(server: &ServerGuard) -> (tempfile::TempDir, Vec<pb::Grant>) {
     (dir, grants)
 }
 
-/// Syncs the mocked organization; the file's reader and the sync's id.
-async fn sync_file(server: &ServerGuard) -> (tempfile::TempDir, C1zReader, String) {
+/// Syncs the mocked organization; the file's reader and the sync's report.
+async fn sync_report(server: &ServerGuard) -> (tempfile::TempDir, C1zReader, SyncReport) {
     let connector = Env0Connector::with_options(
         client(&server.url()),
         OrgId::new(ORG),
         ConnectorOptions::default().concurrency(2),
     );
     let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("worked.c1z");
+    let output = dir.path().join("org.c1z");
     let report = SyncEngine::new(SyncOptions::default())
         .run(&connector, &output)
         .await
         .expect("sync succeeds");
-    assert_eq!(report.warnings, 0, "{:?}", report.warning_messages);
     let reader = C1zReader::open(&output).unwrap();
+    (dir, reader, report)
+}
+
+/// Syncs the mocked organization, which gives no warning; the file's reader and the sync's id.
+async fn sync_file(server: &ServerGuard) -> (tempfile::TempDir, C1zReader, String) {
+    let (dir, reader, report) = sync_report(server).await;
+    assert_eq!(report.warnings, 0, "{:?}", report.warning_messages);
     (dir, reader, report.sync_id)
 }
 
@@ -274,4 +280,208 @@ async fn sub_projects_are_listed_under_their_parent_which_marks_its_child_type()
             r#"project:p2 parent Some("project:p1") children ["project"]"#,
         ]
     );
+}
+
+/// Two teams listed without members and three top-level projects; `refused` paths (with their
+/// `projectId`, for the team role lists) answer 403, every other request answers as env0 would.
+async fn refusing_org(server: &mut ServerGuard, refused: &[&str]) -> Vec<Mock> {
+    let user = |id: &str, name: &str| json!({ "user_id": id, "name": name, "email": format!("{name}@example.com") });
+    let mut mocks = Vec::new();
+    let mut get =
+        async |server: &mut ServerGuard, path: &str, query: Matcher, key: String, body: Value| {
+            let mock = server.mock("GET", path).match_query(query).expect(1);
+            let mock = if refused.contains(&key.as_str()) {
+                mock.with_status(403)
+                    .with_header("content-type", "application/json")
+                    .with_body(r#"{"message":"Forbidden"}"#)
+            } else {
+                mock.with_header("content-type", "application/json")
+                    .with_body(body.to_string())
+            };
+            mocks.push(mock.create_async().await);
+        };
+    let none = Matcher::Missing;
+    get(
+        server,
+        "/organizations",
+        none.clone(),
+        String::new(),
+        json!([{ "id": ORG, "name": "Refusing" }]),
+    )
+    .await;
+    get(
+        server,
+        &format!("/organizations/{ORG}/users"),
+        none.clone(),
+        String::new(),
+        json!([
+            { "role": "User", "status": "Active", "user": user("auth0|a", "alice") },
+            { "role": "User", "status": "Active", "user": user("auth0|b", "bob") }
+        ]),
+    )
+    .await;
+    get(
+        server,
+        "/api-keys",
+        scope("organizationId", ORG),
+        String::new(),
+        json!([]),
+    )
+    .await;
+    get(
+        server,
+        "/roles",
+        scope("organizationId", ORG),
+        String::new(),
+        json!([]),
+    )
+    .await;
+    get(
+        server,
+        &format!("/teams/organizations/{ORG}"),
+        scope("limit", "100"),
+        String::new(),
+        json!({ "teams": [{ "id": "t1", "name": "Platform" }, { "id": "t2", "name": "Data" }] }),
+    )
+    .await;
+    for (team, member) in [
+        ("t1", user("auth0|a", "alice")),
+        ("t2", user("auth0|b", "bob")),
+    ] {
+        let path = format!("/teams/{team}");
+        let body = json!({ "id": team, "name": team, "users": [member] });
+        get(server, &path, none.clone(), path.clone(), body).await;
+    }
+    get(
+        server,
+        "/roles/assignments/teams",
+        scope("organizationId", ORG),
+        String::new(),
+        json!([{ "id": "o1", "teamId": "t2", "role": "Admin" }]),
+    )
+    .await;
+    get(
+        server,
+        "/projects",
+        scope("organizationId", ORG),
+        String::new(),
+        json!([{ "id": "p1", "name": "Payments" }, { "id": "p2", "name": "Search" }, { "id": "p3", "name": "Billing" }]),
+    )
+    .await;
+    for project in ["p1", "p2", "p3"] {
+        let path = format!("/permissions/projects/{project}");
+        let body = json!([{ "userId": "auth0|a", "role": "Viewer" }]);
+        get(server, &path, none.clone(), path.clone(), body).await;
+        let key = format!("/roles/assignments/teams?projectId={project}");
+        let body = json!([{ "id": format!("a-{project}"), "teamId": "t1", "role": "Deployer" }]);
+        get(
+            server,
+            "/roles/assignments/teams",
+            scope("projectId", project),
+            key,
+            body,
+        )
+        .await;
+    }
+    mocks
+}
+
+/// Syncs the refusing organization: its grant ids, and the sync's warnings.
+async fn sync_refusing(refused: &[&str]) -> (BTreeSet<String>, Vec<String>) {
+    let mut server = mockito::Server::new_async().await;
+    let mocks = refusing_org(&mut server, refused).await;
+    // A refused request does not fail the sync.
+    let (_dir, reader, report) = sync_report(&server).await;
+    for mock in &mocks {
+        mock.assert_async().await;
+    }
+    let grants = reader.grants(&report.sync_id).unwrap();
+    (
+        grants.into_iter().map(|g| g.id).collect(),
+        report.warning_messages,
+    )
+}
+
+/// `warnings` are one per line of `expected`, each ending with it (after the listing's prefix).
+fn assert_warnings(warnings: &[String], expected: &[&str]) {
+    assert_eq!(warnings.len(), expected.len(), "{warnings:?}");
+    for line in expected {
+        assert!(
+            warnings.iter().any(|w| w.ends_with(line)),
+            "no warning `{line}` in {warnings:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_team_or_project_env0_refuses_alone_loses_only_its_own_answer() {
+    let (clean, warnings) = sync_refusing(&[]).await;
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let refused = [
+        "/teams/t2",
+        "/permissions/projects/p2",
+        "/roles/assignments/teams?projectId=p3",
+    ];
+    let (grants, warnings) = sync_refusing(&refused).await;
+    // What the refused requests held is gone, with what expansion drew from it; the rest stays.
+    let lost: BTreeSet<&str> = clean
+        .iter()
+        .filter(|g| !grants.contains(*g))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        lost,
+        BTreeSet::from([
+            // Bob's membership of Data, and the organization Admin role it gave him on every
+            // project.
+            "team:t2:member:user:auth0|b",
+            "role:Admin:member:user:auth0|b",
+            "project:p1:Admin:user:auth0|b",
+            "project:p2:Admin:user:auth0|b",
+            "project:p3:Admin:user:auth0|b",
+            "project:p2:Viewer:user:auth0|a",
+            "project:p3:Deployer:team:t1",
+            "project:p3:Deployer:user:auth0|a",
+        ]),
+        "{grants:?}"
+    );
+    assert!(grants.is_subset(&clean), "{grants:?}");
+    // Team Data is still there, and still holds its organization role.
+    assert!(grants.contains("role:Admin:member:team:t2"), "{grants:?}");
+    let expected = [
+        "team members not synced for 1 of 2 teams: env0 answered 403 on GET /teams/t2 (the API key lacks the permission); those teams are synced without members",
+        "user roles on projects not synced for 1 of 3 projects: env0 answered 403 on GET /permissions/projects/p2 (the API key lacks the permission)",
+        "team roles on projects not synced for 1 of 3 projects: env0 answered 403 on GET /roles/assignments/teams?projectId=p3 (the API key lacks the permission)",
+    ];
+    assert_warnings(&warnings, &expected);
+}
+
+#[tokio::test]
+async fn a_request_env0_refuses_for_every_team_or_project_makes_the_part_missing() {
+    let (clean, _) = sync_refusing(&[]).await;
+    let refused = [
+        "/teams/t1",
+        "/teams/t2",
+        "/permissions/projects/p1",
+        "/permissions/projects/p2",
+        "/permissions/projects/p3",
+    ];
+    let (grants, warnings) = sync_refusing(&refused).await;
+    // No team at all (so no team grant of any kind), and no user role on any project.
+    let kept: Vec<&String> = grants
+        .iter()
+        .filter(|g| g.contains("team") || g.starts_with("project:") && g.contains(":Viewer:"))
+        .collect();
+    assert!(kept.is_empty(), "{kept:?}");
+    assert!(grants.is_subset(&clean), "{grants:?}");
+    assert!(
+        grants.contains("role:User:member:user:auth0|a"),
+        "{grants:?}"
+    );
+    let expected = [
+        "teams not synced: env0 answered 403 on GET /teams/{id} (the API key lacks the permission)",
+        "user roles on projects not synced: env0 answered 403 on GET /permissions/projects/p1 (the API key lacks the permission)",
+    ];
+    assert_warnings(&warnings, &expected);
 }
