@@ -9,6 +9,8 @@ pub(crate) mod sync;
 pub(crate) mod validate;
 
 use std::error::Error as StdError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use c1_sync::{ConnectorError, StoreError, SyncError};
@@ -28,6 +30,16 @@ pub(crate) fn client(
     settings: &Settings,
     progress: Option<&Progress>,
 ) -> Result<Env0Client, Failure> {
+    client_counting(credentials, settings, progress, None)
+}
+
+/// [`client`], counting every retried request into `retries` when given.
+pub(crate) fn client_counting(
+    credentials: &Credentials,
+    settings: &Settings,
+    progress: Option<&Progress>,
+    retries: Option<Arc<AtomicU64>>,
+) -> Result<Env0Client, Failure> {
     let mut config = ClientConfig::new(
         credentials.api_key_id.clone(),
         credentials.api_key_secret.clone(),
@@ -38,7 +50,10 @@ pub(crate) fn client(
     .max_retries(settings.max_retries.value)
     .requests_per_minute(settings.max_requests_per_minute.value)
     .max_concurrent_requests(settings.workers.value)
-    .on_retry(|event| {
+    .on_retry(move |event| {
+        if let Some(retries) = &retries {
+            retries.fetch_add(1, Ordering::Relaxed);
+        }
         tracing::warn!(
             endpoint = %event.endpoint,
             attempt = event.attempt,

@@ -2,6 +2,8 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use c1_sync::{SyncEngine, SyncOptions, SyncReport};
@@ -9,7 +11,7 @@ use env0_connector::{ConnectorOptions, Env0Connector};
 use serde::Serialize;
 
 use crate::cli::LogFormat;
-use crate::commands::{client, sync_failure};
+use crate::commands::{client_counting, sync_failure};
 use crate::exit::Failure;
 use crate::logging::ProgressSlot;
 use crate::progress::Progress;
@@ -238,8 +240,14 @@ pub(crate) fn run(
         && !settings.no_progress.value;
     let progress = Progress::new(draw, slot);
     let events = progress.clone();
-    let client =
-        client(&credentials, settings, Some(&progress)).inspect_err(|_| progress.finish())?;
+    let retried = Arc::new(AtomicU64::new(0));
+    let client = client_counting(
+        &credentials,
+        settings,
+        Some(&progress),
+        Some(Arc::clone(&retried)),
+    )
+    .inspect_err(|_| progress.finish())?;
     let projects = progress.clone();
     let connector = Env0Connector::with_options(
         client,
@@ -280,7 +288,11 @@ pub(crate) fn run(
             )));
         }
         Some(Err(err)) => return Err(sync_failure(&err)),
-        Some(Ok(report)) => report,
+        Some(Ok(mut report)) => {
+            // The engine makes one attempt (above); the retries are the client's.
+            report.retries += retried.load(Ordering::Relaxed);
+            report
+        }
     };
 
     let counts = principals(&connector);

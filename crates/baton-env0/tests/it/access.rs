@@ -472,16 +472,34 @@ fn a_sync_under_faults_holds_the_grants_of_a_clean_one() {
             Faults::parse("429=0.04,500=0.04,reset=0.04,truncate=0.04,cut=0.04", seed).unwrap(),
         ));
         let file = format!("faulty-{seed}.c1z");
+        let report = format!("faulty-{seed}.json");
         let out = run(
             baton(dir.path(), &fake.server, env0_fake::DEMO_KEY_SECRET).args([
                 "--file",
                 &file,
                 "--max-retries",
                 "10",
+                "--summary-json",
+                &report,
             ]),
         );
         assert_eq!(out.code, 0, "seed {seed}: {}", out.stderr);
         assert_same_grants(&synced_grants(&dir.path().join(&file)), &want);
+        // Every fault was answered by one retry, and the report counts them.
+        let faults: u64 = fake
+            .server
+            .stats()
+            .by_path_status
+            .values()
+            .flat_map(|outcomes| outcomes.iter())
+            .filter(|(outcome, _)| outcome.as_str() != "200")
+            .map(|(_, count)| count)
+            .sum();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(&report)).unwrap())
+                .unwrap();
+        assert!(faults > 0, "seed {seed}");
+        assert_eq!(report["retries"], faults, "seed {seed}");
         for (path, outcomes) in fake.server.stats().by_path_status {
             for (outcome, count) in outcomes {
                 if outcome != "200" {
