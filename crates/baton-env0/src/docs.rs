@@ -195,14 +195,17 @@ baton-env0 --revoke-grant <GRANT_ID> [--dry-run]\n```\n\n";
 const PROVISION_RESULTS: &str = "\nOne result line goes to stdout: `granted`, `already granted`, \
 `replaced <old role> with <new role>`, `revoked` or `already revoked` (both \"already\" results are \
 success, exit 0). With `--dry-run` each write that would be sent is printed as its request line and body, \
-then `dry run: <result>`; nothing is written. `--summary-json PATH` writes the result as JSON (`action`, \
-`dry_run`, `entitlement`, `principal`, `grant`, `result`, `line`, `changed`, `replaced`, `would_send`). \
-An id that is not in the file, or a refused change, is a usage error (exit 2). A write is sent again only \
-when env0 cannot have acted on it (429, no connection); when its answer is lost (a dropped connection, a \
-timeout, a 5xx), the state is read back: the write counts as done when env0 shows it, is sent again when \
-env0 shows it was not applied, and otherwise the run stops with exit 5 saying what to check in env0. A \
-team's member list is written whole, so it is read back afterwards and a concurrent edit by someone else \
-is reported.\n\n";
+then `dry run: <result> (nothing was sent)`, or `(no request needed)` when env0 already shows the result; \
+nothing is written. `--summary-json PATH` writes the result as JSON (`action`, `dry_run`, `entitlement`, \
+`principal`, `grant`, `result`, `line`, `changed`, `replaced`, and `would_send`: the writes a dry run \
+would send, `null` otherwise). An id that is not in the file, or a refused change, is a usage error (exit \
+2). A write is sent again only when env0 cannot have acted on it (429, no connection). When its answer is \
+lost (a dropped connection, a 5xx, a timeout), the state is read back: the write counts as done when env0 \
+shows it; when env0 shows it not applied, it is sent again (three sends at most), unless no answer came \
+before the timeout (or a gateway answered 504): env0 may then still be applying it, so the run stops with \
+exit 5 and says to check, or to run the same command again later (it sends nothing once env0 shows the \
+change). Anything else stops with exit 5 saying what to check in env0. A team's member list is written \
+whole, so it is read back afterwards and a concurrent edit by someone else is reported.\n\n";
 
 const INSPECT_NOTES: &str = "`inspect` columns: id, display name, email (primary), role, status, account type, \
 last login. Without `--sync-id` the latest finished full sync is read (else the latest unfinished one, \

@@ -189,6 +189,10 @@ pub enum Error {
         attempts: u32,
         /// Time from the first attempt to giving up.
         elapsed: Duration,
+        /// Whether env0 may still be working on it: no answer came before the timeout, or a
+        /// gateway in front of env0 gave up waiting (504). Then a state read back at once may
+        /// not show the write yet, and sending it again could apply it twice.
+        may_still_apply: bool,
     },
 
     /// A consistency check inside this client failed while reading a response: a bug in this
@@ -299,6 +303,18 @@ impl Error {
     /// True for a write whose outcome is unknown ([`Error::Unconfirmed`]).
     pub fn is_unconfirmed(&self) -> bool {
         matches!(self, Error::Unconfirmed { .. })
+    }
+
+    /// True for a write whose outcome is unknown and that env0 may still be working on (see
+    /// [`Error::Unconfirmed`]'s `may_still_apply`).
+    pub fn may_still_apply(&self) -> bool {
+        matches!(
+            self,
+            Error::Unconfirmed {
+                may_still_apply: true,
+                ..
+            }
+        )
     }
 
     /// True when the API key was rejected (401).

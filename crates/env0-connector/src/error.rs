@@ -115,6 +115,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// A write env0 did not answer in time and does not show applied yet: it may still land, so
+    /// it is not sent again.
+    #[error(
+        "env0 has not answered {write} ({reason}) and does not show it applied yet; env0 may \
+         still apply it, so it was not sent again"
+    )]
+    Pending {
+        /// The write, as its request line and body.
+        write: String,
+        /// What to look at in env0.
+        check: String,
+        /// What happened to the write.
+        reason: String,
+    },
+
     /// A write whose answer was lost every time, with the state showing it not applied each time.
     #[error(
         "env0 did not apply {write}: sent {sends} times, each time its answer was lost and the \
@@ -170,6 +185,7 @@ impl Error {
             | Error::Refused { .. }
             | Error::NotInOrganization { .. }
             | Error::Unconfirmed { .. }
+            | Error::Pending { .. }
             | Error::NotApplied { .. }
             | Error::ConcurrentEdit { .. }
             | Error::Internal { .. } => None,

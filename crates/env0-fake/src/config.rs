@@ -73,7 +73,15 @@ pub enum FaultKind {
     /// without sending the answer, so the client cannot tell whether it applied. For a read:
     /// the same as [`FaultKind::Reset`].
     Drop,
+    /// Hold the request for [`LATE`] before processing it, then answer as usual: a client whose
+    /// timeout is shorter gives up first, and a write lands after it has read the state back.
+    /// The write is processed whether or not the client is still there.
+    Late,
 }
+
+/// How long a [`FaultKind::Late`] request is held (longer than the shortest client timeout
+/// `baton-env0` accepts, one second).
+pub(crate) const LATE: std::time::Duration = std::time::Duration::from_millis(2_500);
 
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,6 +91,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Truncate => f.write_str("truncate"),
             FaultKind::Cut => f.write_str("cut"),
             FaultKind::Drop => f.write_str("drop"),
+            FaultKind::Late => f.write_str("late"),
         }
     }
 }
@@ -124,6 +133,7 @@ impl Faults {
                 "truncate" => FaultKind::Truncate,
                 "cut" => FaultKind::Cut,
                 "drop" => FaultKind::Drop,
+                "late" => FaultKind::Late,
                 other => match other.parse::<u16>() {
                     Ok(code) if (400..=599).contains(&code) => FaultKind::Status(code),
                     _ => {

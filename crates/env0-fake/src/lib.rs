@@ -35,12 +35,14 @@
 //! aside, got its limit within 60 s: env0's way of counting; a `GET` and a `PUT` on one path
 //! are two counters), the latency, the seeded fault draw (status, connection reset, a body cut
 //! short after a full `Content-Length`, a whole response carrying only the first half of its
-//! JSON, or a write applied and its answer dropped), and auth.
+//! JSON, a write applied and its answer dropped, or a request held longer than a short client
+//! timeout), and auth.
 //!
 //! The fake keeps state: a write changes the organization, and every later read, and
 //! [`RunningFake::org`], shows it. Bodies stay pre-serialized; a write serializes again only
 //! those it changed. A status fault or a reset leaves the state unchanged; `drop` applies the
-//! write, then closes the connection without an answer. [`RunningFake::writes`] lists every
+//! write, then closes the connection without an answer; `late` applies it 2.5 s after it
+//! arrived, whether or not the client is still waiting. [`RunningFake::writes`] lists every
 //! write request with its outcome and whether it applied, and [`RunningFake::on_next_write`]
 //! lets a test change the state right after the next applied write, as another administrator
 //! would.

@@ -49,7 +49,9 @@ struct Args {
     /// Seeded fault injection, e.g. `429=0.1,500=0.05,reset=0.02,truncate=0.01,cut=0.02,drop=0.05`
     /// (`truncate`: the connection closes before the declared length; `cut`: a whole response
     /// whose body is the first half of the JSON; `drop`: a write is applied, then the connection
-    /// closes without an answer, a read is reset). Status faults and `reset` never apply a write.
+    /// closes without an answer, a read is reset; `late`: the request is held 2.5 s, then
+    /// processed and answered, a write even when the client gave up). Status faults and `reset`
+    /// never apply a write.
     #[arg(long, default_value = "")]
     faults: String,
     /// Seed of the fault stream (default: --seed).

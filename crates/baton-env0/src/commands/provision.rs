@@ -40,8 +40,7 @@ struct Summary<'a> {
     changed: bool,
     /// Grants taken away to make room for this one (one role per scope).
     replaced: Vec<String>,
-    /// With `--dry-run`: the write requests that would be sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// With `--dry-run`: the write requests that would be sent (`null` otherwise).
     would_send: Option<Vec<String>>,
 }
 
@@ -253,6 +252,10 @@ fn provision_failure(err: &ProvisionError) -> Failure {
             }
             E::NotApplied { .. } => Failure::new(ExitKind::Unavailable, own.to_string())
                 .hint("nothing changed; run it again later"),
+            E::Pending { check, .. } => Failure::new(ExitKind::Unavailable, own.to_string())
+                .hint(format!(
+                    "check {check} in a few minutes, or run the same command again then: it sends nothing once env0 shows the change"
+                )),
             _ => Failure::other(own.to_string()),
         };
     }
@@ -261,6 +264,12 @@ fn provision_failure(err: &ProvisionError) -> Failure {
         if err.retry() == Retry::Unsafe {
             return Failure::new(ExitKind::Unavailable, failure.message)
                 .hint("the change may or may not be in env0; look before running it again");
+        }
+        if matches!(api, env0_api::Error::Forbidden { .. }) {
+            // A sync is content with a read-only key; a grant or revoke is not.
+            return failure.hint(
+                "give the API key the organization Admin role with write access (a read-only key can sync but not grant or revoke) in this organization, and check --organization-id",
+            );
         }
         return failure;
     }

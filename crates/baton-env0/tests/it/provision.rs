@@ -62,20 +62,28 @@ fn sync(dir: &Path, fake: &Fake) -> BTreeMap<String, Held> {
 }
 
 fn grant(dir: &Path, fake: &Fake, entitlement: &str, principal: &str, kind: &str) -> Run {
-    baton_run(
-        dir,
-        fake,
-        &[
-            "--file",
-            "sync.c1z",
-            "--grant-entitlement",
-            entitlement,
-            "--grant-principal",
-            principal,
-            "--grant-principal-type",
-            kind,
-        ],
-    )
+    grant_with(dir, fake, [entitlement, principal, kind], &[])
+}
+
+/// [`grant`] of `entitlement` to `principal` of type `kind`, with more arguments.
+fn grant_with(
+    dir: &Path,
+    fake: &Fake,
+    [entitlement, principal, kind]: [&str; 3],
+    more: &[&str],
+) -> Run {
+    let mut args = vec![
+        "--file",
+        "sync.c1z",
+        "--grant-entitlement",
+        entitlement,
+        "--grant-principal",
+        principal,
+        "--grant-principal-type",
+        kind,
+    ];
+    args.extend_from_slice(more);
+    baton_run(dir, fake, &args)
 }
 
 fn revoke(dir: &Path, fake: &Fake, grant_id: &str) -> Run {
@@ -386,22 +394,11 @@ fn dry_run_prints_the_write_and_sends_none() {
     let dir = dir.path();
     sync(dir, &fake);
     let entitlement = format!("project:{}:Deployer", p.project);
-    let run = baton_run(
+    let run = grant_with(
         dir,
         &fake,
-        &[
-            "--file",
-            "sync.c1z",
-            "--grant-entitlement",
-            &entitlement,
-            "--grant-principal",
-            &p.member,
-            "--grant-principal-type",
-            "user",
-            "--dry-run",
-            "--summary-json",
-            "result.json",
-        ],
+        [&entitlement, &p.member, "user"],
+        &["--dry-run", "--summary-json", "result.json"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
@@ -447,6 +444,22 @@ fn dry_run_prints_the_write_and_sends_none() {
         revoke.stdout
     );
     assert!(fake.server.writes().is_empty());
+
+    // The same grant for real: the summary has the same keys, `would_send` null.
+    let real = grant_with(
+        dir,
+        &fake,
+        [&entitlement, &p.member, "user"],
+        &["--summary-json", "real.json"],
+    );
+    ok(&real, "granted");
+    let real: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("real.json")).unwrap()).unwrap();
+    assert_eq!(real["dry_run"], false);
+    assert_eq!(real["changed"], true);
+    assert_eq!(real["would_send"], serde_json::Value::Null);
+    let keys = |v: &serde_json::Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(keys(&real), keys(&summary));
 }
 
 fn first_member(fake: &Fake, team: &str) -> String {
@@ -566,6 +579,68 @@ fn a_write_never_applied_is_sent_again_then_reported_and_nothing_changes() {
     assert_eq!(writes.len(), 3, "{writes:?}");
     assert!(writes.iter().all(|w| !w.applied));
     assert!(!sync(dir, &fake).contains_key(&format!("{project_role}:user:{}", p.member)));
+}
+
+/// env0 answers later than the client waits, and applies the write after the state was read
+/// back: the write is not sent again (a second one could land beside the first), the run says
+/// env0 may still apply it, and it lands once.
+#[test]
+fn a_write_env0_answers_too_late_is_not_sent_again_and_lands_once() {
+    let (p, fake, dir) =
+        setup(|config| config.with_write_faults(Faults::none().with(FaultKind::Late, 1.0)));
+    let dir = dir.path();
+    sync(dir, &fake);
+    let project_role = format!("project:{}:Deployer", p.project);
+    let run = grant_with(
+        dir,
+        &fake,
+        [&project_role, &p.member, "user"],
+        &["--http-timeout-seconds", "1"],
+    );
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("env0 has not answered POST /permissions/projects/")
+            && run.stderr.contains("no answer before the timeout")
+            && run.stderr.contains("so it was not sent again")
+            && run.stderr.contains("run the same command again"),
+        "{}",
+        run.stderr
+    );
+    // The one write lands when env0 gets to it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !fake.server.writes().iter().any(|w| w.applied) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let writes = fake.server.writes();
+    assert_eq!(writes.len(), 1, "sent once: {writes:?}");
+    assert!(writes[0].applied, "{writes:?}");
+    assert!(sync(dir, &fake).contains_key(&format!("{project_role}:user:{}", p.member)));
+}
+
+#[test]
+fn a_write_env0_forbids_asks_for_a_key_with_write_access() {
+    let (p, fake, dir) =
+        setup(|config| config.with_write_faults(Faults::none().with(FaultKind::Status(403), 1.0)));
+    let dir = dir.path();
+    sync(dir, &fake);
+    let run = grant(
+        dir,
+        &fake,
+        &format!("project:{}:Deployer", p.project),
+        &p.member,
+        "user",
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("organization Admin role with write access"),
+        "{}",
+        run.stderr
+    );
+    let writes = fake.server.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(!writes[0].applied);
 }
 
 /// Someone else adds `id` to `team` right after the next write.

@@ -4,7 +4,8 @@
 //! limiter refuses before anything happens) or the connection could not be opened. Every other
 //! failure after the request may have left (a timeout, a connection dropped before the answer, a
 //! 5xx from env0 or a proxy in front of it) is [`Error::Unconfirmed`]: the caller reads the
-//! state back and decides whether the write was applied.
+//! state back and decides whether the write was applied. When no answer came before the timeout
+//! (or a gateway answered 504), env0 may still be working on the write, which the error says.
 
 use std::time::{Duration, SystemTime};
 
@@ -31,8 +32,8 @@ pub(crate) enum WriteBody {
 pub(super) enum WriteFailure {
     /// env0 cannot have acted on it: worth another attempt.
     NotSent(Failure),
-    /// It may have been applied.
-    Unconfirmed(String),
+    /// It may have been applied; `true` when env0 may still be working on it.
+    Unconfirmed(String, bool),
     /// A refusal that another attempt would meet again.
     Permanent(Error),
 }
@@ -41,7 +42,7 @@ impl super::Outcome for WriteFailure {
     fn reason(&self) -> String {
         match self {
             WriteFailure::NotSent(failure) => failure.reason(),
-            WriteFailure::Unconfirmed(reason) => format!("outcome unknown: {reason}"),
+            WriteFailure::Unconfirmed(reason, _) => format!("outcome unknown: {reason}"),
             WriteFailure::Permanent(error) => error.to_string(),
         }
     }
@@ -59,12 +60,13 @@ impl Transport {
             let failure = match self.write_attempt(endpoint, attempt, body).await {
                 Ok(()) => return Ok(()),
                 Err(WriteFailure::Permanent(error)) => return Err(error),
-                Err(WriteFailure::Unconfirmed(reason)) => {
+                Err(WriteFailure::Unconfirmed(reason, may_still_apply)) => {
                     return Err(Error::Unconfirmed {
                         endpoint: endpoint.name.clone(),
                         reason,
                         attempts: attempt,
                         elapsed: started.elapsed(),
+                        may_still_apply,
                     });
                 }
                 Err(WriteFailure::NotSent(failure)) => failure,
@@ -108,9 +110,12 @@ impl Transport {
                 // Nothing reached env0.
                 WriteFailure::NotSent(Failure::transport(error))
             } else if error.is_timeout() {
-                WriteFailure::Unconfirmed("no answer before the timeout".to_owned())
+                WriteFailure::Unconfirmed("no answer before the timeout".to_owned(), true)
             } else {
-                WriteFailure::Unconfirmed("the connection closed before env0 answered".to_owned())
+                WriteFailure::Unconfirmed(
+                    "the connection closed before env0 answered".to_owned(),
+                    false,
+                )
             }
         })?;
         let status = response.status();
@@ -128,14 +133,18 @@ impl Transport {
         match status_failure(status.as_u16(), retry_after, message, endpoint) {
             Failure::Permanent(error) => Err(WriteFailure::Permanent(error)),
             failure @ Failure::RateLimited { .. } => Err(WriteFailure::NotSent(failure)),
+            // A gateway timeout: env0 itself may not have finished.
             Failure::Server {
                 status, message, ..
-            } => Err(WriteFailure::Unconfirmed(if message.is_empty() {
-                format!("env0 answered {}", status_text(status))
-            } else {
-                format!("env0 answered {}: {message}", status_text(status))
-            })),
-            other => Err(WriteFailure::Unconfirmed(other.reason())),
+            } => Err(WriteFailure::Unconfirmed(
+                if message.is_empty() {
+                    format!("env0 answered {}", status_text(status))
+                } else {
+                    format!("env0 answered {}: {message}", status_text(status))
+                },
+                status == 504,
+            )),
+            other => Err(WriteFailure::Unconfirmed(other.reason(), true)),
         }
     }
 }

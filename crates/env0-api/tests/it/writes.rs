@@ -223,6 +223,8 @@ async fn a_5xx_on_a_write_is_unconfirmed_and_never_sent_again() {
         .unwrap_err();
     failed.assert_async().await;
     assert!(err.is_unconfirmed(), "{err:?}");
+    // A proxy answered that env0 failed: env0 is done with it.
+    assert!(!err.may_still_apply(), "{err:?}");
     assert!(!err.is_transient());
     let shown = err.to_string();
     assert!(
@@ -250,6 +252,7 @@ async fn a_connection_dropped_after_the_write_is_unconfirmed_and_sent_once() {
         err.to_string().contains("closed before env0 answered"),
         "{err}"
     );
+    assert!(!err.may_still_apply(), "{err:?}");
     // Release the second scripted connection, which must not have been used.
     drop(std::net::TcpStream::connect(
         url.trim_start_matches("http://"),
@@ -260,6 +263,48 @@ async fn a_connection_dropped_after_the_write_is_unconfirmed_and_sent_once() {
         .filter(|h| h.starts_with("PUT /teams/t-1"))
         .count();
     assert_eq!(puts, 1, "{heads:?}");
+}
+
+/// No answer before the timeout, or a gateway that gave up waiting (504): env0 may still be
+/// working on the write, and the error says so.
+#[tokio::test]
+async fn a_write_answered_too_late_may_still_apply() {
+    // A server that takes the request and answers nothing for a second.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let silent = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        drop(stream);
+    });
+    let silent_client =
+        Env0Client::new(raw_config(&url).timeout(Duration::from_millis(200))).unwrap();
+    let err = silent_client
+        .update_team(&TeamId::new("t-1"), "Platform", "", &[UserId::new("u-1")])
+        .await
+        .unwrap_err();
+    assert!(err.is_unconfirmed(), "{err:?}");
+    assert!(err.may_still_apply(), "{err:?}");
+    assert!(
+        err.to_string().contains("no answer before the timeout"),
+        "{err}"
+    );
+    silent.join().unwrap();
+
+    let mut server = server().await;
+    let client = client(&server);
+    let gateway = server
+        .mock("DELETE", "/permissions/projects/p-1/users/u-1")
+        .with_status(504)
+        .expect(1)
+        .create_async()
+        .await;
+    let err = client
+        .remove_project_role(&ProjectId::new("p-1"), &UserId::new("u-1"))
+        .await
+        .unwrap_err();
+    gateway.assert_async().await;
+    assert!(err.may_still_apply(), "{err:?}");
 }
 
 #[tokio::test]

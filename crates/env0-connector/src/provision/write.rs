@@ -1,4 +1,7 @@
-//! The writes a change needs, and sending one without ever applying it twice.
+//! The writes a change needs, and sending one without ever applying it twice: a write whose
+//! answer was lost is sent again only when the state read back shows it not applied and env0
+//! has finished with it (it answered, or the connection closed); after a timeout it may still
+//! land, and the run stops instead.
 
 use std::collections::BTreeSet;
 
@@ -160,6 +163,15 @@ pub(super) async fn apply(
         if after != plan.before {
             // Neither before nor after: someone else changed it meanwhile.
             return Err(ProvisionError::uncertain(check()));
+        }
+        if error.may_still_apply() {
+            // env0 may still be working on it: the state just read says nothing yet, and a
+            // second send could land beside the first.
+            return Err(ProvisionError::uncertain(Error::Pending {
+                write: shown,
+                check: format!("whether env0 shows {change} applied ({})", plan.read),
+                reason: error.to_string(),
+            }));
         }
         if sends >= MAX_SENDS {
             return Err(ProvisionError::retryable(Error::NotApplied {

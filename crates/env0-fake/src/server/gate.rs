@@ -1,6 +1,6 @@
 //! What every API request passes through first: Basic auth, the rate limit, latency and the
 //! injected faults (an HTTP status, a reset, a truncated body, a cut-short JSON, a dropped
-//! answer); and the record of every write request.
+//! answer, a late one); and the record of every write request.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -106,6 +106,28 @@ pub(super) async fn gate(State(st): AppStateRef, req: Request, next: Next) -> Re
         tracing::debug!(%key, outcome = %out.label, "request");
         return out.resp;
     }
+    // A write runs to its end on a task of its own, as on a real server: a client that gives up
+    // (a timeout) does not stop it from being applied and recorded.
+    let task = tokio::spawn(write(st, key, req, next, now));
+    match task.await {
+        Ok(resp) => resp,
+        Err(_) => message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "env0-fake: the write task failed",
+        ),
+    }
+}
+
+/// [`gate`] for a write: gated, recorded with its body, outcome and whether it applied.
+async fn write(
+    st: std::sync::Arc<AppState>,
+    key: String,
+    req: Request,
+    next: Next,
+    now: Instant,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let method = req.method().clone();
     let query = req.uri().query().unwrap_or_default().to_owned();
     let (parts, body) = req.into_parts();
     let (out, body) = match axum::body::to_bytes(body, MAX_WRITE_BODY).await {
@@ -172,6 +194,7 @@ pub(super) async fn gated(
         }
         Some(FaultKind::Reset) => return Outcome::new(reset_response(), "reset"),
         Some(FaultKind::Drop) if read => return Outcome::new(reset_response(), "drop"),
+        Some(FaultKind::Late) => tokio::time::sleep(crate::config::LATE).await,
         Some(FaultKind::Truncate | FaultKind::Cut | FaultKind::Drop) | None => {}
     }
     if !st.authorized(req.headers()) {
