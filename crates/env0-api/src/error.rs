@@ -77,7 +77,8 @@ pub enum Error {
 
     /// env0 kept answering 429 until the retries ran out.
     #[error(
-        "env0 returned 429 Too Many Requests for {endpoint} after {attempts} attempts over {}",
+        "env0 returned 429 Too Many Requests for {endpoint} after {} over {}",
+        attempts_text(*.attempts),
         secs(*.elapsed)
     )]
     RateLimited {
@@ -91,8 +92,9 @@ pub enum Error {
 
     /// env0 kept answering 5xx until the retries ran out.
     #[error(
-        "env0 returned {} for {endpoint} after {attempts} attempts over {}{}",
+        "env0 returned {} for {endpoint} after {} over {}{}",
         status_text(*.status),
+        attempts_text(*.attempts),
         secs(*.elapsed),
         detail(.message)
     )]
@@ -112,7 +114,8 @@ pub enum Error {
     /// The request or the response body failed at the network level (connect error, timeout,
     /// reset, body cut short) until the retries ran out.
     #[error(
-        "could not talk to env0 for {endpoint}: {reason} (after {attempts} attempts over {})",
+        "could not talk to env0 for {endpoint}: {reason} (after {} over {})",
+        attempts_text(*.attempts),
         secs(*.elapsed)
     )]
     Transport {
@@ -152,7 +155,8 @@ pub enum Error {
     /// the retries ran out. A body cut short is transient (the request is a `GET`, so it is
     /// retried like a reset connection); a body that is complete but wrong is [`Error::Decode`].
     #[error(
-        "the env0 response for {endpoint} ended before its JSON did ({reason} at line {line} column {column}) after {attempts} attempts over {}",
+        "the env0 response for {endpoint} ended before its JSON did ({reason} at line {line} column {column}) after {} over {}",
+        attempts_text(*.attempts),
         secs(*.elapsed)
     )]
     Incomplete {
@@ -176,7 +180,8 @@ pub enum Error {
     /// before the timeout, a 5xx). Never sent again by this client: read the state back to
     /// find out.
     #[error(
-        "env0 may or may not have applied {endpoint}: {reason} (after {attempts} attempts over {})",
+        "env0 may or may not have applied {endpoint}: {reason} (after {} over {})",
+        attempts_text(*.attempts),
         secs(*.elapsed)
     )]
     Unconfirmed {
@@ -364,6 +369,15 @@ pub(crate) fn status_text(status: u16) -> String {
 
 fn secs(elapsed: Duration) -> String {
     format!("{:.1}s", elapsed.as_secs_f64())
+}
+
+/// `1 attempt`, `3 attempts`.
+fn attempts_text(attempts: u32) -> String {
+    if attempts == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{attempts} attempts")
+    }
 }
 
 #[cfg(test)]

@@ -147,9 +147,11 @@ pub enum Error {
     /// A team's member list read back after writing it differs from the list written: someone
     /// else edited the team at the same time.
     #[error(
-        "team {team} was edited by someone else at the same time: env0 lists{}{} beyond the member list just written; {}",
-        if added.is_empty() { String::new() } else { format!(" also {added}") },
-        if removed.is_empty() { String::new() } else { format!(" without {removed}") },
+        "team {team} was edited by someone else at the same time: compared with the member list just written, env0 {}; {}",
+        [
+            (!added.is_empty()).then(|| format!("also lists {added}")),
+            (!removed.is_empty()).then(|| format!("no longer lists {removed}")),
+        ].into_iter().flatten().collect::<Vec<_>>().join(" and "),
         if *held { "this change holds, but check the team's members in env0" } else { "this change was overwritten; check the team's members in env0 and try again" }
     )]
     ConcurrentEdit {

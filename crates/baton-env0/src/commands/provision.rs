@@ -246,10 +246,10 @@ fn provision_failure(err: &ProvisionError) -> Failure {
     if let Some(own) = err.downcast_ref::<E>() {
         return match own {
             E::Refused { .. } | E::NotInOrganization { .. } => Failure::usage(own.to_string()),
-            E::Unconfirmed { .. } | E::ConcurrentEdit { .. } => {
-                Failure::new(ExitKind::Unavailable, own.to_string())
-                    .hint("the change may or may not be in env0; look before running it again")
-            }
+            E::Unconfirmed { .. } => Failure::new(ExitKind::Unavailable, own.to_string())
+                .hint("the change may or may not be in env0; look before running it again"),
+            E::ConcurrentEdit { .. } => Failure::new(ExitKind::Unavailable, own.to_string())
+                .hint("agree on the team's members with whoever edited it, then run the same command again if the change should hold"),
             E::NotApplied { .. } => Failure::new(ExitKind::Unavailable, own.to_string())
                 .hint("nothing changed; run it again later"),
             E::Pending { check, .. } => Failure::new(ExitKind::Unavailable, own.to_string())

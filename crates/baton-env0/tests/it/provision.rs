@@ -668,7 +668,7 @@ fn a_concurrent_team_edit_is_reported() {
     ok(&run, "granted");
     assert!(
         run.stderr.contains(&format!(
-            "team {} was edited by someone else at the same time: env0 lists also {}",
+            "team {} was edited by someone else at the same time: compared with the member list just written, env0 also lists {}",
             p.other_team, p.key
         )) && run.stderr.contains("this change holds"),
         "{}",
@@ -682,7 +682,7 @@ fn a_concurrent_team_edit_is_reported() {
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
         run.stderr.contains(&format!(
-            "team {} was edited by someone else at the same time: env0 lists also {}",
+            "team {} was edited by someone else at the same time: compared with the member list just written, env0 also lists {}",
             p.other_team, p.key
         )) && run.stderr.contains("this change was overwritten"),
         "{}",

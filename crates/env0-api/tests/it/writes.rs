@@ -229,7 +229,7 @@ async fn a_5xx_on_a_write_is_unconfirmed_and_never_sent_again() {
     let shown = err.to_string();
     assert!(
         shown.starts_with(
-            "env0 may or may not have applied POST /permissions/projects/p-1: env0 answered 502 Bad Gateway: Internal server error (after 1 attempts over "
+            "env0 may or may not have applied POST /permissions/projects/p-1: env0 answered 502 Bad Gateway: Internal server error (after 1 attempt over "
         ),
         "{shown}"
     );
