@@ -24,7 +24,7 @@ mod error;
 mod lock;
 mod reader;
 mod schema;
-mod threads;
+pub(crate) mod threads;
 mod time;
 mod workdir;
 mod writer;

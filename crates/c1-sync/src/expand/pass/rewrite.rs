@@ -23,7 +23,7 @@ use rusqlite::{Connection, Statement, params};
 
 use crate::expand::graph::Step;
 use crate::expand::insert::{CHUNK, Inserter, Rows, Shared};
-use crate::store::StoreError;
+use crate::store::{StoreError, threads};
 
 use super::deferred::{Deferred, grant_id, put_grant};
 
@@ -126,14 +126,33 @@ pub(super) fn rewrite(
     let taken = std::thread::scope(|scope| {
         let (batches, received) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
         let (recycle, recycled) = mpsc::channel::<Batch>();
-        let order = &order;
-        scope.spawn(move || build_rows(deferred, steps, order, &batches, &recycled));
+        let builder = Builder::new(deferred, steps, &order);
+        // The rows are built on a second thread while this one writes; when the OS refuses a
+        // thread, this one builds each batch when it needs it.
+        let source = match threads::spawn_scoped(
+            scope,
+            "c1z-expand-rows",
+            (builder, batches, recycled),
+            |(mut builder, batches, recycled)| {
+                while let Some(batch) = builder.next(recycled.try_recv().unwrap_or_default()) {
+                    if batches.send(batch).is_err() {
+                        return;
+                    }
+                }
+            },
+        ) {
+            Ok(_) => Source::Thread(received),
+            Err(((builder, _, _), e)) => {
+                tracing::debug!(error = %e, "no thread for the expanded rows; built inline");
+                Source::Inline(builder)
+            }
+        };
         let mut merge = Merge {
             insert: Inserter::new(conn),
             copy: &mut copy,
             run: None,
             taken: Vec::new(),
-            received,
+            source,
             recycle,
             current: None,
             cx: Context {
@@ -211,45 +230,75 @@ struct Batch {
     rows: Rows,
 }
 
-/// Builds the rows of every held grant, destinations in `order`, into batches sent to
-/// `batches`; stops early when the writer is gone.
-fn build_rows(
-    deferred: &Deferred,
-    steps: &[Step],
-    order: &[usize],
-    batches: &mpsc::SyncSender<Batch>,
-    recycled: &mpsc::Receiver<Batch>,
-) {
-    let (mut id, mut inner) = (String::new(), Vec::new());
-    for &d in order {
-        let held = &deferred.destinations()[d];
-        let step = &steps[held.step as usize];
-        let range = Deferred::range(held);
-        let mut at = range.start;
-        while at < range.end {
-            let mut batch = recycled.try_recv().unwrap_or_default();
+/// Builds the rows of every held grant, destinations in `order`, a batch at a time.
+struct Builder<'a> {
+    deferred: &'a Deferred,
+    steps: &'a [Step],
+    order: &'a [usize],
+    /// The next destination (a position in `order`) and its next held grant.
+    at: (usize, usize),
+    id: String,
+    inner: Vec<u8>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(deferred: &'a Deferred, steps: &'a [Step], order: &'a [usize]) -> Self {
+        let first = order
+            .first()
+            .map_or(0, |&d| Deferred::range(&deferred.destinations()[d]).start);
+        Builder {
+            deferred,
+            steps,
+            order,
+            at: (0, first),
+            id: String::new(),
+            inner: Vec::new(),
+        }
+    }
+
+    /// The next batch, built into `batch` (a spent one, for its buffers); `None` when every
+    /// held grant has been built.
+    fn next(&mut self, mut batch: Batch) -> Option<Batch> {
+        loop {
+            let &d = self.order.get(self.at.0)?;
+            let held = &self.deferred.destinations()[d];
+            let range = Deferred::range(held);
+            if self.at.1 >= range.end {
+                self.at.0 += 1;
+                if let Some(&next) = self.order.get(self.at.0) {
+                    self.at.1 = Deferred::range(&self.deferred.destinations()[next]).start;
+                }
+                continue;
+            }
+            let step = &self.steps[held.step as usize];
             batch.rows.clear();
             batch.destination = d;
-            for g in at..(at + CHUNK).min(range.end) {
-                let ready = deferred.grant(g);
+            let end = (self.at.1 + CHUNK).min(range.end);
+            for g in self.at.1..end {
+                let ready = self.deferred.grant(g);
                 grant_id(
-                    &mut id,
+                    &mut self.id,
                     &step.destination,
                     ready.principal_type,
                     ready.principal_id,
                 );
+                let (id, inner) = (&self.id, &mut self.inner);
                 batch
                     .rows
-                    .push(ready.principal_type, ready.principal_id, &id, |blob| {
-                        put_grant(blob, &mut inner, step, &held.entitlement, &id, &ready);
+                    .push(ready.principal_type, ready.principal_id, id, |blob| {
+                        put_grant(blob, inner, step, &held.entitlement, id, &ready);
                     });
             }
-            at = (at + CHUNK).min(range.end);
-            if batches.send(batch).is_err() {
-                return;
-            }
+            self.at.1 = end;
+            return Some(batch);
         }
     }
+}
+
+/// Where the writer gets the new rows: from the builder's thread, or from the builder itself.
+enum Source<'a> {
+    Thread(mpsc::Receiver<Batch>),
+    Inline(Builder<'a>),
 }
 
 /// The writer's side: new rows as the builder sends them, stored rows in runs copied by
@@ -260,7 +309,7 @@ struct Merge<'a, 'c> {
     /// Stored rows (`t.rowid` from, to) waiting to be copied.
     run: Option<(i64, i64)>,
     taken: Vec<String>,
-    received: mpsc::Receiver<Batch>,
+    source: Source<'a>,
     recycle: mpsc::Sender<Batch>,
     /// The batch being written and its first row not yet written.
     current: Option<(Batch, usize)>,
@@ -279,12 +328,17 @@ impl Merge<'_, '_> {
     /// stored rows waiting before them.
     fn new_rows_before(&mut self, bound: Option<(&[u8], &[u8], &[u8])>) -> rusqlite::Result<()> {
         loop {
-            let (batch, next) = match self.current.take() {
-                Some(current) => current,
-                None => match self.received.recv() {
-                    Ok(batch) => (batch, 0),
-                    Err(_) => return Ok(()),
-                },
+            let (batch, next) = if let Some(current) = self.current.take() {
+                current
+            } else {
+                let next = match &mut self.source {
+                    Source::Thread(received) => received.recv().ok(),
+                    Source::Inline(builder) => builder.next(Batch::default()),
+                };
+                let Some(batch) = next else {
+                    return Ok(());
+                };
+                (batch, 0)
             };
             let held = &self.cx.deferred.destinations()[batch.destination];
             let entitlement = &self.cx.steps[held.step as usize].destination;

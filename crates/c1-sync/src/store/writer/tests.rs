@@ -219,3 +219,67 @@ fn names_in(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A sync whose expansion writes the grants table again: 300 members of group `g1`, and group
+/// `g2`'s members include `g1`'s (an expandable grant), so expansion makes 300 grants.
+fn write_rewriting(target: &Path) -> FinishedSync {
+    let groups: Vec<pb::Resource> = ["g1", "g2"]
+        .iter()
+        .map(|g| c1_model::ResourceBuilder::new("group", g, *g).build_group())
+        .collect();
+    let member: Vec<pb::Entitlement> = groups
+        .iter()
+        .map(|g| c1_model::entitlement::assignment(g, "member"))
+        .collect();
+    let names: Vec<String> = (0..300).map(|i| format!("u{i:03}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut grants: Vec<pb::Grant> = names
+        .iter()
+        .map(|n| c1_model::grant::new(&member[0], &c1_model::resource_id("user", n)))
+        .collect();
+    let mut nested = c1_model::grant::new(&member[1], &c1_model::resource_id("group", "g1"));
+    nested
+        .annotations
+        .push(c1_model::annotations::pack(&pb::GrantExpandable {
+            entitlement_ids: vec![member[0].id.clone()],
+            resource_type_ids: vec!["user".to_owned()],
+            ..pb::GrantExpandable::default()
+        }));
+    grants.push(nested);
+    let mut w = C1zWriter::open(target).unwrap();
+    w.state.faults.hold_grants = Some(true);
+    w.put_resources(&users(&names)).unwrap();
+    w.put_resources(&groups).unwrap();
+    w.put_entitlements(&member).unwrap();
+    w.put_grants(&grants).unwrap();
+    w.finish().unwrap()
+}
+
+/// When the OS refuses the thread that builds a large expansion's rows, the writer builds them
+/// itself: the same grants, the table written again all the same.
+#[test]
+fn a_rewritten_grants_table_needs_no_second_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (threaded, inline) = (dir.path().join("a.c1z"), dir.path().join("b.c1z"));
+    let done = write_rewriting(&threaded);
+    assert!(done.expansion.grants_table_rewritten);
+    assert_eq!(done.expansion.grants_created, 300);
+    let (done_inline, refused) = super::super::threads::refusing(|| write_rewriting(&inline));
+    assert!(done_inline.expansion.grants_table_rewritten);
+    assert_eq!(done_inline.expansion.grants_created, 300);
+    assert_eq!(
+        refused, 4,
+        "database thread, the rows' builder, zstd's workers, clean-up thread"
+    );
+    let grants = |path: &Path, sync: &str| {
+        let mut g = super::super::C1zReader::open(path)
+            .unwrap()
+            .grants(sync)
+            .unwrap();
+        g.sort_by(|a, b| a.id.cmp(&b.id));
+        g
+    };
+    let expected = grants(&threaded, &done.sync_id);
+    assert_eq!(expected.len(), 601);
+    assert_eq!(grants(&inline, &done_inline.sync_id), expected);
+}
