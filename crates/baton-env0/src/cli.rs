@@ -26,10 +26,11 @@ pub const DEFAULT_MAX_REQUESTS_PER_MINUTE: u32 = 900;
 /// Default value of `--workers`.
 pub const DEFAULT_WORKERS: usize = 4;
 
-const ABOUT: &str = "Sync an env0 organization's users and API keys into a ConductorOne c1z file";
+const ABOUT: &str =
+    "Sync an env0 organization's people, roles, teams and projects into a ConductorOne c1z file";
 
 const LONG_ABOUT: &str = "\
-Sync an env0 organization's users and API keys into a ConductorOne c1z file.
+Sync an env0 organization's people, roles, teams and projects into a ConductorOne c1z file.
 
 Without a subcommand, baton-env0 runs a full sync and writes it to --file (sync.c1z), like every \
 baton connector. Settings are taken from, first match wins: flags; BATON_<FLAG> environment \

@@ -110,12 +110,13 @@ pub fn cli_markdown() -> String {
     out.push_str("## Commands\n\n");
     out.push_str("### (no subcommand): sync\n\n");
     out.push_str(
-        "Checks the settings, then runs a full sync of the organization's users and API keys and writes it to \
+        "Checks the settings, then runs a full sync of the organization's users and API keys, organization \
+         roles, teams and (unless `--skip-projects`) projects, with their entitlements and grants, and writes it to \
          `--file`. A previous sync in that file is kept, so `baton diff` can compare the two. The file is \
          replaced only when the sync succeeds. A progress bar is drawn on an interactive stderr when logs are \
          in console format and `--no-progress` is not set. At the end one summary line goes to stderr (in \
-         json log format, as one JSON object): users synced (humans, API keys, pending invites), warnings, \
-         duration and the output path. `--summary-json PATH` also writes the full sync report as JSON.\n\n",
+         json log format, as one JSON object): users synced (humans, API keys, pending invites), grants (and \
+         how many by inheritance), warnings, duration and the output path. `--summary-json PATH` also writes the full sync report as JSON.\n\n",
     );
     out.push_str(PROVISION_NOTES);
     out.push_str(TABLE_HEAD);
@@ -127,38 +128,12 @@ pub fn cli_markdown() -> String {
         if sub.get_name() == "help" {
             continue;
         }
-        let _ = writeln!(out, "### `{}`\n", sub.get_name());
-        let about = sub
-            .get_long_about()
-            .or(sub.get_about())
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let _ = writeln!(out, "{}\n", about.trim());
-        let own: Vec<FieldInfo> = sub
-            .get_arguments()
-            .filter(|a| !a.is_global_set())
-            .filter_map(describe)
-            .collect();
-        if !own.is_empty() {
-            let usage_args: Vec<String> = own
-                .iter()
-                .map(|f| match (&f.value_name, f.flag.starts_with('-')) {
-                    (Some(v), true) => format!("[{} <{v}>]", f.flag),
-                    (Some(v), false) => format!("[{v}]"),
-                    (None, _) => format!("[{}]", f.flag),
-                })
-                .collect();
-            let _ = writeln!(
-                out,
-                "```text\nbaton-env0 {} {}\n```\n",
-                sub.get_name(),
-                usage_args.join(" ")
-            );
-            out.push_str(TABLE_HEAD);
-            for field in own {
-                out.push_str(&field_row(&field));
+        command_section(&mut out, "###", sub.get_name(), sub);
+        for nested in sub.get_subcommands() {
+            if nested.get_name() != "help" {
+                let name = format!("{} {}", sub.get_name(), nested.get_name());
+                command_section(&mut out, "####", &name, nested);
             }
-            out.push('\n');
         }
     }
     out.push_str(INSPECT_NOTES);
@@ -177,6 +152,44 @@ pub fn cli_markdown() -> String {
          (marked sensitive), and never printed: not in logs, errors, `config`, `--help` or panic messages.\n",
     );
     out
+}
+
+/// The section of the subcommand `name` (`inspect`, `inspect grants`): what it does, its usage
+/// and its own flags.
+fn command_section(out: &mut String, heading: &str, name: &str, sub: &clap::Command) {
+    let _ = writeln!(out, "{heading} `{name}`\n");
+    let about = sub
+        .get_long_about()
+        .or(sub.get_about())
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let _ = writeln!(out, "{}\n", about.trim());
+    let own: Vec<FieldInfo> = sub
+        .get_arguments()
+        .filter(|a| !a.is_global_set())
+        .filter_map(describe)
+        .collect();
+    if own.is_empty() {
+        return;
+    }
+    let usage_args: Vec<String> = own
+        .iter()
+        .map(|f| match (&f.value_name, f.flag.starts_with('-')) {
+            (Some(v), true) => format!("[{} <{v}>]", f.flag),
+            (Some(v), false) => format!("[{v}]"),
+            (None, _) => format!("[{}]", f.flag),
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "```text\nbaton-env0 {name} {}\n```\n",
+        usage_args.join(" ")
+    );
+    out.push_str(TABLE_HEAD);
+    for field in own {
+        out.push_str(&field_row(&field));
+    }
+    out.push('\n');
 }
 
 const PROVISION_NOTES: &str = "### (no subcommand) with `--grant-entitlement` or `--revoke-grant`: \
@@ -211,7 +224,11 @@ const INSPECT_NOTES: &str = "`inspect` columns: id, display name, email (primary
 last login. Without `--sync-id` the latest finished full sync is read (else the latest unfinished one, \
 as ConductorOne's readers choose). `json` prints \
 `{\"sync_id\": ..., \"users\": [...]}`; `csv` has the header row \
-`id,display_name,email,role,status,account_type,last_login`.\n\n";
+`id,display_name,email,role,status,account_type,last_login`. `inspect grants` lists each grant's \
+entitlement, principal, kind (`direct`, `expanded` or both), the entitlements expansion reached it from, \
+and for an expandable grant what it expands from; `inspect access USER` (an id or an email) lists every \
+entitlement the user holds with how (`direct`, `via team X`, `inherited from project Y`, `as organization \
+Admin`); both in the same three formats.\n\n";
 
 // ---- config_schema.json: protojson of c1.config.v1.Configuration -------------------------------
 
