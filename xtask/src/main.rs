@@ -34,8 +34,8 @@ usage: cargo xtask <command>
 commands:
   codegen [--check]              regenerate checked-in generated files (--check: fail on drift)
   check-layers                   fail when a crate depends on something its layer forbids
-  demo                           sync the bundled demo organization from env0-fake into demo.c1z
-  bench [--only sync|expansion|governance]
+  demo [--release]               sync the bundled demo organization from env0-fake into demo.c1z
+  bench [--only sync|expansion|governance] [--runs N] [--sizes A,B,C]
                                  benchmark syncs of generated organizations (bench/results.json),
                                  grant expansion (bench/expansion.json) and a large organization's
                                  access under env0's per-path rate limit (bench/governance.json)

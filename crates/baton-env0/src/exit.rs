@@ -61,7 +61,7 @@ impl ExitKind {
             }
             ExitKind::Unavailable => "env0 unavailable after retries (429, 5xx, network)",
             ExitKind::File => {
-                "c1z file error (cannot write --file or --summary-json, or read the inspected file)"
+                "file error (cannot write --file or --summary-json, read the inspected file, or use a temporary file in $TMPDIR)"
             }
         }
     }
@@ -82,7 +82,7 @@ Exit codes:
   3  authentication failed (env0 answered 401)
   4  permission or plan (env0 answered 403 or 402 to a request the run needs)
   5  env0 unavailable after retries (429, 5xx, network)
-  6  c1z file error (cannot write --file or --summary-json, or read the inspected file)";
+  6  file error (cannot write --file or --summary-json, read the inspected file, or use a temporary file in $TMPDIR)";
 
 /// The exit codes as a Markdown table (docs/cli.md and the README).
 pub fn exit_codes_markdown() -> String {
