@@ -11,6 +11,7 @@
 //!   expandable grants of inheritance included; `fetch` asks env0 for the input; `syncers` are
 //!   the `c1_sync` syncers of the three resource types.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fmt::Write as _;
 
@@ -130,20 +131,13 @@ fn refusal_warnings(
     consequence: &str,
 ) -> Vec<String> {
     const SHOWN: usize = 3;
-    let mut statuses: Vec<u16> = refused
-        .iter()
-        .filter(|r| r.part == part)
-        .map(|r| r.status)
-        .collect();
-    statuses.sort_unstable();
-    statuses.dedup();
-    statuses
+    let mut by_status: BTreeMap<u16, Vec<&MissingPart>> = BTreeMap::new();
+    for r in refused.iter().filter(|r| r.part == part) {
+        by_status.entry(r.status).or_default().push(r);
+    }
+    by_status
         .into_iter()
-        .filter_map(|status| {
-            let of_status: Vec<&MissingPart> = refused
-                .iter()
-                .filter(|r| r.part == part && r.status == status)
-                .collect();
+        .filter_map(|(status, of_status)| {
             let first = of_status.first()?;
             let mut requests = of_status
                 .iter()

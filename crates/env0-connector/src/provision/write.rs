@@ -139,6 +139,8 @@ pub(super) async fn apply(
     let write = call.as_write(org);
     // The request line and body exactly as sent, for the log and any message.
     let shown = client.describe(&write).map_err(api_failure)?;
+    // What to look at in env0 when a write's outcome stays unknown.
+    let look = format!("whether env0 shows {change} applied ({})", plan.read);
     let mut sends = 0;
     loop {
         sends += 1;
@@ -150,7 +152,7 @@ pub(super) async fn apply(
         // The write may or may not have been applied: the state decides.
         let check = || Error::Unconfirmed {
             write: shown.clone(),
-            check: format!("whether env0 shows {change} applied ({})", plan.read),
+            check: look.clone(),
             reason: error.to_string(),
         };
         let Ok((_, after)) = state::observe(client, org, change).await else {
@@ -169,7 +171,7 @@ pub(super) async fn apply(
             // second send could land beside the first.
             return Err(ProvisionError::uncertain(Error::Pending {
                 write: shown,
-                check: format!("whether env0 shows {change} applied ({})", plan.read),
+                check: look,
                 reason: error.to_string(),
             }));
         }
